@@ -1,0 +1,37 @@
+# Two commands take a fresh Debian bookworm clone to working: `make run` and `make test`.
+# Each installs what is missing first (scripts/setup is quick and quiet when nothing is).
+
+SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
+PYTHON := .venv/bin/python
+RELEASE_BINARY := .build/release/mcp-v8
+DEBUG_BINARY := .build/debug/mcp-v8
+
+.PHONY: setup build release run test unit-test e2e-test bench clean
+
+setup:
+	@scripts/setup
+
+build: setup
+	$(SWIFT) build --build-tests
+
+release: setup
+	$(SWIFT) build -c release
+
+# Serves MCP on stdio; stateful mode (the seeds' default) arrives with heap snapshots.
+run: release
+	@exec $(RELEASE_BINARY) --stateless $(ARGS)
+
+test: unit-test e2e-test
+
+unit-test: build
+	$(SWIFT) test --skip-build
+
+# pytest exits 5 when it collects no tests: scripts/pytest-strict turns that into a failure.
+e2e-test: build
+	MCP_V8_BINARY=$(abspath $(DEBUG_BINARY)) scripts/pytest-strict Tests/EndToEnd
+
+bench: release
+	$(PYTHON) bench/run.py --binary $(abspath $(RELEASE_BINARY))
+
+clean:
+	rm -rf .build

@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import Foundation
+import PackageDescription
+
+/// libnode (V8) is unpacked by scripts/setup into vendor/libnode; MCPV8_LIBNODE overrides the prefix.
+let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+let libnodePrefix = ProcessInfo.processInfo.environment["MCPV8_LIBNODE"]
+    ?? "\(packageDirectory)/vendor/libnode/usr"
+let libnodeInclude = "\(libnodePrefix)/include/node"
+let libnodeLib = "\(libnodePrefix)/lib/x86_64-linux-gnu"
+/// acorn (Debian's node-acorn, unpacked by scripts/setup) parses ES-module code inside V8.
+let acornDirectory = "\(packageDirectory)/vendor/acorn/usr/share/nodejs/acorn/dist"
+
+let package = Package(
+    name: "mcp-v8",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mcp-v8", targets: ["mcp-v8"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "CV8",
+            exclude: ["prelude"],
+            cxxSettings: [
+                // prelude/*.js and acorn.js are compiled into the binary with #embed.
+                .unsafeFlags([
+                    "-I", libnodeInclude, "--embed-dir=\(acornDirectory)",
+                    "-fno-rtti", "-O2", "-Wno-c23-extensions",
+                ]),
+            ],
+            linkerSettings: [
+                .linkedLibrary("node"),
+                .unsafeFlags(["-L", libnodeLib, "-Xlinker", "-rpath", "-Xlinker", libnodeLib]),
+            ]
+        ),
+        .target(
+            name: "Host",
+            dependencies: [
+                "CV8",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "mcp-v8", dependencies: ["Host"]),
+        .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
+        .testTarget(name: "HostTests", dependencies: ["Host"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,642 @@
+// An engine: one isolate made from the runtime snapshot, a fresh context per run, and the event
+// loop that drives a run to its end within its limits.
+#include <condition_variable>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "internal.h"
+
+using namespace v8;
+
+namespace {
+
+/// Snapshot data slot of the prelude's internals (see runtime.cpp).
+constexpr size_t kInternalsIndex = 0;
+/// Isolate data slots.
+constexpr uint32_t kEngineSlot = 0, kRunSlot = 1, kAllocatorSlot = 2;
+/// The stack V8 may use below the point where a run starts. Hosts run engines on threads with
+/// far larger stacks (cv8.h), so the guest's deep recursion ends as a RangeError, not a fault.
+constexpr uintptr_t kStackBudgetBytes = 1024 * 1024;
+/// How long the loop sleeps at most while background work (WebAssembly compilation) is pending.
+constexpr auto kPlatformPollInterval = std::chrono::milliseconds(1);
+/// The exported name that carries a module's last expression value back to the host.
+constexpr const char *kModuleResultExport = "__mcpv8_result__";
+
+cv8_fatal_error_handler fatal_handler = nullptr;
+
+void on_fatal_error(const char *location, const char *message) {
+  std::string text = std::string("V8 fatal error in ") + (location ? location : "?") + ": " + (message ? message : "");
+  if (fatal_handler) fatal_handler(text.c_str(), 0);
+}
+
+void on_oom(const char *location, bool is_heap_oom) {
+  std::string text = std::string("V8 ran out of memory in ") + (location ? location : "?");
+  if (fatal_handler) fatal_handler(text.c_str(), 1);
+}
+
+std::string to_utf8(Isolate *isolate, Local<Value> value) {
+  String::Utf8Value text(isolate, value);
+  return *text ? std::string(*text, text.length()) : std::string();
+}
+
+/// True when a classic-script compile failed only because the code is an ES module.
+bool is_module_only_syntax(const std::string &message) {
+  static const char *const markers[] = {
+      "Cannot use import statement outside a module",
+      "Unexpected token 'export'",
+      "await is only valid in async functions and the top level bodies of modules",
+      "Cannot use 'import.meta' outside a module",
+  };
+  for (const char *marker : markers)
+    if (message.find(marker) != std::string::npos) return true;
+  return false;
+}
+
+/// JSON.stringify writes a lone surrogate as an escape (\ud800) that is not valid Unicode, which
+/// JSON decoders outside V8 reject: such escapes become U+FFFD, as lone surrogates do in output.
+void replace_lone_surrogate_escapes(std::string &json) {
+  auto code_unit_at = [&](size_t at) -> int {
+    if (at + 6 > json.size() || json[at] != '\\' || json[at + 1] != 'u') return -1;
+    return static_cast<int>(strtol(json.substr(at + 2, 4).c_str(), nullptr, 16));
+  };
+  for (size_t i = 0; i < json.size(); i++) {
+    if (json[i] != '\\') continue;
+    int unit = code_unit_at(i);
+    if (unit < 0) {
+      i++;  // a two-character escape such as \\ or \"
+      continue;
+    }
+    bool high = unit >= 0xD800 && unit <= 0xDBFF, low = unit >= 0xDC00 && unit <= 0xDFFF;
+    int next = high ? code_unit_at(i + 6) : -1;
+    if (high && next >= 0xDC00 && next <= 0xDFFF) {
+      i += 11;  // a valid pair
+    } else if (high || low) {
+      json.replace(i, 6, "\\ufffd");
+      i += 5;
+    } else {
+      i += 5;
+    }
+  }
+}
+
+std::string megabytes(uint32_t mb) { return std::to_string(mb) + " MB"; }
+
+}  // namespace
+
+struct cv8_engine final : cv8::Stoppable {
+  const cv8_runtime *runtime;
+  uint32_t heap_limit_mb;
+  std::unique_ptr<cv8::CappedAllocator> allocator;
+  Isolate *isolate = nullptr;
+
+  // The context (and its microtask queue) the next run will use.
+  Global<Context> next_context;
+  Global<Object> next_internals;
+  std::unique_ptr<MicrotaskQueue> next_queue;
+
+  // Stopping, from the watchdog, cancel() or the heap-limit callback.
+  std::mutex stop_mutex;
+  std::condition_variable wake;
+  bool running = false;
+  std::atomic<int> stop_reason{0};
+
+  ~cv8_engine() override { dispose_isolate(); }
+
+  void stop(cv8::StopReason reason) override {
+    std::lock_guard<std::mutex> lock(stop_mutex);
+    if (!running) return;
+    int expected = 0;
+    if (stop_reason.compare_exchange_strong(expected, static_cast<int>(reason))) isolate->TerminateExecution();
+    wake.notify_all();
+  }
+
+  cv8::StopReason stopped() const { return static_cast<cv8::StopReason>(stop_reason.load()); }
+
+  /// Whether this run already got its one extension of the heap limit.
+  bool heap_limit_extended = false;
+
+  static size_t near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit) {
+    auto *engine = static_cast<cv8_engine *>(data);
+    engine->stop(cv8::StopReason::out_of_memory);
+    // Once per run, room for the termination to unwind (the limit returns to normal once the
+    // heap shrinks). A builtin that cannot be interrupted and keeps allocating then meets V8's
+    // fatal out-of-memory handler: only the worker process boundary contains that.
+    if (engine->heap_limit_extended) return current_heap_limit;
+    engine->heap_limit_extended = true;
+    return current_heap_limit + initial_heap_limit;
+  }
+
+  static void on_promise_reject(PromiseRejectMessage message) {
+    Isolate *isolate = message.GetPromise()->GetIsolate();
+    auto *run = static_cast<cv8::RunState *>(isolate->GetData(kRunSlot));
+    if (!run) return;
+    Local<Promise> promise = message.GetPromise();
+    auto &list = run->unhandled_rejections;
+    if (message.GetEvent() == kPromiseRejectWithNoHandler) {
+      list.emplace_back(isolate, promise);
+    } else if (message.GetEvent() == kPromiseHandlerAddedAfterReject) {
+      for (auto it = list.begin(); it != list.end(); ++it)
+        if (it->Get(isolate) == promise) {
+          list.erase(it);
+          break;
+        }
+    }
+  }
+
+  static MaybeLocal<Module> refuse_import(Local<Context> context, Local<String> specifier, Local<FixedArray>,
+                                          Local<Module>) {
+    Isolate *isolate = context->GetIsolate();
+    std::string message = "cannot import '" + to_utf8(isolate, specifier) +
+                          "': module imports are not enabled on this server";
+    isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
+    return MaybeLocal<Module>();
+  }
+
+  static MaybeLocal<Promise> refuse_dynamic_import(Local<Context> context, Local<Data>, Local<Value>,
+                                                   Local<String> specifier, Local<FixedArray>) {
+    Isolate *isolate = context->GetIsolate();
+    Local<Promise::Resolver> resolver;
+    if (!Promise::Resolver::New(context).ToLocal(&resolver)) return MaybeLocal<Promise>();
+    std::string message = "cannot import '" + to_utf8(isolate, specifier) +
+                          "': module imports are not enabled on this server";
+    resolver->Reject(context, Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()))
+        .Check();
+    return resolver->GetPromise();
+  }
+
+  bool create_isolate(std::string *error) {
+    size_t limit = static_cast<size_t>(heap_limit_mb) * 1024 * 1024;
+    allocator = std::make_unique<cv8::CappedAllocator>(limit);
+    Isolate::CreateParams params;
+    params.snapshot_blob = const_cast<StartupData *>(&runtime->blob);
+    params.external_references = cv8::external_references;
+    params.array_buffer_allocator = allocator.get();
+    params.constraints.ConfigureDefaultsFromHeapSize(0, limit);
+    isolate = Isolate::New(params);
+    if (!isolate) {
+      *error = "could not create a V8 isolate";
+      return false;
+    }
+    Locker locker(isolate);
+    isolate->SetData(kEngineSlot, this);
+    isolate->SetData(kRunSlot, nullptr);
+    isolate->SetData(kAllocatorSlot, allocator.get());
+    isolate->AddNearHeapLimitCallback(near_heap_limit, this);
+    isolate->AutomaticallyRestoreInitialHeapLimit();
+    isolate->SetMicrotasksPolicy(MicrotasksPolicy::kExplicit);
+    isolate->SetPromiseRejectCallback(on_promise_reject);
+    isolate->SetHostImportModuleDynamicallyCallback(refuse_dynamic_import);
+    isolate->SetFatalErrorHandler(on_fatal_error);
+    isolate->SetOOMErrorHandler(on_oom);
+    return true;
+  }
+
+  void dispose_isolate() {
+    if (!isolate) return;
+    {
+      Locker locker(isolate);
+      next_context.Reset();
+      next_internals.Reset();
+    }
+    next_queue.reset();
+    isolate->Dispose();
+    isolate = nullptr;
+  }
+
+  void prepare() {
+    if (!next_context.IsEmpty()) return;
+    Locker locker(isolate);
+    Isolate::Scope isolate_scope(isolate);
+    HandleScope handle_scope(isolate);
+    next_queue = MicrotaskQueue::New(isolate, MicrotasksPolicy::kExplicit);
+    Local<Context> context = Context::New(isolate, nullptr, {}, {}, {}, next_queue.get());
+    Local<Object> internals = context->GetDataFromSnapshotOnce<Object>(kInternalsIndex).ToLocalChecked();
+    next_context.Reset(isolate, context);
+    next_internals.Reset(isolate, internals);
+  }
+
+  cv8_run_result run(const cv8_run_request *request);
+};
+
+namespace {
+
+/// One run, from compile to result, in the engine's prepared context.
+class Run {
+ public:
+  Run(cv8_engine *engine, const cv8_run_request *request, Local<Context> context, Local<Object> internals,
+      MicrotaskQueue *queue)
+      : engine_(engine),
+        isolate_(engine->isolate),
+        request_(request),
+        context_(context),
+        internals_(internals),
+        queue_(queue),
+        deadline_(cv8::Clock::now() + std::chrono::milliseconds(request->timeout_ms)) {}
+
+  cv8_run_result execute(cv8::RunState *state) {
+    state->started = Clock::now();
+    state_ = state;
+    TryCatch try_catch(isolate_);
+    call_internal("installWebAssemblyHooks", 0, nullptr);
+    Local<Value> completion;
+    if (!fail_status_ && evaluate(&completion) && !fail_status_) drive(completion);
+    return finish();
+  }
+
+ private:
+  using Clock = cv8::Clock;
+
+  // ---- compile and evaluate -----------------------------------------------------------------
+
+  /// Runs the code; `completion` is the script's value, or for a module a promise of its
+  /// last expression's value.
+  bool evaluate(Local<Value> *completion) {
+    TryCatch try_catch(isolate_);
+    Local<String> source = source_string(std::string(request_->code, request_->code_length));
+    if (source.IsEmpty()) return fail(CV8_STATUS_ERROR, "the code is longer than V8's maximum string length");
+    ScriptOrigin origin(isolate_, String::NewFromUtf8Literal(isolate_, "main.js"));
+    Local<Script> script;
+    if (Script::Compile(context_, source, &origin).ToLocal(&script)) {
+      if (script->Run(context_).ToLocal(completion)) return true;
+      return fail_from(try_catch);
+    }
+    if (stopped_or_terminated(try_catch)) return false;
+    if (try_catch.Message().IsEmpty()) return fail_from(try_catch);
+    if (!is_module_only_syntax(to_utf8(isolate_, try_catch.Message()->Get()))) return fail_syntax(try_catch);
+    try_catch.Reset();
+    return evaluate_module(completion);
+  }
+
+  bool evaluate_module(Local<Value> *completion) {
+    TryCatch try_catch(isolate_);
+    std::string code(request_->code, request_->code_length);
+    std::string rewritten = cv8::export_last_expression(code, kModuleResultExport);
+    bool has_result = !rewritten.empty();
+    Local<String> source = source_string(has_result ? rewritten : code);
+    ScriptOrigin origin(isolate_, String::NewFromUtf8Literal(isolate_, "main.js"), 0, 0, false, -1, Local<Value>(),
+                        false, false, true);
+    ScriptCompiler::Source compiler_source(source, origin);
+    Local<Module> module;
+    if (!ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
+      if (stopped_or_terminated(try_catch)) return false;
+      return fail_syntax(try_catch);
+    }
+    if (!module->InstantiateModule(context_, cv8_engine::refuse_import).FromMaybe(false)) return fail_from(try_catch);
+    Local<Value> evaluation;
+    if (!module->Evaluate(context_).ToLocal(&evaluation)) return fail_from(try_catch);
+    module_.Reset(isolate_, module);
+    module_has_result_ = has_result;
+    *completion = evaluation;
+    module_evaluation_.Reset(isolate_, evaluation.As<Promise>());
+    return true;
+  }
+
+  // ---- the event loop -----------------------------------------------------------------------
+
+  /// Runs microtasks, platform tasks and timers until the result is settled and nothing is
+  /// left pending, or a limit stops the run.
+  void drive(Local<Value> completion) {
+    result_.Reset(isolate_, completion);
+    for (;;) {
+      if (!checkpoint()) return;
+      if (!module_evaluation_.IsEmpty() && !take_module_result()) return;
+      double delay = number_internal("nextTimerDelay");
+      if (fail_status_) return;
+      if (delay == 0) {
+        TryCatch try_catch(isolate_);
+        Local<Value> ignored;
+        if (!call_internal("runNextDueTimer", 0, nullptr).ToLocal(&ignored)) {
+          fail_from(try_catch);
+          return;
+        }
+        continue;
+      }
+      double pending_operations = number_internal("pendingOperations");
+      if (fail_status_) return;
+      if (delay < 0 && pending_operations == 0) {
+        if (result_pending()) {
+          fail(CV8_STATUS_ERROR,
+               "The result is a promise that can never settle: nothing is left that could settle it "
+               "(no timers, no pending operations).");
+        }
+        return;
+      }
+      auto wake_at = Clock::now() + (pending_operations > 0 ? kPlatformPollInterval
+                                                            : std::chrono::duration_cast<Clock::duration>(
+                                                                  std::chrono::duration<double, std::milli>(delay)));
+      std::unique_lock<std::mutex> lock(engine_->stop_mutex);
+      engine_->wake.wait_until(lock, std::min(wake_at, deadline_ + std::chrono::milliseconds(5)),
+                               [&] { return engine_->stopped() != cv8::StopReason::none; });
+      if (engine_->stopped() != cv8::StopReason::none) {
+        fail_stopped();
+        return;
+      }
+    }
+  }
+
+  /// Drains microtasks and platform tasks; false when the run has failed.
+  bool checkpoint() {
+    do {
+      queue_->PerformCheckpoint(isolate_);
+      if (engine_->stopped() != cv8::StopReason::none || isolate_->IsExecutionTerminating()) return fail_stopped();
+      if (!check_unhandled_rejections()) return false;
+    } while (v8::platform::PumpMessageLoop(cv8::platform(), isolate_, platform::MessageLoopBehavior::kDoNotWait));
+    return true;
+  }
+
+  /// A module's evaluation has settled: its result becomes the value of its last expression.
+  bool take_module_result() {
+    Local<Promise> evaluation = module_evaluation_.Get(isolate_);
+    if (evaluation->State() == Promise::kPending) return true;
+    module_evaluation_.Reset();
+    if (evaluation->State() == Promise::kRejected) return fail_with_exception(evaluation->Result(), false);
+    Local<Value> value = Undefined(isolate_);
+    if (module_has_result_) {
+      Local<Object> exports = module_.Get(isolate_)->GetModuleNamespace().As<Object>();
+      TryCatch try_catch(isolate_);
+      if (!exports->Get(context_, String::NewFromUtf8(isolate_, kModuleResultExport).ToLocalChecked()).ToLocal(&value))
+        return fail_from(try_catch);
+    }
+    result_.Reset(isolate_, value);
+    return true;
+  }
+
+  bool result_pending() {
+    if (!module_evaluation_.IsEmpty()) return true;
+    Local<Value> result = result_.Get(isolate_);
+    return result->IsPromise() && result.As<Promise>()->State() == Promise::kPending;
+  }
+
+  bool check_unhandled_rejections() {
+    auto &list = state_->unhandled_rejections;
+    for (auto it = list.begin(); it != list.end(); ++it) {
+      Local<Promise> promise = it->Get(isolate_);
+      if (is_result_promise(promise)) continue;
+      Local<Value> reason = promise->Result();
+      list.clear();
+      return fail_with_exception(reason, true);
+    }
+    return true;
+  }
+
+  bool is_result_promise(Local<Promise> promise) {
+    if (!module_evaluation_.IsEmpty() && module_evaluation_.Get(isolate_) == promise) return true;
+    return !result_.IsEmpty() && result_.Get(isolate_) == promise;
+  }
+
+  // ---- finishing ----------------------------------------------------------------------------
+
+  cv8_run_result finish() {
+    cv8_run_result result{};
+    if (!fail_status_) convert_result(&result);
+    result.status = fail_status_ ? *fail_status_ : CV8_STATUS_COMPLETED;
+    if (fail_status_) result.error = cv8::copy_string(error_);
+    result.output_truncated = state_->output_truncated;
+    result.output_bytes = state_->output_bytes;
+    return result;
+  }
+
+  void convert_result(cv8_run_result *out) {
+    Local<Value> value = result_.IsEmpty() ? Undefined(isolate_).As<Value>() : result_.Get(isolate_);
+    if (value->IsPromise()) {
+      Local<Promise> promise = value.As<Promise>();
+      if (promise->State() == Promise::kRejected) {
+        fail_with_exception(promise->Result(), false);
+        return;
+      }
+      value = promise->Result();
+    }
+    if (value->IsUndefined()) return;
+    TryCatch try_catch(isolate_);
+    Local<Value> json;
+    Local<Value> argument = value;
+    if (!call_internal("resultJSON", 1, &argument).ToLocal(&json)) {
+      fail_from(try_catch);
+      return;
+    }
+    if (!json->IsString()) return;
+    std::string text = to_utf8(isolate_, json);
+    replace_lone_surrogate_escapes(text);
+    if (text.size() > request_->output_limit_bytes) {
+      fail(CV8_STATUS_ERROR, "The result is " + std::to_string(text.size()) + " bytes of JSON, over the output limit of " +
+                                 std::to_string(request_->output_limit_bytes) +
+                                 " bytes. Return less, or raise the limit (--max-output-bytes).");
+      return;
+    }
+    out->result_json = cv8::copy_string(text);
+  }
+
+  // ---- failures -----------------------------------------------------------------------------
+
+  bool fail(cv8_status status, const std::string &message) {
+    if (!fail_status_) {
+      fail_status_ = status;
+      error_ = message;
+    }
+    return false;
+  }
+
+  bool stopped_or_terminated(TryCatch &try_catch) {
+    if (engine_->stopped() != cv8::StopReason::none || try_catch.HasTerminated()) {
+      fail_stopped();
+      return true;
+    }
+    return false;
+  }
+
+  bool fail_stopped() {
+    uint32_t seconds = (request_->timeout_ms + 999) / 1000;
+    switch (engine_->stopped()) {
+      case cv8::StopReason::timed_out:
+        return fail(CV8_STATUS_TIMED_OUT,
+                    "Execution timed out after " + std::to_string(seconds) +
+                        " s. Raise the limit with execution_timeout_secs (up to 300) or --execution-timeout.");
+      case cv8::StopReason::cancelled: return fail(CV8_STATUS_CANCELLED, "Execution cancelled.");
+      case cv8::StopReason::out_of_memory:
+        return fail(CV8_STATUS_OUT_OF_MEMORY,
+                    "Out of memory: the JavaScript heap limit of " + megabytes(engine_->heap_limit_mb) +
+                        " was reached. Raise it with heap_memory_max_mb (up to 64) or --heap-memory-max.");
+      case cv8::StopReason::none: break;
+    }
+    return fail(CV8_STATUS_INTERNAL, "The engine stopped the run for an unknown reason.");
+  }
+
+  bool fail_from(TryCatch &try_catch) {
+    if (stopped_or_terminated(try_catch)) return false;
+    if (!try_catch.HasCaught()) return fail(CV8_STATUS_INTERNAL, "The engine failed without an exception.");
+    return fail_with_exception(try_catch.Exception(), false);
+  }
+
+  bool fail_with_exception(Local<Value> exception, bool unhandled_rejection) {
+    if (fail_status_) return false;
+    TryCatch try_catch(isolate_);
+    Local<Value> text;
+    std::string message;
+    if (call_internal("formatError", 1, &exception).ToLocal(&text) && text->IsString()) {
+      message = to_utf8(isolate_, text);
+    } else {
+      if (stopped_or_terminated(try_catch)) return false;
+      message = "Uncaught exception (it could not be described)";
+    }
+    if (unhandled_rejection) message = "Uncaught (in promise) " + message;
+    // Errors bigger than the output limit would only flood the caller.
+    if (message.size() > request_->output_limit_bytes) message.resize(request_->output_limit_bytes);
+    return fail(CV8_STATUS_ERROR, message);
+  }
+
+  bool fail_syntax(TryCatch &try_catch) {
+    Local<Message> message = try_catch.Message();
+    if (message.IsEmpty()) return fail_from(try_catch);
+    std::string text = to_utf8(isolate_, message->Get());
+    // V8 words compile errors as if thrown ("Uncaught SyntaxError: ..."); nothing was thrown.
+    const std::string uncaught = "Uncaught ";
+    if (text.compare(0, uncaught.size(), uncaught) == 0) text.erase(0, uncaught.size());
+    int line = message->GetLineNumber(context_).FromMaybe(0);
+    int column = std::max(0, message->GetStartColumn(context_).FromMaybe(0)) + 1;
+    text += " (main.js:" + std::to_string(line) + ":" + std::to_string(column) + ")";
+    Local<String> source_line;
+    if (message->GetSourceLine(context_).ToLocal(&source_line)) {
+      std::string code_line = to_utf8(isolate_, source_line);
+      if (code_line.size() <= 200 && static_cast<size_t>(column) <= code_line.size() + 1) text += "\n" + code_line + "\n" + std::string(column - 1, ' ') + "^";
+    }
+    return fail(CV8_STATUS_SYNTAX_ERROR, text);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  Local<String> source_string(const std::string &code) {
+    if (code.size() > static_cast<size_t>(String::kMaxLength)) return Local<String>();
+    return String::NewFromUtf8(isolate_, code.data(), NewStringType::kNormal, static_cast<int>(code.size()))
+        .FromMaybe(Local<String>());
+  }
+
+  MaybeLocal<Value> call_internal(const char *name, int argc, Local<Value> *argv) {
+    Local<Value> function;
+    if (!internals_->Get(context_, String::NewFromUtf8(isolate_, name).ToLocalChecked()).ToLocal(&function) ||
+        !function->IsFunction()) {
+      fail(CV8_STATUS_INTERNAL, std::string("the runtime lacks its internal '") + name + "'");
+      return MaybeLocal<Value>();
+    }
+    return function.As<Function>()->Call(context_, internals_, argc, argv);
+  }
+
+  double number_internal(const char *name) {
+    TryCatch try_catch(isolate_);
+    Local<Value> value;
+    if (!call_internal(name, 0, nullptr).ToLocal(&value)) {
+      fail_from(try_catch);
+      return -1;
+    }
+    return value->NumberValue(context_).FromMaybe(-1);
+  }
+
+  cv8_engine *engine_;
+  Isolate *isolate_;
+  const cv8_run_request *request_;
+  Local<Context> context_;
+  Local<Object> internals_;
+  MicrotaskQueue *queue_;
+  Clock::time_point deadline_;
+  cv8::RunState *state_ = nullptr;
+
+  Global<Value> result_;
+  Global<Module> module_;
+  Global<Promise> module_evaluation_;
+  bool module_has_result_ = false;
+
+  std::optional<cv8_status> fail_status_;
+  std::string error_;
+};
+
+}  // namespace
+
+cv8_run_result cv8_engine::run(const cv8_run_request *request) {
+  prepare();
+  cv8_run_result result{};
+  {
+    Locker locker(isolate);
+    Isolate::Scope isolate_scope(isolate);
+    HandleScope handle_scope(isolate);
+    int stack_marker;
+    isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
+
+    Local<Context> context = next_context.Get(isolate);
+    Local<Object> internals = next_internals.Get(isolate);
+    std::unique_ptr<MicrotaskQueue> queue = std::move(next_queue);
+    next_context.Reset();
+    next_internals.Reset();
+
+    cv8::RunState state;
+    state.request = request;
+    isolate->SetData(kRunSlot, &state);
+    {
+      std::lock_guard<std::mutex> lock(stop_mutex);
+      running = true;
+      stop_reason = 0;
+      heap_limit_extended = false;
+    }
+    uint64_t token = cv8::watchdog::arm(this, cv8::Clock::now() + std::chrono::milliseconds(request->timeout_ms));
+    {
+      Context::Scope context_scope(context);
+      Run run(this, request, context, internals, queue.get());
+      result = run.execute(&state);
+    }
+    cv8::watchdog::disarm(token);
+    {
+      std::lock_guard<std::mutex> lock(stop_mutex);
+      running = false;
+    }
+    // A terminate can land after the run's last check (or inside an uninterruptible builtin);
+    // it must not carry over into the next run.
+    isolate->CancelTerminateExecution();
+    state.unhandled_rejections.clear();
+    isolate->SetData(kRunSlot, nullptr);
+    context->DetachGlobal();
+    isolate->ContextDisposedNotification();
+    queue.reset();
+  }
+  if (result.status == CV8_STATUS_OUT_OF_MEMORY) {
+    // The heap may be near its limit still: start over with a clean isolate.
+    std::string error;
+    dispose_isolate();
+    if (!create_isolate(&error)) abort();
+  }
+  return result;
+}
+
+extern "C" {
+
+void cv8_set_fatal_error_handler(cv8_fatal_error_handler handler) { fatal_handler = handler; }
+
+cv8_engine *cv8_engine_create(const cv8_runtime *runtime, uint32_t heap_limit_mb, char **error_out) {
+  auto *engine = new cv8_engine();
+  engine->runtime = runtime;
+  engine->heap_limit_mb = heap_limit_mb;
+  std::string error;
+  if (!engine->create_isolate(&error)) {
+    if (error_out) *error_out = cv8::copy_string(error);
+    delete engine;
+    return nullptr;
+  }
+  return engine;
+}
+
+void cv8_engine_free(cv8_engine *engine) { delete engine; }
+
+uint32_t cv8_engine_heap_limit_mb(const cv8_engine *engine) { return engine->heap_limit_mb; }
+
+void cv8_engine_prepare(cv8_engine *engine) { engine->prepare(); }
+
+void cv8_engine_cancel(cv8_engine *engine) { engine->stop(cv8::StopReason::cancelled); }
+
+cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request) { return engine->run(request); }
+
+void cv8_run_result_free(cv8_run_result *result) {
+  free(result->result_json);
+  free(result->error);
+  result->result_json = nullptr;
+  result->error = nullptr;
+}
+
+}  // extern "C"

@@ -1,0 +1,125 @@
+/*
+ * cv8: the small C API over V8 (Debian's libnode) that the Swift host uses.
+ *
+ * No V8 type crosses this header. All strings are UTF-8. Every `char *` returned to the caller
+ * is malloc'd and owned by the caller (free with cv8_free), unless documented otherwise.
+ *
+ * Threading: cv8_initialize once per process before anything else. A cv8_engine is used by one
+ * thread at a time (any thread); cv8_engine_cancel may be called from any thread at any time.
+ * A cv8_runtime is immutable after creation and may be shared by engines on many threads.
+ */
+#ifndef CV8_H
+#define CV8_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Initializes V8 for this process (platform, ICU, flags). Idempotent. Returns 0 on success; on
+ * failure returns non-zero and, if error_out is not NULL, stores a message there. */
+int cv8_initialize(char **error_out);
+
+/* Asks the kernel to SIGKILL this process when its parent dies (Linux prctl PR_SET_PDEATHSIG),
+ * so a worker never outlives the host that started it. Returns 0 on success. */
+int cv8_end_with_parent_process(void);
+
+/* The V8 version string, e.g. "10.2.154.26-node.37". Static storage; do not free. */
+const char *cv8_v8_version(void);
+
+/* Frees memory returned by any cv8 function. NULL is allowed. */
+void cv8_free(void *pointer);
+
+/* Called when V8 is about to end the process (an out-of-memory V8 cannot recover from, such as
+ * one allocation far beyond the heap limit, or another fatal error). `is_out_of_memory` is
+ * non-zero for the former. The process aborts when the handler returns; a handler may report
+ * the reason and _exit instead. Set it once, before creating engines. */
+typedef void (*cv8_fatal_error_handler)(const char *message, int is_out_of_memory);
+void cv8_set_fatal_error_handler(cv8_fatal_error_handler handler);
+
+/* The runtime: a V8 startup snapshot that already holds the prelude (console, timers,
+ * TextEncoder/Decoder, URL, structuredClone, ...). Built once per process in a few ms. */
+typedef struct cv8_runtime cv8_runtime;
+cv8_runtime *cv8_runtime_create(char **error_out);
+void cv8_runtime_free(cv8_runtime *runtime);
+/* Size in bytes of the runtime's startup snapshot (for diagnostics and benchmarks). */
+size_t cv8_runtime_snapshot_size(const cv8_runtime *runtime);
+
+/* An engine: one isolate created from the runtime, with a fresh context made ready ahead of the
+ * next run. Its heap limit is fixed at creation; the ArrayBuffer memory cap equals it. */
+typedef struct cv8_engine cv8_engine;
+cv8_engine *cv8_engine_create(const cv8_runtime *runtime, uint32_t heap_limit_mb, char **error_out);
+void cv8_engine_free(cv8_engine *engine);
+uint32_t cv8_engine_heap_limit_mb(const cv8_engine *engine);
+/* Creates the context the next run will use, if not already made. Runs call it implicitly;
+ * calling it after a run takes that cost off the next run's path. */
+void cv8_engine_prepare(cv8_engine *engine);
+/* Stops the current run (if any) as CV8_CANCELLED. Thread-safe; a no-op when idle. */
+void cv8_engine_cancel(cv8_engine *engine);
+
+/* Console levels reported to the output callback. */
+typedef enum {
+  CV8_CONSOLE_LOG = 0,
+  CV8_CONSOLE_INFO = 1,
+  CV8_CONSOLE_WARN = 2,
+  CV8_CONSOLE_ERROR = 3,
+  CV8_CONSOLE_DEBUG = 4,
+} cv8_console_level;
+
+/* Called on the running thread once per console line (no trailing newline; a console call that
+ * prints several lines calls it once per line). `line` is valid only during the call. */
+typedef void (*cv8_output_callback)(void *context, cv8_console_level level, const char *line,
+                                    size_t length);
+
+typedef struct {
+  const char *code;
+  size_t code_length;
+  /* Wall-clock limit for the whole run: compile, evaluation, event loop and result conversion. */
+  uint32_t timeout_ms;
+  /* Console output beyond this many bytes (counting one '\n' per line) is dropped, and the
+   * result says so. The run itself goes on. */
+  size_t output_limit_bytes;
+  cv8_output_callback on_output;
+  void *output_context;
+} cv8_run_request;
+
+typedef enum {
+  CV8_STATUS_COMPLETED = 0,
+  CV8_STATUS_ERROR = 1,         /* uncaught exception, rejected result, unhandled rejection */
+  CV8_STATUS_SYNTAX_ERROR = 2,  /* the code did not compile */
+  CV8_STATUS_TIMED_OUT = 3,     /* timeout_ms passed */
+  CV8_STATUS_OUT_OF_MEMORY = 4, /* the heap limit was reached */
+  CV8_STATUS_CANCELLED = 5,     /* cv8_engine_cancel */
+  CV8_STATUS_INTERNAL = 6,      /* the engine failed, not the guest */
+} cv8_status;
+
+typedef struct {
+  cv8_status status;
+  /* The result as JSON text, NULL when the value is undefined (or the run failed). A value that
+   * JSON.stringify can serialize is that JSON; anything else (functions, symbols, BigInt, cycles)
+   * is a JSON string holding its console-style string form. A returned promise is awaited. */
+  char *result_json;
+  /* Human-readable error for every status but COMPLETED: message, and stack or line:column. */
+  char *error;
+  /* Non-zero when console output went past output_limit_bytes. */
+  int output_truncated;
+  /* Bytes of console output produced, including what was dropped. */
+  uint64_t output_bytes;
+} cv8_run_result;
+
+/* Runs code in the engine's fresh context, then disposes that context. Code that uses
+ * import/export or top-level await runs as an ES module; its result is the (awaited) value of its
+ * last top-level expression statement. The event loop (microtasks, timers, V8 platform tasks such
+ * as async WebAssembly compilation) runs until nothing is pending or time is up. After
+ * CV8_STATUS_OUT_OF_MEMORY the engine replaces its isolate itself; it stays usable. */
+cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request);
+/* Frees the strings inside a result (not the struct itself). */
+void cv8_run_result_free(cv8_run_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CV8_H */

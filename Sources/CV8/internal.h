@@ -1,0 +1,97 @@
+// Shared between the C++ files of CV8; never included by Swift.
+#ifndef CV8_INTERNAL_H
+#define CV8_INTERNAL_H
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <libplatform/libplatform.h>
+#include <v8.h>
+
+#include "cv8.h"
+
+namespace cv8 {
+
+using Clock = std::chrono::steady_clock;
+
+/// The process-wide V8 platform; set by cv8_initialize.
+v8::Platform *platform();
+
+/// A malloc'd copy of `text`, for strings handed to the caller.
+char *copy_string(const std::string &text);
+
+/// The native callbacks every isolate refers to, null-terminated. One array for the snapshot
+/// creator and every isolate made from its blob: the order binds snapshot functions to callbacks.
+extern const intptr_t external_references[];
+
+/// The object the prelude receives as `native`, holding the callbacks above.
+v8::Local<v8::Object> make_native_bindings(v8::Isolate *isolate, v8::Local<v8::Context> context);
+
+/// The source texts compiled into the binary.
+std::string prelude_source();
+std::string acorn_source();
+
+/// Why a run was stopped from outside the guest's control.
+enum class StopReason : int { none = 0, timed_out, cancelled, out_of_memory };
+
+/// Per-run state the native callbacks reach through the isolate's data slot.
+struct RunState {
+  Clock::time_point started;
+  const cv8_run_request *request = nullptr;
+  uint64_t output_bytes = 0;
+  bool output_truncated = false;
+  /// Promises rejected with no handler yet, in order; checked after every microtask checkpoint.
+  std::vector<v8::Global<v8::Promise>> unhandled_rejections;
+};
+
+/// Counts off-heap ArrayBuffer memory against a cap; over it, allocation fails and JS gets a
+/// RangeError instead of memory the heap limit does not see.
+class CappedAllocator final : public v8::ArrayBuffer::Allocator {
+ public:
+  explicit CappedAllocator(size_t cap) : cap_(cap) {}
+  void *Allocate(size_t length) override;
+  void *AllocateUninitialized(size_t length) override;
+  void Free(void *data, size_t length) override;
+  void *Reallocate(void *data, size_t old_length, size_t new_length) override;
+  bool fits(size_t length) const { return used_.load() + length <= cap_; }
+
+ private:
+  bool reserve(size_t length);
+  const size_t cap_;
+  std::atomic<size_t> used_{0};
+};
+
+/// Something the watchdog can stop when its deadline passes.
+class Stoppable {
+ public:
+  virtual void stop(StopReason reason) = 0;
+  virtual ~Stoppable() = default;
+};
+
+/// One thread for the whole process that stops runs whose wall-clock deadline has passed.
+namespace watchdog {
+/// Returns a token for disarm. The target is stopped with StopReason::timed_out at `deadline`
+/// unless disarmed first; after disarm returns, the watchdog no longer touches the target.
+uint64_t arm(Stoppable *target, Clock::time_point deadline);
+void disarm(uint64_t token);
+}  // namespace watchdog
+
+/// Turns ES-module source into the same module with its last top-level expression statement
+/// exported under `export_name`, so the host can read its value. Empty when there is none (or the
+/// source does not parse; V8 then reports the syntax error itself).
+std::string export_last_expression(const std::string &source, const std::string &export_name);
+
+}  // namespace cv8
+
+struct cv8_runtime {
+  v8::StartupData blob;
+  std::string blob_bytes;  // owns blob.data; must outlive every isolate made from it
+};
+
+#endif

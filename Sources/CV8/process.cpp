@@ -1,0 +1,180 @@
+// Process-wide pieces: V8 initialization, the capped allocator, the shared watchdog thread.
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <csignal>
+#include <sys/prctl.h>
+
+#include "internal.h"
+
+namespace cv8 {
+
+namespace {
+// Never destroyed: V8's platform threads and the watchdog thread run until the process exits,
+// and static destructors must not pull their state away from under them.
+v8::Platform *the_platform = nullptr;
+std::once_flag initialize_once;
+std::string initialize_error;
+
+/// V8 flags for every isolate of the process.
+/// - WebAssembly memories are off-heap and not counted by the heap limit: cap them at 64 MiB.
+/// - Keep a terminated isolate's stack traces short and cheap.
+constexpr const char *kFlags = "--wasm-max-mem-pages=1024 --stack-trace-limit=10";
+}  // namespace
+
+v8::Platform *platform() { return the_platform; }
+
+char *copy_string(const std::string &text) {
+  char *copy = static_cast<char *>(malloc(text.size() + 1));
+  memcpy(copy, text.data(), text.size());
+  copy[text.size()] = '\0';
+  return copy;
+}
+
+std::string prelude_source() {
+  static const char bytes[] = {
+#embed "prelude/runtime.js"
+  };
+  return std::string(bytes, sizeof bytes);
+}
+
+std::string acorn_source() {
+  static const char bytes[] = {
+#embed "acorn.js"
+  };
+  return std::string(bytes, sizeof bytes);
+}
+
+// ---- CappedAllocator ----------------------------------------------------------------------
+
+bool CappedAllocator::reserve(size_t length) {
+  size_t used = used_.load();
+  do {
+    if (length > cap_ || used > cap_ - length) return false;
+  } while (!used_.compare_exchange_weak(used, used + length));
+  return true;
+}
+
+void *CappedAllocator::Allocate(size_t length) {
+  if (!reserve(length)) return nullptr;
+  void *data = calloc(length ? length : 1, 1);
+  if (!data) used_ -= length;
+  return data;
+}
+
+void *CappedAllocator::AllocateUninitialized(size_t length) {
+  if (!reserve(length)) return nullptr;
+  void *data = malloc(length ? length : 1);
+  if (!data) used_ -= length;
+  return data;
+}
+
+void CappedAllocator::Free(void *data, size_t length) {
+  free(data);
+  used_ -= length;
+}
+
+void *CappedAllocator::Reallocate(void *data, size_t old_length, size_t new_length) {
+  if (new_length > old_length && !reserve(new_length - old_length)) return nullptr;
+  void *moved = realloc(data, new_length ? new_length : 1);
+  if (!moved) {
+    if (new_length > old_length) used_ -= new_length - old_length;
+    return nullptr;
+  }
+  if (new_length < old_length) used_ -= old_length - new_length;
+  if (new_length > old_length) memset(static_cast<char *>(moved) + old_length, 0, new_length - old_length);
+  return moved;
+}
+
+// ---- watchdog -----------------------------------------------------------------------------
+
+namespace watchdog {
+namespace {
+struct Entry {
+  Stoppable *target;
+  Clock::time_point deadline;
+};
+
+/// Shared with the watchdog thread, which never ends: allocated once and never destroyed.
+struct State {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<uint64_t, Entry> entries;
+  uint64_t next_token = 1;
+  bool thread_started = false;
+};
+State &state = *new State();
+std::mutex &mutex = state.mutex;
+std::condition_variable &changed = state.changed;
+std::map<uint64_t, Entry> &entries = state.entries;
+
+void loop() {
+  std::unique_lock<std::mutex> lock(mutex);
+  for (;;) {
+    auto now = Clock::now();
+    auto earliest = Clock::time_point::max();
+    for (auto it = entries.begin(); it != entries.end();) {
+      if (it->second.deadline <= now) {
+        // Stopped under the lock, so disarm() cannot return while the target is being stopped.
+        it->second.target->stop(StopReason::timed_out);
+        it = entries.erase(it);
+      } else {
+        earliest = std::min(earliest, it->second.deadline);
+        ++it;
+      }
+    }
+    if (earliest == Clock::time_point::max()) {
+      changed.wait(lock);
+    } else {
+      changed.wait_until(lock, earliest);
+    }
+  }
+}
+}  // namespace
+
+uint64_t arm(Stoppable *target, Clock::time_point deadline) {
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!state.thread_started) {
+    std::thread(loop).detach();
+    state.thread_started = true;
+  }
+  uint64_t token = state.next_token++;
+  entries[token] = Entry{target, deadline};
+  changed.notify_one();
+  return token;
+}
+
+void disarm(uint64_t token) {
+  std::lock_guard<std::mutex> lock(mutex);
+  entries.erase(token);
+}
+}  // namespace watchdog
+
+}  // namespace cv8
+
+extern "C" {
+
+int cv8_initialize(char **error_out) {
+  std::call_once(cv8::initialize_once, [] {
+    v8::V8::InitializeICUDefaultLocation("");
+    v8::V8::SetFlagsFromString(cv8::kFlags);
+    cv8::the_platform = v8::platform::NewDefaultPlatform(2).release();
+    v8::V8::InitializePlatform(cv8::the_platform);
+    if (!v8::V8::Initialize()) cv8::initialize_error = "V8::Initialize failed";
+  });
+  if (!cv8::initialize_error.empty()) {
+    if (error_out) *error_out = cv8::copy_string(cv8::initialize_error);
+    return 1;
+  }
+  return 0;
+}
+
+const char *cv8_v8_version(void) { return v8::V8::GetVersion(); }
+
+void cv8_free(void *pointer) { free(pointer); }
+
+int cv8_end_with_parent_process(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }
+
+}  // extern "C"

@@ -1,0 +1,261 @@
+// The runtime startup snapshot: a context that already holds the prelude, and the native
+// callbacks the prelude calls.
+#include "internal.h"
+
+using namespace v8;
+
+namespace cv8 {
+
+namespace {
+
+RunState *current_run(Isolate *isolate) { return static_cast<RunState *>(isolate->GetData(1)); }
+CappedAllocator *allocator_of(Isolate *isolate) { return static_cast<CappedAllocator *>(isolate->GetData(2)); }
+
+void throw_error(Isolate *isolate, const char *message) {
+  isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message).ToLocalChecked()));
+}
+
+void throw_range_error(Isolate *isolate, const char *message) {
+  isolate->ThrowException(Exception::RangeError(String::NewFromUtf8(isolate, message).ToLocalChecked()));
+}
+
+/// Console text, split into lines, counted against the run's output budget.
+void native_print(const FunctionCallbackInfo<Value> &info) {
+  Isolate *isolate = info.GetIsolate();
+  RunState *run = current_run(isolate);
+  if (!run || info.Length() < 2 || !info[1]->IsString()) return;
+  int level = info[0]->Int32Value(isolate->GetCurrentContext()).FromMaybe(0);
+  if (level < CV8_CONSOLE_LOG || level > CV8_CONSOLE_DEBUG) level = CV8_CONSOLE_LOG;
+  String::Utf8Value text(isolate, info[1]);
+  const char *start = *text;
+  if (!start) return;
+  const char *end = start + text.length();
+  const cv8_run_request *request = run->request;
+  for (const char *line = start;;) {
+    const char *newline = static_cast<const char *>(memchr(line, '\n', end - line));
+    const char *line_end = newline ? newline : end;
+    size_t length = line_end - line;
+    run->output_bytes += length + 1;
+    if (run->output_bytes <= request->output_limit_bytes) {
+      if (request->on_output)
+        request->on_output(request->output_context, static_cast<cv8_console_level>(level), line, length);
+    } else {
+      run->output_truncated = true;
+    }
+    if (!newline) break;
+    line = newline + 1;
+  }
+}
+
+void native_now(const FunctionCallbackInfo<Value> &info) {
+  RunState *run = current_run(info.GetIsolate());
+  double ms = run ? std::chrono::duration<double, std::milli>(Clock::now() - run->started).count() : 0;
+  info.GetReturnValue().Set(ms);
+}
+
+class CloneDelegate final : public ValueSerializer::Delegate {
+ public:
+  explicit CloneDelegate(Isolate *isolate) : isolate_(isolate) {}
+  void ThrowDataCloneError(Local<String> message) override {
+    Local<Context> context = isolate_->GetCurrentContext();
+    Local<Value> error = Exception::Error(message);
+    error.As<Object>()
+        ->Set(context, String::NewFromUtf8Literal(isolate_, "name"),
+              String::NewFromUtf8Literal(isolate_, "DataCloneError"))
+        .Check();
+    isolate_->ThrowException(error);
+  }
+
+ private:
+  Isolate *isolate_;
+};
+
+/// structuredClone: V8's own serializer, so the copy never shares anything with the original.
+void native_structured_clone(const FunctionCallbackInfo<Value> &info) {
+  Isolate *isolate = info.GetIsolate();
+  Local<Context> context = isolate->GetCurrentContext();
+  CloneDelegate delegate(isolate);
+  ValueSerializer serializer(isolate, &delegate);
+  serializer.WriteHeader();
+  if (!serializer.WriteValue(context, info[0]).FromMaybe(false)) return;
+  std::pair<uint8_t *, size_t> buffer = serializer.Release();
+  ValueDeserializer deserializer(isolate, buffer.first, buffer.second);
+  Local<Value> copy;
+  if (deserializer.ReadHeader(context).FromMaybe(false) && deserializer.ReadValue(context).ToLocal(&copy))
+    info.GetReturnValue().Set(copy);
+  free(buffer.first);
+}
+
+void native_is_proxy(const FunctionCallbackInfo<Value> &info) { info.GetReturnValue().Set(info[0]->IsProxy()); }
+
+void native_proxy_target(const FunctionCallbackInfo<Value> &info) {
+  if (info[0]->IsProxy()) info.GetReturnValue().Set(info[0].As<Proxy>()->GetTarget());
+}
+
+void native_promise_state(const FunctionCallbackInfo<Value> &info) {
+  Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsPromise()) return;
+  Local<Promise> promise = info[0].As<Promise>();
+  Local<Value> parts[2] = {Integer::New(isolate, 0), Undefined(isolate)};
+  switch (promise->State()) {
+    case Promise::kPending: break;
+    case Promise::kFulfilled: parts[0] = Integer::New(isolate, 1); parts[1] = promise->Result(); break;
+    case Promise::kRejected: parts[0] = Integer::New(isolate, 2); parts[1] = promise->Result(); break;
+  }
+  info.GetReturnValue().Set(Array::New(isolate, parts, 2));
+}
+
+/// A Uint8Array of `length` bytes, or a RangeError when the ArrayBuffer cap would be passed
+/// (ArrayBuffer::New itself would end the process instead).
+bool new_bytes(Isolate *isolate, size_t length, Local<Uint8Array> *out, uint8_t **data) {
+  CappedAllocator *allocator = allocator_of(isolate);
+  if (allocator && !allocator->fits(length)) {
+    throw_range_error(isolate, "Array buffer allocation failed: the memory limit for buffers is reached");
+    return false;
+  }
+  Local<ArrayBuffer> buffer = ArrayBuffer::New(isolate, length);
+  *data = static_cast<uint8_t *>(buffer->GetBackingStore()->Data());
+  *out = Uint8Array::New(buffer, 0, length);
+  return true;
+}
+
+void native_utf8_encode(const FunctionCallbackInfo<Value> &info) {
+  Isolate *isolate = info.GetIsolate();
+  if (!info[0]->IsString()) return throw_error(isolate, "utf8Encode expects a string");
+  Local<String> text = info[0].As<String>();
+  int length = text->Utf8Length(isolate);
+  Local<Uint8Array> array;
+  uint8_t *data;
+  if (!new_bytes(isolate, length, &array, &data)) return;
+  text->WriteUtf8(isolate, reinterpret_cast<char *>(data), length, nullptr,
+                  String::NO_NULL_TERMINATION | String::REPLACE_INVALID_UTF8);
+  info.GetReturnValue().Set(array);
+}
+
+void native_utf8_decode(const FunctionCallbackInfo<Value> &info) {
+  Isolate *isolate = info.GetIsolate();
+  const char *data;
+  size_t length;
+  if (info[0]->IsArrayBufferView()) {
+    Local<ArrayBufferView> view = info[0].As<ArrayBufferView>();
+    data = static_cast<const char *>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
+    length = view->ByteLength();
+  } else if (info[0]->IsArrayBuffer()) {
+    Local<ArrayBuffer> buffer = info[0].As<ArrayBuffer>();
+    data = static_cast<const char *>(buffer->GetBackingStore()->Data());
+    length = buffer->ByteLength();
+  } else {
+    return throw_error(isolate, "utf8Decode expects an ArrayBuffer or a view of one");
+  }
+  if (length > static_cast<size_t>(String::kMaxLength))
+    return throw_range_error(isolate, "the decoded string would be longer than the maximum string length");
+  Local<String> text;
+  if (!String::NewFromUtf8(isolate, length ? data : "", NewStringType::kNormal, static_cast<int>(length))
+           .ToLocal(&text))
+    return throw_range_error(isolate, "the decoded string would be longer than the maximum string length");
+  info.GetReturnValue().Set(text);
+}
+
+struct NativeBinding {
+  const char *name;
+  FunctionCallback callback;
+};
+
+const NativeBinding kBindings[] = {
+    {"print", native_print},
+    {"now", native_now},
+    {"structuredClone", native_structured_clone},
+    {"isProxy", native_is_proxy},
+    {"proxyTarget", native_proxy_target},
+    {"promiseState", native_promise_state},
+    {"utf8Encode", native_utf8_encode},
+    {"utf8Decode", native_utf8_decode},
+};
+
+}  // namespace
+
+// Order matters (see the declaration); append only.
+const intptr_t external_references[] = {
+    reinterpret_cast<intptr_t>(native_print),
+    reinterpret_cast<intptr_t>(native_now),
+    reinterpret_cast<intptr_t>(native_structured_clone),
+    reinterpret_cast<intptr_t>(native_is_proxy),
+    reinterpret_cast<intptr_t>(native_proxy_target),
+    reinterpret_cast<intptr_t>(native_promise_state),
+    reinterpret_cast<intptr_t>(native_utf8_encode),
+    reinterpret_cast<intptr_t>(native_utf8_decode),
+    0,
+};
+
+Local<Object> make_native_bindings(Isolate *isolate, Local<Context> context) {
+  Local<Object> native = Object::New(isolate, Null(isolate), nullptr, nullptr, 0);
+  for (const NativeBinding &binding : kBindings) {
+    Local<Function> function = FunctionTemplate::New(isolate, binding.callback)->GetFunction(context).ToLocalChecked();
+    native->Set(context, String::NewFromUtf8(isolate, binding.name).ToLocalChecked(), function).Check();
+  }
+  return native;
+}
+
+}  // namespace cv8
+
+namespace {
+
+/// Builds the snapshot: evaluates the prelude in a fresh context and keeps what it returns (the
+/// engine's internals) as snapshot data 0 of that context.
+bool build_runtime_blob(cv8_runtime *runtime, std::string *error) {
+  SnapshotCreator creator(cv8::external_references);
+  Isolate *isolate = creator.GetIsolate();
+  {
+    HandleScope handle_scope(isolate);
+    Local<Context> context = Context::New(isolate);
+    Context::Scope context_scope(context);
+    TryCatch try_catch(isolate);
+    std::string source_text = cv8::prelude_source();
+    Local<String> source = String::NewFromUtf8(isolate, source_text.data(), NewStringType::kNormal,
+                                               static_cast<int>(source_text.size()))
+                               .ToLocalChecked();
+    ScriptOrigin origin(isolate, String::NewFromUtf8Literal(isolate, "mcp-v8:runtime.js"));
+    Local<Script> script;
+    Local<Value> factory;
+    Local<Value> internals;
+    Local<Value> arguments[2] = {cv8::make_native_bindings(isolate, context), context->Global()};
+    if (!Script::Compile(context, source, &origin).ToLocal(&script) || !script->Run(context).ToLocal(&factory) ||
+        !factory->IsFunction() ||
+        !factory.As<Function>()->Call(context, Undefined(isolate), 2, arguments).ToLocal(&internals) ||
+        !internals->IsObject()) {
+      String::Utf8Value message(isolate, try_catch.Exception());
+      *error = std::string("the runtime prelude failed: ") + (*message ? *message : "it did not return its internals");
+      return false;
+    }
+    creator.AddData(context, internals);
+    creator.SetDefaultContext(context);
+  }
+  StartupData blob = creator.CreateBlob(SnapshotCreator::FunctionCodeHandling::kKeep);
+  runtime->blob_bytes.assign(blob.data, blob.raw_size);
+  delete[] blob.data;
+  runtime->blob.data = runtime->blob_bytes.data();
+  runtime->blob.raw_size = static_cast<int>(runtime->blob_bytes.size());
+  return true;
+}
+
+}  // namespace
+
+extern "C" {
+
+cv8_runtime *cv8_runtime_create(char **error_out) {
+  if (cv8_initialize(error_out) != 0) return nullptr;
+  auto *runtime = new cv8_runtime();
+  std::string error;
+  if (!build_runtime_blob(runtime, &error)) {
+    if (error_out) *error_out = cv8::copy_string(error);
+    delete runtime;
+    return nullptr;
+  }
+  return runtime;
+}
+
+void cv8_runtime_free(cv8_runtime *runtime) { delete runtime; }
+
+size_t cv8_runtime_snapshot_size(const cv8_runtime *runtime) { return runtime->blob_bytes.size(); }
+
+}  // extern "C"

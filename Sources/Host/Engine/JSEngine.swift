@@ -1,0 +1,152 @@
+import CV8
+import Foundation
+
+/// Errors raised by the engine itself, never by guest code.
+public struct EngineError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Takes ownership of a cv8-allocated error string.
+func takeCV8Error(_ pointer: UnsafeMutablePointer<CChar>?, fallback: String) -> EngineError {
+    guard let pointer else { return EngineError(description: fallback) }
+    defer { cv8_free(pointer) }
+    return EngineError(description: String(cString: pointer))
+}
+
+/// V8, initialized once per process.
+public enum V8Process {
+    private static let initialization: Result<Void, EngineError> = {
+        var error: UnsafeMutablePointer<CChar>?
+        if cv8_initialize(&error) != 0 {
+            return .failure(takeCV8Error(error, fallback: "V8 failed to initialize"))
+        }
+        return .success(())
+    }()
+
+    public static func initialize() throws { try initialization.get() }
+
+    public static var version: String { String(cString: cv8_v8_version()) }
+}
+
+/// The startup snapshot holding the runtime prelude; shared by every engine of the process.
+public final class JSRuntime: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    public init() throws {
+        try V8Process.initialize()
+        var error: UnsafeMutablePointer<CChar>?
+        guard let runtime = cv8_runtime_create(&error) else {
+            throw takeCV8Error(error, fallback: "could not build the runtime snapshot")
+        }
+        pointer = runtime
+    }
+
+    deinit { cv8_runtime_free(pointer) }
+
+    public var snapshotSize: Int { cv8_runtime_snapshot_size(pointer) }
+}
+
+/// How a run ended, as the engine reports it.
+public enum RunStatus: String, Codable, Sendable {
+    case completed, error, syntaxError, timedOut, outOfMemory, cancelled, internalError
+    /// The worker process running the code died (host-side only; the engine never reports it).
+    case crashed
+
+    init(_ status: cv8_status) {
+        switch status {
+        case CV8_STATUS_COMPLETED: self = .completed
+        case CV8_STATUS_ERROR: self = .error
+        case CV8_STATUS_SYNTAX_ERROR: self = .syntaxError
+        case CV8_STATUS_TIMED_OUT: self = .timedOut
+        case CV8_STATUS_OUT_OF_MEMORY: self = .outOfMemory
+        case CV8_STATUS_CANCELLED: self = .cancelled
+        default: self = .internalError
+        }
+    }
+}
+
+public enum ConsoleLevel: Int, Codable, Sendable {
+    case log = 0, info, warn, error, debug
+}
+
+/// What a finished run produced, besides its console output.
+public struct RunOutcome: Codable, Sendable, Equatable {
+    public var status: RunStatus
+    /// The result as JSON text; nil when the value was undefined or the run failed.
+    public var resultJSON: String?
+    public var error: String?
+    public var outputTruncated: Bool
+    /// Bytes of console output the run produced, including any that were dropped.
+    public var outputBytes: UInt64
+
+    public init(status: RunStatus, resultJSON: String? = nil, error: String? = nil,
+                outputTruncated: Bool = false, outputBytes: UInt64 = 0) {
+        self.status = status
+        self.resultJSON = resultJSON
+        self.error = error
+        self.outputTruncated = outputTruncated
+        self.outputBytes = outputBytes
+    }
+}
+
+/// One isolate with a context kept ready for the next run. Use from one thread at a time;
+/// `cancel()` may be called from any thread.
+public final class JSEngine: @unchecked Sendable {
+    private let pointer: OpaquePointer
+    public let heapLimitMB: Int
+
+    public init(runtime: JSRuntime, heapLimitMB: Int) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let engine = cv8_engine_create(runtime.pointer, UInt32(heapLimitMB), &error) else {
+            throw takeCV8Error(error, fallback: "could not create a V8 isolate")
+        }
+        pointer = engine
+        self.heapLimitMB = heapLimitMB
+    }
+
+    deinit { cv8_engine_free(pointer) }
+
+    /// Builds the context for the next run now, off the next run's path.
+    public func prepare() { cv8_engine_prepare(pointer) }
+
+    public func cancel() { cv8_engine_cancel(pointer) }
+
+    /// Runs `code`; `onOutput` is called on this thread for each console line as it is printed.
+    public func run(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int,
+                    onOutput: (ConsoleLevel, String) -> Void) -> RunOutcome {
+        withoutActuallyEscaping(onOutput) { onOutput in
+            var sink = OutputSink(onOutput)
+            return withUnsafeMutablePointer(to: &sink) { sinkPointer in
+                var utf8 = code.utf8CString
+                return utf8.withUnsafeMutableBufferPointer { codeBuffer in
+                    var request = cv8_run_request(
+                        code: codeBuffer.baseAddress,
+                        code_length: codeBuffer.count - 1,
+                        timeout_ms: UInt32(clamping: timeoutMilliseconds),
+                        output_limit_bytes: outputLimitBytes,
+                        on_output: { context, level, line, length in
+                            let sink = context!.assumingMemoryBound(to: OutputSink.self)
+                            let text = String(decoding: UnsafeRawBufferPointer(start: line, count: length),
+                                              as: UTF8.self)
+                            sink.pointee.deliver(ConsoleLevel(rawValue: Int(level.rawValue)) ?? .log, text)
+                        },
+                        output_context: UnsafeMutableRawPointer(sinkPointer))
+                    var result = cv8_engine_run(pointer, &request)
+                    defer { cv8_run_result_free(&result) }
+                    return RunOutcome(
+                        status: RunStatus(result.status),
+                        resultJSON: result.result_json.map { String(cString: $0) },
+                        error: result.error.map { String(cString: $0) },
+                        outputTruncated: result.output_truncated != 0,
+                        outputBytes: result.output_bytes)
+                }
+            }
+        }
+    }
+}
+
+/// Carries the Swift output closure through the C callback's context pointer.
+private struct OutputSink {
+    let deliver: (ConsoleLevel, String) -> Void
+    init(_ deliver: @escaping (ConsoleLevel, String) -> Void) { self.deliver = deliver }
+}

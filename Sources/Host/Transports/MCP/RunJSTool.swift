@@ -1,0 +1,99 @@
+import Foundation
+import MCP
+
+/// The `run_js` tool as MCP clients see it in stateless mode.
+enum RunJSTool {
+    static let name = "run_js"
+
+    static let defaultDescription = """
+        Run JavaScript or TypeScript in a fresh, sandboxed V8 isolate and return its console output \
+        and result. The result is the value of the last expression (a returned Promise is awaited). \
+        Code using import/export or top-level await runs as an ES module; its result is the value of \
+        its last top-level expression statement. Available: console, setTimeout/setInterval, \
+        queueMicrotask, structuredClone, TextEncoder/TextDecoder, atob/btoa, URL/URLSearchParams, \
+        performance.now, WebAssembly. No network, filesystem or Node APIs. Nothing persists between calls.
+        """
+
+    static let parameterNames = ["code", "heap_memory_max_mb", "execution_timeout_secs"]
+
+    static func definition(description: String, defaults: ExecutionDefaults) -> Tool {
+        Tool(
+            name: name,
+            description: description,
+            inputSchema: .object([
+                "type": "object",
+                "properties": .object([
+                    "code": .object([
+                        "type": "string",
+                        "description": "JavaScript or TypeScript source to run.",
+                    ]),
+                    "heap_memory_max_mb": .object([
+                        "type": "integer",
+                        "minimum": .int(ExecutionLimits.callHeapMB.lowerBound),
+                        "maximum": .int(ExecutionLimits.callHeapMB.upperBound),
+                        "description": .string("V8 heap limit for this run, in MB (default \(defaults.heapMB))."),
+                    ]),
+                    "execution_timeout_secs": .object([
+                        "type": "integer",
+                        "minimum": .int(ExecutionLimits.timeoutSeconds.lowerBound),
+                        "maximum": .int(ExecutionLimits.timeoutSeconds.upperBound),
+                        "description": .string(
+                            "Wall-clock limit for this run, in seconds (default \(defaults.timeoutSeconds))."),
+                    ]),
+                ]),
+                "required": ["code"],
+                "additionalProperties": false,
+            ]),
+            annotations: .init(title: "Run JavaScript", readOnlyHint: false, destructiveHint: false,
+                               idempotentHint: false, openWorldHint: false),
+            outputSchema: .object([
+                "type": "object",
+                "properties": .object([
+                    "output": .object([
+                        "type": "string", "description": "Console output, one line per console call line.",
+                    ]),
+                    "result": .object([
+                        "description": .string("The result: its JSON value if JSON-serializable, else its "
+                            + "string form. Absent when the result is undefined."),
+                    ]),
+                    "error": .object([
+                        "type": "string", "description": "Present when the run failed: what went wrong.",
+                    ]),
+                ]),
+                "required": ["output"],
+            ]))
+    }
+
+    static func parameters(from arguments: [String: Value]?) throws(ToolArgumentError) -> RunParameters {
+        let arguments = try ToolArguments(arguments, tool: name, allowed: parameterNames)
+        return RunParameters(
+            code: try arguments.requiredString("code"),
+            heapMB: try arguments.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
+            timeoutSeconds: try arguments.optionalInteger(
+                "execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
+    }
+
+    /// `{output, result?, error?}`, both as structured content and as its JSON text.
+    static func callResult(_ result: StatelessResult) -> CallTool.Result {
+        var fields: [String: Value] = ["output": .string(result.output)]
+        if let json = result.resultJSON {
+            fields["result"] = (try? JSONDecoder().decode(Value.self, from: Data(json.utf8))) ?? .string(json)
+        }
+        if let error = result.error, !result.succeeded { fields["error"] = .string(error) }
+        return structured(fields, isError: !result.succeeded)
+    }
+
+    static func failure(_ message: String) -> CallTool.Result {
+        structured(["output": "", "error": .string(message)], isError: true)
+    }
+
+    private static func structured(_ fields: [String: Value], isError: Bool) -> CallTool.Result {
+        let value = Value.object(fields)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let content: [Tool.Content] = [.text(text: text, annotations: nil, _meta: nil)]
+        let structuredContent: Value? = value
+        return CallTool.Result(content: content, structuredContent: structuredContent, isError: isError, _meta: nil)
+    }
+}

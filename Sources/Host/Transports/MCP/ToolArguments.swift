@@ -1,0 +1,59 @@
+import MCP
+
+/// A tool call's arguments, checked one by one so every complaint names the parameter, what it
+/// must be, and what came instead.
+struct ToolArguments {
+    private let values: [String: Value]
+    private let toolName: String
+
+    init(_ values: [String: Value]?, tool: String, allowed: [String]) throws(ToolArgumentError) {
+        self.values = values ?? [:]
+        toolName = tool
+        if let unknown = self.values.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw ToolArgumentError(
+                "\(tool): unknown parameter '\(unknown)'; allowed: \(allowed.joined(separator: ", ")).")
+        }
+    }
+
+    func requiredString(_ name: String) throws(ToolArgumentError) -> String {
+        guard let value = values[name], value != .null else {
+            throw ToolArgumentError("\(toolName): missing required parameter '\(name)' (a string).")
+        }
+        guard case .string(let string) = value else {
+            throw ToolArgumentError("\(toolName): parameter '\(name)' must be a string, got \(describe(value)).")
+        }
+        return string
+    }
+
+    func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ToolArgumentError) -> Int? {
+        guard let value = values[name], value != .null else { return nil }
+        let integer: Int? = switch value {
+        case .int(let int): int
+        case .double(let double) where double.rounded() == double && abs(double) < 1e15: Int(double)
+        default: nil
+        }
+        guard let integer, range.contains(integer) else {
+            throw ToolArgumentError("\(toolName): parameter '\(name)' must be an integer from "
+                + "\(range.lowerBound) to \(range.upperBound), got \(describe(value)).")
+        }
+        return integer
+    }
+}
+
+struct ToolArgumentError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+private func describe(_ value: Value) -> String {
+    switch value {
+    case .null: "null"
+    case .bool(let bool): "\(bool)"
+    case .int(let int): "\(int)"
+    case .double(let double): "\(double)"
+    case .string(let string): "the string \"\(string.prefix(40))\(string.count > 40 ? "..." : "")\""
+    case .data: "binary data"
+    case .array: "an array"
+    case .object: "an object"
+    }
+}

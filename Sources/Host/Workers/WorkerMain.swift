@@ -1,0 +1,218 @@
+import CV8
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker role of the binary: runs jobs from the host in V8, one at a time.
+///
+/// The host talks to a worker over two pipes, requests on fd 3 and events on fd 4, so nothing a
+/// worker (or V8) prints can reach the host's stdout, where stdio clients read JSON-RPC.
+public enum WorkerMain {
+    static let requestFD: Int32 = 3
+    static let eventFD: Int32 = 4
+
+    public static func run(defaultHeapLimitMB: Int) -> Never {
+        signal(SIGPIPE, SIG_IGN)
+        // Die with the host, so a killed host leaves no orphaned workers.
+        _ = cv8_end_with_parent_process()
+        if getppid() == 1 { exit(0) }
+
+        let events = FrameWriter(fd: eventFD)
+        let executor: JobExecutor
+        do {
+            executor = try JobExecutor(defaultHeapLimitMB: defaultHeapLimitMB, events: events)
+        } catch {
+            FileHandle.standardError.write(Data("mcp-v8 worker: \(error)\n".utf8))
+            exit(70)
+        }
+        FatalErrorReport.install(events: events, executor: executor)
+        executor.start()
+        events.send(WorkerEvent.ready(v8Version: V8Process.version))
+
+        let requests = FrameReader(fd: requestFD)
+        while let request = requests.receive(WorkerRequest.self) {
+            switch request {
+            case .run(let job): executor.submit(job)
+            case .cancel(let jobID): executor.cancel(jobID: jobID)
+            }
+        }
+        // The host closed the pipe: it is shutting down or gone.
+        exit(0)
+    }
+}
+
+/// Runs jobs on a thread of its own, with a stack large enough for V8's recursion budget.
+final class JobExecutor: @unchecked Sendable {
+    /// V8's stack budget is 1 MiB below the entry point (see cv8.h); leave ample room above it.
+    private static let threadStackBytes = 16 * 1024 * 1024
+    /// Engines for heap limits other than the default, kept for reuse; beyond this many, the
+    /// least recently used one is freed.
+    private static let extraEnginesKept = 2
+
+    private let runtime: JSRuntime
+    private let defaultEngine: JSEngine
+    private var extraEngines: [JSEngine] = []
+    private let events: FrameWriter
+
+    private let lock = NSCondition()
+    private var pending: [RunJob] = []
+    private var cancelledBeforeStart: Set<UInt64> = []
+    private var running: (job: RunJob, engine: JSEngine)?
+
+    /// The job running now, for the fatal-error report.
+    var runningJob: RunJob? {
+        lock.lock()
+        defer { lock.unlock() }
+        return running?.job
+    }
+
+    init(defaultHeapLimitMB: Int, events: FrameWriter) throws {
+        runtime = try JSRuntime()
+        defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
+        defaultEngine.prepare()
+        self.events = events
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            while true { execute(nextJob()) }
+        }
+        thread.stackSize = Self.threadStackBytes
+        thread.start()
+    }
+
+    func submit(_ job: RunJob) {
+        lock.lock()
+        pending.append(job)
+        lock.signal()
+        lock.unlock()
+    }
+
+    func cancel(jobID: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let running, running.job.jobID == jobID {
+            running.engine.cancel()
+        } else if pending.contains(where: { $0.jobID == jobID }) {
+            cancelledBeforeStart.insert(jobID)
+        }
+    }
+
+    private func nextJob() -> RunJob {
+        lock.lock()
+        defer { lock.unlock() }
+        while pending.isEmpty { lock.wait() }
+        return pending.removeFirst()
+    }
+
+    private func execute(_ job: RunJob) {
+        let engine: JSEngine
+        do {
+            engine = try self.engine(heapLimitMB: job.heapLimitMB)
+        } catch {
+            events.send(WorkerEvent.finished(
+                jobID: job.jobID, outcome: RunOutcome(status: .internalError, error: "\(error)")))
+            return
+        }
+        lock.lock()
+        if cancelledBeforeStart.remove(job.jobID) != nil {
+            lock.unlock()
+            events.send(WorkerEvent.finished(
+                jobID: job.jobID, outcome: RunOutcome(status: .cancelled, error: cancelledMessage)))
+            return
+        }
+        running = (job, engine)
+        lock.unlock()
+
+        let batcher = OutputBatcher(jobID: job.jobID, events: events)
+        let outcome = engine.run(code: job.code, timeoutMilliseconds: job.timeoutMilliseconds,
+                                 outputLimitBytes: job.outputLimitBytes, onOutput: batcher.add)
+        batcher.flush()
+
+        lock.lock()
+        running = nil
+        lock.unlock()
+        events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
+        engine.prepare()
+    }
+
+    private func engine(heapLimitMB: Int) throws -> JSEngine {
+        if heapLimitMB == defaultEngine.heapLimitMB { return defaultEngine }
+        if let index = extraEngines.firstIndex(where: { $0.heapLimitMB == heapLimitMB }) {
+            let engine = extraEngines.remove(at: index)
+            extraEngines.append(engine)
+            return engine
+        }
+        let engine = try JSEngine(runtime: runtime, heapLimitMB: heapLimitMB)
+        if extraEngines.count == Self.extraEnginesKept { extraEngines.removeFirst() }
+        extraEngines.append(engine)
+        return engine
+    }
+}
+
+let cancelledMessage = "Execution cancelled."
+
+/// When V8 is about to end the worker (an out-of-memory it cannot recover from), tells the host
+/// why the running job failed, so the caller gets that reason rather than "the worker crashed".
+enum FatalErrorReport {
+    nonisolated(unsafe) private static var events: FrameWriter?
+    nonisolated(unsafe) private static var executor: JobExecutor?
+
+    static func install(events: FrameWriter, executor: JobExecutor) {
+        Self.events = events
+        Self.executor = executor
+        cv8_set_fatal_error_handler { message, isOutOfMemory in
+            FatalErrorReport.report(message: message.map { String(cString: $0) } ?? "", outOfMemory: isOutOfMemory != 0)
+        }
+    }
+
+    private static func report(message: String, outOfMemory: Bool) -> Never {
+        if let job = executor?.runningJob {
+            let outcome = outOfMemory
+                ? RunOutcome(status: .outOfMemory, error:
+                    "Out of memory: the code needed far more than the JavaScript heap limit of "
+                    + "\(job.heapLimitMB) MB in one step (such as one huge array or string), which V8 "
+                    + "cannot interrupt. Allocate less, or raise heap_memory_max_mb (up to 64) or "
+                    + "--heap-memory-max. The worker process was replaced; the server keeps serving.")
+                : RunOutcome(status: .crashed, error: "V8 stopped the worker process: \(message)")
+            events?.send(WorkerEvent.dying(jobID: job.jobID, outcome: outcome))
+        }
+        FileHandle.standardError.write(Data("mcp-v8 worker: \(message)\n".utf8))
+        _exit(71)
+    }
+}
+
+/// Groups console lines into few frames: a tight console.log loop would otherwise cost a frame
+/// per line. A batch goes out when it is large or old enough for a reader to want it.
+private final class OutputBatcher {
+    private static let maximumBatchBytes = 64 * 1024
+    private static let maximumBatchAge: TimeInterval = 0.025
+
+    private let jobID: UInt64
+    private let events: FrameWriter
+    private var lines: [OutputLine] = []
+    private var bytes = 0
+    private var firstLineAt = Date.distantFuture
+
+    init(jobID: UInt64, events: FrameWriter) {
+        self.jobID = jobID
+        self.events = events
+    }
+
+    func add(_ level: ConsoleLevel, _ text: String) {
+        if lines.isEmpty { firstLineAt = Date() }
+        lines.append(OutputLine(level: level, text: text))
+        bytes += text.utf8.count + 1
+        if bytes >= Self.maximumBatchBytes || Date().timeIntervalSince(firstLineAt) >= Self.maximumBatchAge {
+            flush()
+        }
+    }
+
+    func flush() {
+        guard !lines.isEmpty else { return }
+        events.send(WorkerEvent.output(jobID: jobID, lines: lines))
+        lines.removeAll(keepingCapacity: true)
+        bytes = 0
+    }
+}

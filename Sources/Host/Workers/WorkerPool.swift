@@ -1,0 +1,355 @@
+import Foundation
+import Logging
+
+public struct WorkerPoolConfiguration: Sendable {
+    /// Worker processes, each running one execution at a time.
+    public var workerCount: Int
+    /// Executions allowed to wait for a worker; beyond this, `run` fails at once as busy.
+    public var maximumQueued: Int
+    /// The heap limit each worker keeps an isolate ready for.
+    public var defaultHeapLimitMB: Int
+    /// This binary, started again in the worker role.
+    public var executablePath: String
+
+    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, executablePath: String) {
+        self.workerCount = workerCount
+        self.maximumQueued = maximumQueued
+        self.defaultHeapLimitMB = defaultHeapLimitMB
+        self.executablePath = executablePath
+    }
+}
+
+public struct ServerBusyError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// What a caller asks the pool to run.
+public struct RunRequest: Sendable {
+    public var code: String
+    public var heapLimitMB: Int
+    public var timeoutSeconds: Int
+    public var outputLimitBytes: Int
+
+    public init(code: String, heapLimitMB: Int, timeoutSeconds: Int, outputLimitBytes: Int) {
+        self.code = code
+        self.heapLimitMB = heapLimitMB
+        self.timeoutSeconds = timeoutSeconds
+        self.outputLimitBytes = outputLimitBytes
+    }
+}
+
+/// Supervises the worker processes: queues executions (bounded), hands each to an idle worker,
+/// replaces workers that die, and kills a worker whose run outlives its deadline by
+/// `overrunGrace` (the in-worker watchdog should have stopped it; this is the backstop).
+public final class WorkerPool: @unchecked Sendable {
+    static let overrunGrace: TimeInterval = 2
+    static let sweepInterval: DispatchTimeInterval = .milliseconds(50)
+    /// A worker that dies before it is ready is restarted after this pause, not in a tight loop.
+    static let restartPause: TimeInterval = 1
+
+    private final class Job {
+        let request: RunJob
+        let onOutput: @Sendable ([OutputLine]) -> Void
+        let continuation: CheckedContinuation<RunOutcome, Error>
+        let timeout: TimeInterval
+        let queuedAt = Date()
+        var slot: Int?
+        /// Once running: when the host kills the worker if the run has not ended by itself.
+        var killAt = Date.distantFuture
+        /// The outcome reported if the host kills this job's worker (rather than "crashed").
+        var killOutcome: RunOutcome?
+        var killed = false
+
+        init(request: RunJob, timeout: TimeInterval, onOutput: @escaping @Sendable ([OutputLine]) -> Void,
+             continuation: CheckedContinuation<RunOutcome, Error>) {
+            self.request = request
+            self.timeout = timeout
+            self.onOutput = onOutput
+            self.continuation = continuation
+        }
+    }
+
+    private enum SlotState {
+        case starting(since: Date)
+        case idle
+        case busy(jobID: UInt64)
+        case down(restartAt: Date)
+    }
+
+    private struct Slot {
+        var process: WorkerProcess?
+        var generation = 0
+        var state = SlotState.down(restartAt: .distantPast)
+    }
+
+    public let configuration: WorkerPoolConfiguration
+    private let logger: Logger
+    private let lock = NSLock()
+    private var slots: [Slot]
+    private var queue: [Job] = []
+    private var jobs: [UInt64: Job] = [:]
+    private var cancelledBeforeQueued: Set<UInt64> = []
+    private var nextJobID: UInt64 = 1
+    private var workerRestarts = 0
+    private var sweeper: DispatchSourceTimer?
+    private var stopped = false
+
+    public init(configuration: WorkerPoolConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        slots = Array(repeating: Slot(), count: configuration.workerCount)
+    }
+
+    /// Starts the workers; they get ready in the background (tens of milliseconds).
+    public func start() {
+        lock.lock()
+        for index in slots.indices { spawnLocked(index) }
+        lock.unlock()
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "mcp-v8.pool.sweeper"))
+        timer.schedule(deadline: .now() + Self.sweepInterval, repeating: Self.sweepInterval)
+        timer.setEventHandler { [weak self] in self?.sweep() }
+        timer.resume()
+        sweeper = timer
+    }
+
+    /// Stops every worker; executions still queued or running end as cancelled.
+    public func shutdown() {
+        lock.lock()
+        stopped = true
+        sweeper?.cancel()
+        let abandoned = Array(jobs.values)
+        jobs.removeAll()
+        queue.removeAll()
+        let processes = slots.compactMap(\.process)
+        lock.unlock()
+        processes.forEach { $0.close() }
+        for job in abandoned {
+            job.continuation.resume(returning: RunOutcome(status: .cancelled, error: "The server is shutting down."))
+        }
+    }
+
+    /// The number of times a worker died and was replaced.
+    public var restarts: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return workerRestarts
+    }
+
+    /// A job id to pass to `run` and, from elsewhere, to `cancel`.
+    public func makeJobID() -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        nextJobID += 1
+        return nextJobID - 1
+    }
+
+    /// Runs code on the next free worker. Throws `ServerBusyError` when the queue is full.
+    /// Cancelling the calling task cancels the execution.
+    public func run(_ request: RunRequest, jobID: UInt64? = nil,
+                    onOutput: @escaping @Sendable ([OutputLine]) -> Void) async throws -> RunOutcome {
+        let jobID = jobID ?? makeJobID()
+        let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
+                         timeoutMilliseconds: request.timeoutSeconds * 1000,
+                         outputLimitBytes: request.outputLimitBytes)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                enqueue(Job(request: job, timeout: TimeInterval(request.timeoutSeconds),
+                            onOutput: onOutput, continuation: continuation))
+            }
+        } onCancel: {
+            cancel(jobID: jobID)
+        }
+    }
+
+    /// Cancels a queued or running execution; a no-op for one that already ended.
+    public func cancel(jobID: UInt64) {
+        lock.lock()
+        guard let job = jobs[jobID] else {
+            cancelledBeforeQueued.insert(jobID)
+            lock.unlock()
+            return
+        }
+        let outcome = RunOutcome(status: .cancelled, error: cancelledMessage)
+        if job.slot == nil {
+            queue.removeAll { $0 === job }
+            jobs[jobID] = nil
+            lock.unlock()
+            job.continuation.resume(returning: outcome)
+            return
+        }
+        job.killOutcome = outcome
+        job.killAt = min(job.killAt, Date().addingTimeInterval(Self.overrunGrace))
+        let process = job.slot.flatMap { slots[$0].process }
+        lock.unlock()
+        process?.send(.cancel(jobID: jobID))
+    }
+
+    private func enqueue(_ job: Job) {
+        lock.lock()
+        let jobID = job.request.jobID
+        if cancelledBeforeQueued.remove(jobID) != nil || stopped {
+            lock.unlock()
+            job.continuation.resume(returning: RunOutcome(status: .cancelled, error: cancelledMessage))
+            return
+        }
+        // Workers still starting (or restarting) will take a job each soon: only jobs beyond
+        // them count as waiting.
+        let slotsNotBusy = slots.filter { if case .busy = $0.state { false } else { true } }.count
+        guard queue.count < configuration.maximumQueued + slotsNotBusy else {
+            lock.unlock()
+            job.continuation.resume(throwing: ServerBusyError(description:
+                "Server busy: \(configuration.workerCount) executions are running and "
+                + "\(configuration.maximumQueued) are waiting, the most allowed "
+                + "(--max-concurrent-executions, --max-queued-executions). Retry shortly."))
+            return
+        }
+        jobs[jobID] = job
+        queue.append(job)
+        let dispatches = dispatchLocked()
+        lock.unlock()
+        send(dispatches)
+    }
+
+    /// Pairs queued jobs with idle workers; the caller sends the requests after unlocking.
+    private func dispatchLocked() -> [(WorkerProcess, RunJob)] {
+        var dispatches: [(WorkerProcess, RunJob)] = []
+        for index in slots.indices where !queue.isEmpty {
+            guard case .idle = slots[index].state, let process = slots[index].process else { continue }
+            let job = queue.removeFirst()
+            job.slot = index
+            job.killAt = Date().addingTimeInterval(job.timeout + Self.overrunGrace)
+            job.killOutcome = timedOutOutcome(seconds: Int(job.timeout))
+            slots[index].state = .busy(jobID: job.request.jobID)
+            dispatches.append((process, job.request))
+        }
+        return dispatches
+    }
+
+    private func send(_ dispatches: [(WorkerProcess, RunJob)]) {
+        // A failed send means the worker is dying; its exit handler fails the job.
+        for (process, job) in dispatches { process.send(.run(job)) }
+    }
+
+    private func spawnLocked(_ index: Int) {
+        slots[index].generation += 1
+        let generation = slots[index].generation
+        do {
+            slots[index].process = try WorkerProcess(
+                executable: configuration.executablePath,
+                arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB)],
+                onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
+                onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })
+            slots[index].state = .starting(since: Date())
+        } catch {
+            logger.error("worker \(index): \(error)")
+            slots[index].process = nil
+            slots[index].state = .down(restartAt: Date().addingTimeInterval(Self.restartPause))
+        }
+    }
+
+    private func handle(_ event: WorkerEvent, slot index: Int, generation: Int) {
+        switch event {
+        case .ready:
+            lock.lock()
+            guard slots[index].generation == generation else { return lock.unlock() }
+            slots[index].state = .idle
+            let dispatches = dispatchLocked()
+            lock.unlock()
+            send(dispatches)
+        case .output(let jobID, let lines):
+            lock.lock()
+            let job = jobs[jobID]
+            lock.unlock()
+            job?.onOutput(lines)
+        case .finished(let jobID, let outcome):
+            lock.lock()
+            let job = jobs.removeValue(forKey: jobID)
+            if slots[index].generation == generation { slots[index].state = .idle }
+            let dispatches = dispatchLocked()
+            lock.unlock()
+            send(dispatches)
+            job?.continuation.resume(returning: outcome)
+        case .dying(let jobID, let outcome):
+            // The job fails with this reason when the worker's exit is seen, and the slot
+            // takes no new job meanwhile.
+            lock.lock()
+            if let job = jobs[jobID] {
+                job.killed = true
+                job.killOutcome = outcome
+            }
+            lock.unlock()
+        }
+    }
+
+    private func handleExit(slot index: Int, generation: Int, how: String) {
+        lock.lock()
+        guard slots[index].generation == generation, !stopped else { return lock.unlock() }
+        var failed: (Job, RunOutcome)?
+        var diedBeforeReady = false
+        switch slots[index].state {
+        case .busy(let jobID):
+            if let job = jobs.removeValue(forKey: jobID) {
+                let crashed = RunOutcome(status: .crashed, error:
+                    "The worker process running this code \(how). This usually means V8 hit a fatal "
+                    + "out-of-memory error it cannot recover from, such as one huge allocation; "
+                    + "allocate less or raise heap_memory_max_mb. The server replaced the worker "
+                    + "and keeps serving.")
+                failed = (job, job.killed ? job.killOutcome ?? crashed : crashed)
+            }
+        case .starting:
+            diedBeforeReady = true
+        case .idle, .down:
+            break
+        }
+        workerRestarts += 1
+        slots[index].process = nil
+        if diedBeforeReady {
+            logger.error("worker process \(how) before it was ready; retrying in \(Self.restartPause)s")
+            slots[index].state = .down(restartAt: Date().addingTimeInterval(Self.restartPause))
+        } else {
+            logger.warning("worker process \(how); starting a replacement")
+            spawnLocked(index)
+        }
+        lock.unlock()
+        if let (job, outcome) = failed { job.continuation.resume(returning: outcome) }
+    }
+
+    /// Runs every `sweepInterval`: expires queued jobs, kills overrunning workers, restarts
+    /// workers that are down.
+    private func sweep() {
+        let now = Date()
+        lock.lock()
+        guard !stopped else { return lock.unlock() }
+        var expired: [Job] = []
+        queue.removeAll { job in
+            guard now.timeIntervalSince(job.queuedAt) > job.timeout else { return false }
+            jobs[job.request.jobID] = nil
+            expired.append(job)
+            return true
+        }
+        var overrunning: [WorkerProcess] = []
+        for job in jobs.values where !job.killed && job.killAt <= now {
+            guard let slot = job.slot, let process = slots[slot].process else { continue }
+            job.killed = true
+            overrunning.append(process)
+        }
+        for index in slots.indices {
+            if case .down(let restartAt) = slots[index].state, restartAt <= now { spawnLocked(index) }
+        }
+        lock.unlock()
+        for job in expired {
+            job.continuation.resume(returning: RunOutcome(status: .timedOut, error:
+                "Execution timed out after waiting \(Int(job.timeout))s for a free worker: the server is "
+                + "saturated (--max-concurrent-executions \(configuration.workerCount))."))
+        }
+        for process in overrunning {
+            logger.warning("killing worker \(process.pid): its run outlived its deadline")
+            process.kill()
+        }
+    }
+}
+
+func timedOutOutcome(seconds: Int) -> RunOutcome {
+    RunOutcome(status: .timedOut, error:
+        "Execution timed out after \(seconds)s (raise execution_timeout_secs or --execution-timeout, 1-300).")
+}

@@ -1,0 +1,97 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A worker process as the host sees it: started with posix_spawn (never fork: V8's threads do
+/// not survive a fork), fed requests on its fd 3, read from its fd 4 by a thread of its own.
+final class WorkerProcess: @unchecked Sendable {
+    let pid: pid_t
+    private let requests: FrameWriter
+    private let requestFD: Int32
+
+    /// Starts `executable` in the worker role. `onEvent` runs on the reader thread for each
+    /// event; `onExit` runs once, with a description of how the process ended, after its last event.
+    init(executable: String, arguments: [String],
+         onEvent: @escaping @Sendable (WorkerEvent) -> Void,
+         onExit: @escaping @Sendable (String) -> Void) throws {
+        let (requestRead, requestWrite) = try makePipe()
+        let (eventRead, eventWrite) = try makePipe()
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        posix_spawn_file_actions_adddup2(&actions, requestRead, WorkerMain.requestFD)
+        posix_spawn_file_actions_adddup2(&actions, eventWrite, WorkerMain.eventFD)
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        // A worker V8 ends reports its reason over the event pipe; Swift's multi-page crash
+        // backtrace would only flood the server's log.
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        Glibc.close(requestRead)
+        Glibc.close(eventWrite)
+        guard status == 0 else {
+            Glibc.close(requestWrite)
+            Glibc.close(eventRead)
+            throw EngineError(description: "could not start a worker process: \(String(cString: strerror(status)))")
+        }
+        self.pid = pid
+        requestFD = requestWrite
+        requests = FrameWriter(fd: requestWrite)
+
+        let spawnedPID = pid
+        let reader = Thread {
+            let events = FrameReader(fd: eventRead)
+            while let event = events.receive(WorkerEvent.self) { onEvent(event) }
+            Glibc.close(eventRead)
+            onExit(waitForExit(spawnedPID))
+        }
+        reader.name = "mcp-v8 worker \(pid) reader"
+        reader.start()
+    }
+
+    @discardableResult
+    func send(_ request: WorkerRequest) -> Bool { requests.send(request) }
+
+    func kill() { _ = Glibc.kill(pid, SIGKILL) }
+
+    /// Closing the request pipe tells the worker to exit.
+    func close() { Glibc.close(requestFD) }
+}
+
+/// A pipe whose ends are close-on-exec and numbered above the worker's fixed descriptors, so a
+/// dup2 onto fd 3 or 4 in the child never meets an end that is already there.
+private func makePipe() throws -> (read: Int32, write: Int32) {
+    var fds: [Int32] = [0, 0]
+    guard pipe(&fds) == 0 else {
+        throw EngineError(description: "pipe failed: \(String(cString: strerror(errno)))")
+    }
+    let moved = fds.map { fd -> Int32 in
+        let high = fcntl(fd, F_DUPFD_CLOEXEC, 10)
+        Glibc.close(fd)
+        return high
+    }
+    guard moved.allSatisfy({ $0 >= 0 }) else {
+        throw EngineError(description: "fcntl(F_DUPFD_CLOEXEC) failed: \(String(cString: strerror(errno)))")
+    }
+    return (moved[0], moved[1])
+}
+
+private func waitForExit(_ pid: pid_t) -> String {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        if errno != EINTR { return "exited (status unknown)" }
+    }
+    let terminationSignal = status & 0x7f
+    if terminationSignal == 0 { return "exited with status \((status >> 8) & 0xff)" }
+    let name = strsignal(terminationSignal).map { String(cString: $0) } ?? "signal"
+    return "was killed by signal \(terminationSignal) (\(name))"
+}

@@ -1,0 +1,3 @@
+import Host
+
+await MCPV8Command.runFromCommandLine()

@@ -1,0 +1,74 @@
+import CV8
+import XCTest
+
+/// What one run produced, read back from the C API.
+struct RunReport {
+    var status: cv8_status
+    var result: String?
+    var error: String?
+    var output: [(level: cv8_console_level, text: String)]
+    var outputTruncated: Bool
+    var outputBytes: UInt64
+
+    var lines: [String] { output.map(\.text) }
+}
+
+/// One runtime for the whole test process, as in a worker.
+nonisolated(unsafe) let sharedRuntime: OpaquePointer = {
+    var error: UnsafeMutablePointer<CChar>?
+    guard let runtime = cv8_runtime_create(&error) else {
+        fatalError("runtime: \(error.map { String(cString: $0) } ?? "?")")
+    }
+    return runtime
+}()
+
+final class TestEngine {
+    let pointer: OpaquePointer
+
+    init(heapLimitMB: UInt32 = 16) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let engine = cv8_engine_create(sharedRuntime, heapLimitMB, &error) else {
+            fatalError("engine: \(error.map { String(cString: $0) } ?? "?")")
+        }
+        pointer = engine
+    }
+
+    deinit { cv8_engine_free(pointer) }
+
+    func run(_ code: String, timeoutMilliseconds: UInt32 = 5000, outputLimit: Int = 1 << 20) -> RunReport {
+        final class Sink { var lines: [(cv8_console_level, String)] = [] }
+        let sink = Sink()
+        var utf8 = Array(code.utf8)
+        return utf8.withUnsafeMutableBufferPointer { bytes in
+            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bytes.count, 1)) { codePointer in
+                var request = cv8_run_request(
+                    code: codePointer, code_length: bytes.count, timeout_ms: timeoutMilliseconds,
+                    output_limit_bytes: outputLimit,
+                    on_output: { context, level, line, length in
+                        let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                        let text = String(decoding: UnsafeRawBufferPointer(start: line, count: length), as: UTF8.self)
+                        sink.lines.append((level, text))
+                    },
+                    output_context: Unmanaged.passUnretained(sink).toOpaque())
+                var result = cv8_engine_run(pointer, &request)
+                defer { cv8_run_result_free(&result) }
+                return RunReport(
+                    status: result.status,
+                    result: result.result_json.map { String(cString: $0) },
+                    error: result.error.map { String(cString: $0) },
+                    output: sink.lines.map { (level: $0.0, text: $0.1) },
+                    outputTruncated: result.output_truncated != 0,
+                    outputBytes: result.output_bytes)
+            }
+        }
+    }
+}
+
+/// Engines are costly to make; most tests share one per heap size.
+nonisolated(unsafe) let sharedEngine = TestEngine()
+
+func assertCompleted(_ report: RunReport, result expected: String?, file: StaticString = #filePath,
+                     line: UInt = #line) {
+    XCTAssertEqual(report.status, CV8_STATUS_COMPLETED, "error: \(report.error ?? "none")", file: file, line: line)
+    XCTAssertEqual(report.result, expected, file: file, line: line)
+}

@@ -1,0 +1,156 @@
+"""Hostile programs (shared/notes/hostile-inputs.md): each ends with a clear error within its
+limit plus a margin, and the same server keeps serving, other callers included."""
+import asyncio
+import time
+
+import pytest
+
+from conftest import run, run_js, server
+
+TIMEOUT = 2
+MARGIN = 3  # seconds beyond the limit a stopped run may take to report (worker restart included)
+
+CPU = [
+    "for(;;){}",
+    "(async()=>{for(;;) await 0})()",
+    "/(a+)+$/.test('a'.repeat(40)+'!')",
+    "setInterval(() => {}, 1)",
+    "function rearm() { setTimeout(rearm, 0) } rearm()",
+    "function again() { queueMicrotask(again) } again()",
+    "for(;;){ try { for(;;){} } catch {} }",
+]
+MEMORY = [
+    "let a=[]; for(;;) a.push(new Array(1e6))",
+    "new Array(1e9).fill(0)",
+    "'x'.repeat(2**29)",
+    "[...'.'.repeat(1e9)]",
+    "const m = new Map(); for (let i = 0;; i++) m.set(i, {i})",
+    "let s = 'x'; for (;;) s += s",
+]
+
+
+@pytest.mark.parametrize("code", CPU)
+def test_cpu_hogs_time_out(binary, code):
+    async def scenario():
+        async with server() as session:
+            started = time.monotonic()
+            content, is_error = await run_js(session, code, execution_timeout_secs=TIMEOUT)
+            assert is_error
+            assert "timed out after 2 s" in content["error"]
+            assert time.monotonic() - started < TIMEOUT + MARGIN
+            content, is_error = await run_js(session, "1 + 1")
+            assert (content["result"], is_error) == (2, False)
+    run(scenario())
+
+
+@pytest.mark.parametrize("code", MEMORY)
+def test_memory_hogs_end_out_of_memory(binary, code):
+    async def scenario():
+        async with server() as session:
+            content, is_error = await run_js(session, code, execution_timeout_secs=20)
+            assert is_error
+            error = content["error"]
+            assert ("Out of memory" in error or "Invalid string length" in error
+                    or "Invalid array length" in error), error
+            content, is_error = await run_js(session, "[1, 2, 3].length")
+            assert (content["result"], is_error) == (3, False)
+    run(scenario())
+
+
+def test_off_heap_buffers_are_capped(binary):
+    async def scenario():
+        async with server() as session:
+            content, is_error = await run_js(
+                session, "try { new ArrayBuffer(2**31) } catch (e) { e.name + ': ' + e.message }")
+            assert not is_error
+            assert content["result"].startswith("RangeError")
+            content, is_error = await run_js(session, "new WebAssembly.Memory({initial: 1}).grow(65535)")
+            assert is_error and "RangeError" in content["error"]
+    run(scenario())
+
+
+def test_stack_and_parser_limits(binary):
+    async def scenario():
+        async with server() as session:
+            content, is_error = await run_js(session, "function f() { return f() + 1 } f()")
+            assert is_error and "Maximum call stack size exceeded" in content["error"]
+            content, is_error = await run_js(session, "[" * 100000 + "]" * 100000)
+            assert is_error and "Maximum call stack size exceeded" in content["error"]
+            content, is_error = await run_js(
+                session, "let d = {}; for (let i = 0; i < 1e5; i++) d = {d}; JSON.stringify(d)")
+            assert is_error and "Maximum call stack size exceeded" in content["error"]
+            content, is_error = await run_js(session, "'still serving'")
+            assert (content["result"], is_error) == ("still serving", False)
+    run(scenario())
+
+
+def test_output_flood_is_cut_and_says_so(binary):
+    async def scenario():
+        async with server("--max-output-bytes", "4096") as session:
+            content, is_error = await run_js(session, "for (let i = 0; i < 1e5; i++) console.log(i); 'done'")
+            assert not is_error and content["result"] == "done"
+            assert len(content["output"]) < 4096 + 300
+            assert "[output truncated: the run printed 588890 bytes; only the first 4096 are kept" in content["output"]
+    run(scenario())
+
+
+def test_host_boundary_values(binary):
+    async def scenario():
+        async with server() as session:
+            cases = {
+                "Object.prototype.then = r => r(666); Object.prototype.toJSON = () => 'poisoned'; 1": 1,
+                "const o = {}; o.o = o; o": "<ref *1> { o: [Circular *1] }",
+                "({ [Symbol.toPrimitive]() { throw new Error('no') }, toJSON() { throw new Error('no') } })": None,
+                "new Proxy({}, { ownKeys() { throw new Error('trap') }, get() { throw new Error('trap') } })": None,
+                "'lone \\ud800 surrogate'": "lone \ufffd surrogate",
+                "Error.prepareStackTrace = () => { for(;;){} }; 'ok'": "ok",
+            }
+            for code, expected in cases.items():
+                content, is_error = await run_js(session, code, execution_timeout_secs=TIMEOUT)
+                assert not is_error, (code, content)
+                assert "result" in content
+                if expected is not None:
+                    assert content["result"] == expected, code
+            content, is_error = await run_js(session, "globalThis.console.log = null; throw {toString() { for(;;){} }}",
+                                             execution_timeout_secs=TIMEOUT)
+            assert is_error
+    run(scenario())
+
+
+def test_guest_cannot_write_into_the_protocol_stream(binary):
+    async def scenario():
+        async with server() as session:
+            forged = '{"jsonrpc":"2.0","id":1,"result":{}}'
+            content, is_error = await run_js(session, f"console.log({forged!r}); 'after'")
+            assert (content["result"], is_error) == ("after", False)
+            assert content["output"] == forged + "\n"
+    run(scenario())
+
+
+def test_a_hostile_run_does_not_stall_other_callers(binary):
+    async def scenario():
+        async with server("--max-concurrent-executions", "2") as session:
+            hog = asyncio.create_task(run_js(session, "for(;;){}", execution_timeout_secs=10))
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            for i in range(5):
+                content, is_error = await run_js(session, f"{i} * 2")
+                assert (content["result"], is_error) == (i * 2, False)
+            assert not hog.done(), "the quick runs should finish while the hog is still running"
+            assert time.monotonic() - started < 8
+            content, is_error = await hog
+            assert is_error and "timed out" in content["error"]
+    run(scenario())
+
+
+def test_full_queue_answers_busy(binary):
+    async def scenario():
+        async with server("--max-concurrent-executions", "1", "--max-queued-executions", "0") as session:
+            hog = asyncio.create_task(run_js(session, "for(;;){}", execution_timeout_secs=3))
+            await asyncio.sleep(0.5)
+            content, is_error = await run_js(session, "1")
+            assert is_error and "busy" in content["error"]
+            await hog
+            content, is_error = await run_js(session, "1")
+            assert (content["result"], is_error) == (1, False)
+    run(scenario())
