@@ -3,10 +3,12 @@
 Measures
   1. a fresh isolate from the runtime snapshot plus running 1+1 (C API, bench/engine.cpp),
      against Node's vm.runInNewContext('1+1') (a fresh context per call) as the baseline;
-  2. stateless executions per second through the worker pool, driven over stdio by the
-     official Python MCP client with many calls in flight;
+  2. stateless executions per second through the worker pool: JSON-RPC tools/call requests
+     pipelined over stdio by a minimal client (the official Python client tops out below the
+     server), and the same with the official client and many calls in flight;
   3. the stdio round trip of run_js 1+1, client to result (median of sequential calls);
-  4. idle RSS of the host plus its workers.
+  4. idle memory of the host plus its workers: RSS summed (counts the shared libnode and Swift
+     library pages once per process) and PSS summed (shares them out: the memory really used).
 Writes bench/results/latest.json and prints a Markdown table for BENCHMARKS.md.
 """
 import argparse
@@ -68,11 +70,65 @@ def node_numbers(iterations: int) -> dict:
     return json.loads(output.stdout)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def memory_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def minimal_client_numbers(binary: str, calls: int, round_trips: int) -> dict:
+    """A minimal JSON-RPC client (no MCP library): sequential round trips, then tools/call
+    requests written back to back by one thread while another reads the answers."""
+    import threading
+    # Every request is in flight at once, so the queue must hold them all.
+    server = subprocess.Popen([binary, "--stateless", "--max-queued-executions", str(calls + 100)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+
+    def send(message):
+        server.stdin.write((json.dumps(message) + "\n").encode())
+
+    def call(request_id):
+        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                "params": {"name": "run_js", "arguments": {"code": "1+1"}}}
+
+    send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
+    server.stdin.flush()
+    server.stdout.readline()
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    for i in range(100):  # warm-up
+        send(call(-1 - i))
+    server.stdin.flush()
+    for _ in range(100):
+        server.stdout.readline()
+
+    samples = []
+    for i in range(round_trips):
+        started = time.perf_counter()
+        send(call(-1000 - i))
+        server.stdin.flush()
+        json.loads(server.stdout.readline())
+        samples.append((time.perf_counter() - started) * 1000)
+
+    def writer():
+        for i in range(calls):
+            send(call(i + 1))
+        server.stdin.flush()
+
+    started = time.perf_counter()
+    thread = threading.Thread(target=writer)
+    thread.start()
+    for _ in range(calls):
+        answer = json.loads(server.stdout.readline())
+        if answer["result"].get("structuredContent", {}).get("result") != 2:
+            raise RuntimeError(f"unexpected answer: {answer}")
+    elapsed = time.perf_counter() - started
+    thread.join()
+    server.stdin.close()
+    server.wait(timeout=30)
+    return {"pipelined_executions_per_second": calls / elapsed,
+            "minimal_client_round_trip_median_ms": statistics.median(samples)}
 
 
 def process_tree(pid: int) -> list[int]:
@@ -108,7 +164,8 @@ async def server_numbers(binary: str, round_trips: int, throughput_calls: int, i
                                   and (p / "cmdline").read_bytes().split(b"\0")[0] == binary.encode()
                                   and b"--worker" not in (p / "cmdline").read_bytes())
                 pids = process_tree(server_pid)
-                idle_rss = sum(rss_mb(p) for p in pids)
+                idle_rss = sum(memory_mb(p, "Rss") for p in pids)
+                idle_pss = sum(memory_mb(p, "Pss") for p in pids)
 
                 samples = []
                 for _ in range(round_trips):
@@ -128,8 +185,9 @@ async def server_numbers(binary: str, round_trips: int, throughput_calls: int, i
                 return {
                     "stdio_round_trip_median_ms": statistics.median(samples),
                     "stdio_round_trip_p95_ms": sorted(samples)[int(len(samples) * 0.95)],
-                    "executions_per_second": throughput_calls / elapsed,
+                    "official_client_executions_per_second": throughput_calls / elapsed,
                     "idle_rss_mb": idle_rss,
+                    "idle_pss_mb": idle_pss,
                     "processes": len(pids),
                 }
 
@@ -141,28 +199,38 @@ def main() -> None:
     parser.add_argument("--round-trips", type=int, default=500)
     parser.add_argument("--throughput-calls", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--pipelined-calls", type=int, default=10000)
     args = parser.parse_args()
 
     engine = engine_numbers(args.iterations)
     node = node_numbers(args.iterations)
     server = asyncio.run(server_numbers(args.binary, args.round_trips, args.throughput_calls, args.in_flight))
+    server.update(minimal_client_numbers(args.binary, args.pipelined_calls, args.round_trips))
     results = {"engine": engine, "node": node, "server": server, "cores": os.cpu_count(),
                "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
 
     baseline = node["run_in_new_context_ms"]
-    ratio = f"{baseline / engine['fresh_isolate_run_ms']:.1f}x faster" if baseline else "n/a"
-    warm_ratio = f"{baseline / engine['prepared_context_run_ms']:.1f}x faster" if baseline else "n/a"
+
+    def versus(ours):
+        return f"{baseline / ours:.2f}" if baseline else "n/a"
+
     print(f"""
-| measure | mcp-v8 | baseline: Node {node['node']} `vm.runInNewContext('1+1')` | ratio |
+Ratios are baseline time / mcp-v8 time: above 1, mcp-v8 is faster.
+
+| measure | mcp-v8 | baseline: Node {node['node']} `vm.runInNewContext('1+1')`, median | ratio |
 | --- | --- | --- | --- |
-| fresh isolate from the runtime snapshot + `1+1` (median) | {engine['fresh_isolate_run_ms']:.3f} ms | {baseline or 'n/a'} ms | {ratio} |
-| prepared context in a warm isolate + `1+1` (median) | {engine['prepared_context_run_ms']:.3f} ms | {baseline or 'n/a'} ms | {warm_ratio} |
-| stdio round trip `run_js` `1+1`, Python MCP client (median / p95) | {server['stdio_round_trip_median_ms']:.2f} / {server['stdio_round_trip_p95_ms']:.2f} ms | | |
-| stateless executions through the worker pool, {args.in_flight} in flight over stdio | {server['executions_per_second']:.0f} /s | | |
-| idle RSS, host + {server['processes'] - 1} workers | {server['idle_rss_mb']:.0f} MB | | |
-| runtime snapshot: build time / size | {engine['runtime_snapshot_ms']:.1f} ms / {engine['snapshot_bytes'] / 1024:.0f} KiB | | |
+| fresh isolate from the runtime snapshot + context + `1+1` (median) | {engine['fresh_isolate_run_ms']:.3f} ms | {baseline:.3f} ms | {versus(engine['fresh_isolate_run_ms'])} |
+| of which `cv8_engine_create` / context from the snapshot | {engine['isolate_create_ms']:.3f} / {engine['context_create_ms']:.3f} ms | | |
+| floor: bare `v8::Isolate::New`, no context, same machine and run | {engine['bare_isolate_floor_ms']:.3f} ms | | |
+| a run's path in the server: prepared context + `1+1` (median) | {engine['prepared_context_run_ms']:.3f} ms | {baseline:.3f} ms | {versus(engine['prepared_context_run_ms'])} |
+| stdio round trip `run_js` `1+1`, official Python client (median / p95) | {server['stdio_round_trip_median_ms']:.2f} / {server['stdio_round_trip_p95_ms']:.2f} ms | | |
+| stdio round trip `run_js` `1+1`, minimal JSON-RPC client (median) | {server['minimal_client_round_trip_median_ms']:.2f} ms | | |
+| stateless executions/s, JSON-RPC pipelined over stdio, {os.cpu_count()} workers | {server['pipelined_executions_per_second']:.0f} /s | | |
+| stateless executions/s, official Python client, {args.in_flight} calls in flight | {server['official_client_executions_per_second']:.0f} /s | | |
+| idle memory, host + {server['processes'] - 1} workers: PSS / RSS summed | {server['idle_pss_mb']:.0f} / {server['idle_rss_mb']:.0f} MB | | |
+| runtime snapshot: build time at worker start / size | {engine['runtime_snapshot_ms']:.1f} ms / {engine['snapshot_bytes'] / 1024:.0f} KiB | | |
 """)
 
 

@@ -44,7 +44,7 @@ public struct MCPServerSetup: Sendable {
     /// Serves one client on stdin/stdout until it disconnects.
     public func serveStdio(logger: Logger) async throws {
         let server = await makeServer()
-        try await server.start(transport: StdioTransport(logger: logger))
+        try await server.start(transport: BlockingStdioTransport(logger: logger))
         await server.waitUntilCompleted()
     }
 }

@@ -1,0 +1,96 @@
+import Foundation
+import Logging
+import MCP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Newline-delimited JSON-RPC over stdin/stdout, read and written with blocking calls on threads
+/// of their own. (swift-sdk's StdioTransport polls a non-blocking stdin with 10 ms sleeps, which
+/// put 10 ms on every round trip.)
+public actor BlockingStdioTransport: Transport {
+    public let logger: Logger
+    private let input: Int32
+    private let output: Int32
+    private let messages: AsyncThrowingStream<Data, Error>
+    private let continuation: AsyncThrowingStream<Data, Error>.Continuation
+    /// Writes leave the cooperative thread pool: a client slow to read must not stall it.
+    private let writeQueue = DispatchQueue(label: "mcp-v8.stdout")
+    private var connected = false
+
+    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO, logger: Logger) {
+        self.input = input
+        self.output = output
+        self.logger = logger
+        (messages, continuation) = AsyncThrowingStream.makeStream()
+    }
+
+    public func connect() async throws {
+        guard !connected else { return }
+        connected = true
+        let (input, continuation, logger) = (self.input, self.continuation, self.logger)
+        let reader = Thread {
+            Self.readLines(from: input, into: continuation, logger: logger)
+        }
+        reader.name = "mcp-v8 stdin"
+        reader.start()
+    }
+
+    public func disconnect() async {
+        connected = false
+        continuation.finish()
+    }
+
+    public func send(_ data: Data) async throws {
+        var newlineTerminated = data
+        newlineTerminated.append(UInt8(ascii: "\n"))
+        let line = newlineTerminated
+        let output = self.output
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+            writeQueue.async {
+                done.resume(with: Result { try Self.writeAll(line, to: output) })
+            }
+        }
+    }
+
+    public func receive() -> AsyncThrowingStream<Data, Error> { messages }
+
+    private static func readLines(from fd: Int32, into continuation: AsyncThrowingStream<Data, Error>.Continuation,
+                                  logger: Logger) {
+        var pending = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                if count < 0 { logger.error("reading stdin failed: \(String(cString: strerror(errno)))") }
+                break
+            }
+            pending.append(contentsOf: buffer[0..<count])
+            var lineStart = pending.startIndex
+            while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[lineStart..<newline]
+                if !line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) {
+                    continuation.yield(Data(line))
+                }
+                lineStart = pending.index(after: newline)
+            }
+            pending.removeSubrange(pending.startIndex..<lineStart)
+        }
+        continuation.finish()
+    }
+
+    private static func writeAll(_ data: Data, to fd: Int32) throws {
+        try data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw MCPError.transportError(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
+                }
+                offset += written
+            }
+        }
+    }
+}
