@@ -4,9 +4,6 @@
 #include <memory>
 #include <thread>
 
-#include <csignal>
-#include <sys/prctl.h>
-
 #include "internal.h"
 
 namespace cv8 {
@@ -174,7 +171,5 @@ int cv8_initialize(char **error_out) {
 const char *cv8_v8_version(void) { return v8::V8::GetVersion(); }
 
 void cv8_free(void *pointer) { free(pointer); }
-
-int cv8_end_with_parent_process(void) { return prctl(PR_SET_PDEATHSIG, SIGKILL); }
 
 }  // extern "C"

@@ -26,6 +26,8 @@ MEMORY = [
     "[...'.'.repeat(1e9)]",
     "const m = new Map(); for (let i = 0;; i++) m.set(i, {i})",
     "let s = 'x'; for (;;) s += s",
+    "JSON.parse('[' + '{\"a\":[1,2,3]},'.repeat(3e5) + '0]')",
+    "const parts = []; for (;;) parts.push(new Uint8Array(1 << 20).map((_, i) => i))",
 ]
 
 
@@ -50,10 +52,19 @@ def test_memory_hogs_end_out_of_memory(binary, code):
             content, is_error = await run_js(session, code, execution_timeout_secs=20)
             assert is_error
             error = content["error"]
-            assert ("Out of memory" in error or "Invalid string length" in error
-                    or "Invalid array length" in error), error
+            assert any(reason in error for reason in [
+                "Out of memory", "Invalid string length", "Invalid array length",
+                "Array buffer allocation failed"]), error
             content, is_error = await run_js(session, "[1, 2, 3].length")
             assert (content["result"], is_error) == (3, False)
+    run(scenario())
+
+
+def test_bigint_explosion_is_a_range_error(binary):
+    async def scenario():
+        async with server() as session:
+            content, is_error = await run_js(session, "2n ** (2n ** 30n)", execution_timeout_secs=TIMEOUT)
+            assert is_error and "RangeError" in content["error"]
     run(scenario())
 
 

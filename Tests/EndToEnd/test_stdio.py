@@ -129,3 +129,47 @@ def test_version_and_help(binary):
                  "--max-queued-executions", "--max-output-bytes", "--instructions", "--run-js-description"]:
         assert flag in help_text
     assert "--worker" not in help_text
+
+
+def test_workers_end_with_a_killed_host(binary):
+    import json
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    host = subprocess.Popen([binary, "--stateless", "--max-concurrent-executions", "2"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    host.stdin.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}).encode()
+                     + b"\n")
+    host.stdin.flush()
+    assert json.loads(host.stdout.readline())["id"] == 1
+
+    def workers():
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(host.pid):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+        return found
+
+    deadline = time.monotonic() + 10
+    while len(workers()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    children = workers()
+    assert len(children) == 2
+    os.kill(host.pid, signal.SIGKILL)
+    host.wait()
+    def alive(pid):
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(map(alive, children)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in children if alive(pid)] == []

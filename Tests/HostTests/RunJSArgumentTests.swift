@@ -42,6 +42,10 @@ final class RunJSArgumentTests: XCTestCase {
         guard case .text(let text, _, _) = success.content.first else { return XCTFail("no text block") }
         XCTAssertEqual(try JSONDecoder().decode(Value.self, from: Data(text.utf8)), success.structuredContent)
 
+        let dataURL = RunJSTool.callResult(StatelessResult(status: .completed, output: "",
+                                                            resultJSON: "[\"data:,kept as text\"]", error: nil))
+        XCTAssertEqual(dataURL.structuredContent, ["output": "", "result": ["data:,kept as text"]])
+
         let failure = RunJSTool.callResult(StatelessResult(status: .timedOut, output: "", resultJSON: nil,
                                                             error: "Execution timed out after 1 s."))
         XCTAssertEqual(failure.isError, true)

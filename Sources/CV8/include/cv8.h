@@ -22,10 +22,6 @@ extern "C" {
  * failure returns non-zero and, if error_out is not NULL, stores a message there. */
 int cv8_initialize(char **error_out);
 
-/* Asks the kernel to SIGKILL this process when its parent dies (Linux prctl PR_SET_PDEATHSIG),
- * so a worker never outlives the host that started it. Returns 0 on success. */
-int cv8_end_with_parent_process(void);
-
 /* The V8 version string, e.g. "10.2.154.26-node.37". Static storage; do not free. */
 const char *cv8_v8_version(void);
 

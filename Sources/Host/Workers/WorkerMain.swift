@@ -14,9 +14,6 @@ public enum WorkerMain {
 
     public static func run(defaultHeapLimitMB: Int) -> Never {
         signal(SIGPIPE, SIG_IGN)
-        // Die with the host, so a killed host leaves no orphaned workers.
-        _ = cv8_end_with_parent_process()
-        if getppid() == 1 { exit(0) }
 
         let events = FrameWriter(fd: eventFD)
         let executor: JobExecutor
@@ -37,7 +34,9 @@ public enum WorkerMain {
             case .cancel(let jobID): executor.cancel(jobID: jobID)
             }
         }
-        // The host closed the pipe: it is shutting down or gone.
+        // The host closed the pipe: it is shutting down or gone (even killed: the kernel closes
+        // its end). Exit now, even mid-run, so no worker outlives its host. (PR_SET_PDEATHSIG
+        // would not do: it fires when the host *thread* that spawned the worker ends.)
         exit(0)
     }
 }

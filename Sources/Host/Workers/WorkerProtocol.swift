@@ -75,7 +75,8 @@ final class FrameReader {
     }
 }
 
-private func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
+/// Writes all of `buffer`, retrying short writes and EINTR; false when the other end is gone.
+func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
     var offset = 0
     while offset < buffer.count {
         let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)

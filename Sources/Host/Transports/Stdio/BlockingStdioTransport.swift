@@ -48,7 +48,9 @@ public actor BlockingStdioTransport: Transport {
         let output = self.output
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
             writeQueue.async {
-                done.resume(with: Result { try Self.writeAll(line, to: output) })
+                let written = line.withUnsafeBytes { writeFully(output, $0) }
+                done.resume(with: written ? .success(())
+                    : .failure(MCPError.transportError(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))))
             }
         }
     }
@@ -78,19 +80,5 @@ public actor BlockingStdioTransport: Transport {
             pending.removeSubrange(pending.startIndex..<lineStart)
         }
         continuation.finish()
-    }
-
-    private static func writeAll(_ data: Data, to fd: Int32) throws {
-        try data.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw MCPError.transportError(POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO))
-                }
-                offset += written
-            }
-        }
     }
 }
