@@ -214,17 +214,19 @@ def main() -> None:
     baseline = node["run_in_new_context_ms"]
 
     def versus(ours):
-        return f"{baseline / ours:.2f}" if baseline else "n/a"
+        return f"{baseline / ours:.2f}" if baseline else "n/a (node not installed)"
+
+    baseline_text = f"{baseline:.3f} ms" if baseline else "n/a"
 
     print(f"""
 Ratios are baseline time / mcp-v8 time: above 1, mcp-v8 is faster.
 
 | measure | mcp-v8 | baseline: Node {node['node']} `vm.runInNewContext('1+1')`, median | ratio |
 | --- | --- | --- | --- |
-| fresh isolate from the runtime snapshot + context + `1+1` (median) | {engine['fresh_isolate_run_ms']:.3f} ms | {baseline:.3f} ms | {versus(engine['fresh_isolate_run_ms'])} |
+| fresh isolate from the runtime snapshot + context + `1+1` (median) | {engine['fresh_isolate_run_ms']:.3f} ms | {baseline_text} | {versus(engine['fresh_isolate_run_ms'])} |
 | of which `cv8_engine_create` / context from the snapshot | {engine['isolate_create_ms']:.3f} / {engine['context_create_ms']:.3f} ms | | |
 | floor: bare `v8::Isolate::New`, no context, same machine and run | {engine['bare_isolate_floor_ms']:.3f} ms | | |
-| a run's path in the server: prepared context + `1+1` (median) | {engine['prepared_context_run_ms']:.3f} ms | {baseline:.3f} ms | {versus(engine['prepared_context_run_ms'])} |
+| a run's path in the server: prepared context + `1+1` (median) | {engine['prepared_context_run_ms']:.3f} ms | {baseline_text} | {versus(engine['prepared_context_run_ms'])} |
 | stdio round trip `run_js` `1+1`, official Python client (median / p95) | {server['stdio_round_trip_median_ms']:.2f} / {server['stdio_round_trip_p95_ms']:.2f} ms | | |
 | stdio round trip `run_js` `1+1`, minimal JSON-RPC client (median) | {server['minimal_client_round_trip_median_ms']:.2f} ms | | |
 | stateless executions/s, JSON-RPC pipelined over stdio, {os.cpu_count()} workers | {server['pipelined_executions_per_second']:.0f} /s | | |

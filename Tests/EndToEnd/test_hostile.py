@@ -165,3 +165,18 @@ def test_full_queue_answers_busy(binary):
             content, is_error = await run_js(session, "1")
             assert (content["result"], is_error) == (1, False)
     run(scenario())
+
+
+def test_a_queued_run_times_out_while_waiting(binary):
+    async def scenario():
+        async with server("--max-concurrent-executions", "1") as session:
+            hog = asyncio.create_task(run_js(session, "for(;;){}", execution_timeout_secs=6))
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            content, is_error = await run_js(session, "'never ran'", execution_timeout_secs=1)
+            assert is_error and "waiting 1s for a free worker" in content["error"]
+            assert time.monotonic() - started < 1 + MARGIN
+            assert not hog.done()
+            content, is_error = await hog
+            assert is_error and "timed out" in content["error"]
+    run(scenario())
