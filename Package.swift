@@ -35,6 +35,9 @@ let package = Package(
             ],
             linkerSettings: [
                 .linkedLibrary("node"),
+                // Heap snapshot envelopes: LZ4 (liblz4-dev) and SHA-256 from OpenSSL (libssl-dev).
+                .linkedLibrary("lz4"),
+                .linkedLibrary("crypto"),
                 .unsafeFlags(["-L", libnodeLib, "-Xlinker", "-rpath", "-Xlinker", libnodeLib]),
             ]
         ),

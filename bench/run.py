@@ -38,7 +38,7 @@ def build_engine_bench() -> Path:
     subprocess.run([compiler, "-std=c++17", "-O2", "-fno-rtti", "-Wno-c23-extensions",
                     "-I", str(prefix / "include/node"), "-I", str(ROOT / "Sources/CV8/include"),
                     f"--embed-dir={ROOT / 'vendor/acorn/usr/share/nodejs/acorn/dist'}",
-                    *sources, "-o", str(output), "-L", str(lib), "-lnode", "-lpthread",
+                    *sources, "-o", str(output), "-L", str(lib), "-lnode", "-llz4", "-lcrypto", "-lpthread",
                     f"-Wl,-rpath,{lib}"], check=True)
     return output
 

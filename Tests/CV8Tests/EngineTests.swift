@@ -3,6 +3,12 @@ import Foundation
 import XCTest
 
 final class EngineTests: XCTestCase {
+    func testLibnodeBuildIdIsKnown() {
+        let id = String(cString: cv8_libnode_build_id())
+        XCTAssertEqual(id.count, 40, id)
+        XCTAssertTrue(id.allSatisfy(\.isHexDigit), id)
+    }
+
     func testTheTaskExample() {
         let report = sharedEngine.run("console.log([1,2,3].map(x => x*2)); 40 + 2")
         assertCompleted(report, result: "42")

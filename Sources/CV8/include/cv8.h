@@ -25,6 +25,10 @@ int cv8_initialize(char **error_out);
 /* The V8 version string, e.g. "10.2.154.26-node.37". Static storage; do not free. */
 const char *cv8_v8_version(void);
 
+/* The GNU build id (hex) of the libnode this process loaded: snapshots are only valid for the
+ * exact build that made them. "unknown" if the library carries none. Static storage. */
+const char *cv8_libnode_build_id(void);
+
 /* Frees memory returned by any cv8 function. NULL is allowed. */
 void cv8_free(void *pointer);
 
@@ -113,6 +117,26 @@ typedef struct {
 cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request);
 /* Frees the strings inside a result (not the struct itself). */
 void cv8_run_result_free(cv8_run_result *result);
+
+/* ---- heap snapshot envelopes ----------------------------------------------------------------
+ * A stored heap is its snapshot bytes (the payload) in an envelope: magic, format version, the V8
+ * version and libnode build id that made it, payload length, SHA-256 of the payload, then the
+ * payload compressed with LZ4. Its id is the hex SHA-256 of the payload. V8 aborts the process on
+ * a corrupt or foreign snapshot, so every blob is opened (verified) here before V8 sees it. */
+typedef struct {
+  uint8_t *bytes; /* malloc'd; free with cv8_free */
+  size_t length;
+  char id[65];    /* hex SHA-256 of the payload, NUL-terminated */
+} cv8_sealed_heap;
+
+/* Seals a payload. Returns 0, or non-zero with a message in *error_out. */
+int cv8_heap_seal(const uint8_t *payload, size_t length, cv8_sealed_heap *out, char **error_out);
+
+/* Verifies a sealed heap and returns its payload (malloc'd; free with cv8_free) and id. Returns 0,
+ * or non-zero with a message naming what is wrong (magic, format, V8 version, libnode build,
+ * truncation, corrupt data, checksum). */
+int cv8_heap_open(const uint8_t *sealed, size_t length, uint8_t **payload_out, size_t *payload_length_out,
+                  char id_out[65], char **error_out);
 
 #ifdef __cplusplus
 }

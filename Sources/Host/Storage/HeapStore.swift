@@ -1,0 +1,88 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where heap snapshots are kept: content-addressed and immutable, so the interface is small.
+/// A local directory implements it now; an S3 bucket is meant to implement the same three calls.
+public protocol HeapStore: Sendable {
+    /// Stores a snapshot and returns its id. Storing bytes that are already there is a no-op.
+    func put(_ payload: [UInt8]) throws(HeapStoreError) -> HeapID
+    /// The verified snapshot bytes, or nil when no heap has this id.
+    func get(_ id: HeapID) throws(HeapStoreError) -> [UInt8]?
+    func exists(_ id: HeapID) throws(HeapStoreError) -> Bool
+}
+
+/// Heaps as files named by their id in one directory. Writes are atomic (temporary file, fsync,
+/// rename, fsync of the directory), so a crash leaves either the whole heap or none of it; reads
+/// verify the envelope, so a damaged file is reported, never handed to V8.
+public struct DirectoryHeapStore: HeapStore {
+    public let directory: URL
+
+    public init(directory: URL) throws(HeapStoreError) {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .io("cannot create the heap directory \(directory.path): \(error.localizedDescription)")
+        }
+    }
+
+    private func path(_ id: HeapID) -> String { directory.appendingPathComponent(id.hex).path }
+
+    public func put(_ payload: [UInt8]) throws(HeapStoreError) -> HeapID {
+        let (id, sealed) = try HeapEnvelope.seal(payload)
+        // Already stored and intact: nothing to do. (A damaged copy is replaced by this one.)
+        if (try? get(id)) != nil { return id }
+        let temporary = directory.appendingPathComponent(".\(id.hex).\(UUID().uuidString).tmp").path
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .io("cannot create \(temporary): \(errorText())") }
+        let written = sealed.withUnsafeBytes { writeFully(fd, $0) }
+        let synced = written && fsync(fd) == 0
+        let failure = errorText()
+        close(fd)
+        guard synced, rename(temporary, path(id)) == 0 else {
+            let reason = synced ? errorText() : failure
+            unlink(temporary)
+            throw .io("cannot store heap \(id) in \(directory.path): \(reason)")
+        }
+        syncDirectory()
+        return id
+    }
+
+    public func get(_ id: HeapID) throws(HeapStoreError) -> [UInt8]? {
+        let fd = open(path(id), O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .io("cannot read heap \(id): \(errorText())")
+        }
+        defer { close(fd) }
+        var sealed: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io("cannot read heap \(id): \(errorText())")
+            }
+            if count == 0 { break }
+            sealed.append(contentsOf: chunk[0..<count])
+        }
+        return try HeapEnvelope.open(sealed, expected: id)
+    }
+
+    public func exists(_ id: HeapID) throws(HeapStoreError) -> Bool {
+        access(path(id), F_OK) == 0
+    }
+
+    /// Makes the rename itself durable.
+    private func syncDirectory() {
+        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+}
+
+private func errorText() -> String { String(cString: strerror(errno)) }

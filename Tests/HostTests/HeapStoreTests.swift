@@ -1,0 +1,89 @@
+@testable import Host
+import Foundation
+import XCTest
+
+final class HeapStoreTests: XCTestCase {
+    private var directory: URL!
+    private var store: DirectoryHeapStore!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-v8-heaps-\(UUID())")
+        store = try DirectoryHeapStore(directory: directory)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func file(_ id: HeapID) -> URL { directory.appendingPathComponent(id.hex) }
+
+    func testRoundTripIsContentAddressed() throws {
+        let payload = Array("a snapshot, repeated ".utf8) + [UInt8](repeating: 7, count: 100_000)
+        let id = try store.put(payload)
+        XCTAssertEqual(id.hex.count, 64)
+        XCTAssertEqual(try store.put(payload), id, "the same bytes get the same id")
+        XCTAssertTrue(try store.exists(id))
+        XCTAssertEqual(try store.get(id), payload)
+        let stored = try Data(contentsOf: file(id))
+        XCTAssertLessThan(stored.count, 2000, "the envelope compresses")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    func testUnknownHeapIsNil() throws {
+        let id = try HeapID(validating: String(repeating: "ab", count: 32))
+        XCTAssertNil(try store.get(id))
+        XCTAssertFalse(try store.exists(id))
+    }
+
+    func testIdsThatAreNotSha256HexAreRefused() {
+        for text in ["", "abc", String(repeating: "g", count: 64), "../" + String(repeating: "a", count: 61),
+                     String(repeating: "a", count: 63) + "/", String(repeating: "a", count: 65)] {
+            XCTAssertThrowsError(try HeapID(validating: text)) { error in
+                XCTAssertTrue("\(error)".contains("64 hexadecimal characters"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try HeapID(validating: String(repeating: "AB", count: 32)).hex, String(repeating: "ab", count: 32))
+    }
+
+    func testDamagedFilesAreReportedAndLeftInPlace() throws {
+        let payload = [UInt8](repeating: 1, count: 5000) + Array("tail".utf8)
+        let id = try store.put(payload)
+        let original = try Data(contentsOf: file(id))
+        let damages: [(String, (inout Data) -> Void)] = [
+            ("wrong magic bytes", { $0[0] = UInt8(ascii: "X") }),
+            ("made by V8", { $0[14] ^= 0x01 }),
+            ("truncated", { $0.removeLast(3) }),
+            ("trailing bytes", { $0.append(0) }),
+            ("the heap snapshot's", { $0[$0.count - 2] ^= 0xff }),
+        ]
+        for (fragment, damage) in damages {
+            var bytes = original
+            damage(&bytes)
+            try bytes.write(to: file(id))
+            XCTAssertThrowsError(try store.get(id)) { error in
+                XCTAssertTrue("\(error)".hasPrefix("heap \(id) cannot be used: "), "\(error)")
+                XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)")
+            }
+            XCTAssertEqual(try Data(contentsOf: file(id)), bytes, "a damaged heap is left for inspection")
+        }
+        XCTAssertEqual(try store.put(payload), id)
+        XCTAssertEqual(try store.get(id), payload, "storing the same heap again repairs it")
+    }
+
+    func testAHeapStoredUnderAnotherIdIsRefused() throws {
+        let first = try store.put(Array("first".utf8))
+        let second = try store.put(Array("second".utf8))
+        try FileManager.default.removeItem(at: file(second))
+        try FileManager.default.copyItem(at: file(first), to: file(second))
+        XCTAssertThrowsError(try store.get(second)) { error in
+            XCTAssertTrue("\(error)".contains("its contents hash to \(first.hex)"), "\(error)")
+        }
+    }
+
+    func testEmptyPayload() throws {
+        let id = try store.put([])
+        XCTAssertEqual(id.hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(try store.get(id), [])
+    }
+}
