@@ -289,11 +289,11 @@ public final class WorkerPool: @unchecked Sendable {
         switch slots[index].state {
         case .busy(let jobID):
             if let job = jobs.removeValue(forKey: jobID) {
+                // V8's own fatal errors arrive first as a `dying` event with their reason; this
+                // is what is left: a signal or an exit nobody announced.
                 let crashed = RunOutcome(status: .crashed, error:
-                    "The worker process running this code \(how). This usually means V8 hit a fatal "
-                    + "out-of-memory error it cannot recover from, such as one huge allocation; "
-                    + "allocate less or raise heap_memory_max_mb. The server replaced the worker "
-                    + "and keeps serving.")
+                    "The worker process running this code \(how) without reporting why. The server "
+                    + "replaced the worker and keeps serving.")
                 failed = (job, job.killed ? job.killOutcome ?? crashed : crashed)
             }
         case .starting:
