@@ -14,7 +14,7 @@ namespace {
 /// Snapshot data slot of the prelude's internals (see runtime.cpp).
 constexpr size_t kInternalsIndex = 0;
 /// Isolate data slots.
-constexpr uint32_t kEngineSlot = 0, kRunSlot = 1, kAllocatorSlot = 2;
+constexpr uint32_t kRunSlot = 1, kAllocatorSlot = 2;
 /// The stack V8 may use below the point where a run starts. Hosts run engines on threads with
 /// far larger stacks (cv8.h), so the guest's deep recursion ends as a RangeError, not a fault.
 constexpr uintptr_t kStackBudgetBytes = 1024 * 1024;
@@ -84,86 +84,101 @@ std::string megabytes(uint32_t mb) { return std::to_string(mb) + " MB"; }
 
 }  // namespace
 
-struct cv8_engine final : cv8::Stoppable {
+namespace cv8 {
+
+void RunControl::stop(StopReason reason) {
+  std::lock_guard<std::mutex> lock(stop_mutex);
+  if (!running) return;
+  int expected = 0;
+  if (stop_reason.compare_exchange_strong(expected, static_cast<int>(reason))) isolate->TerminateExecution();
+  wake.notify_all();
+}
+
+size_t RunControl::near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit) {
+  auto *control = static_cast<RunControl *>(data);
+  control->stop(StopReason::out_of_memory);
+  // Once per run, room for the termination to unwind (the limit returns to normal once the
+  // heap shrinks). A builtin that cannot be interrupted and keeps allocating then meets V8's
+  // fatal out-of-memory handler: only the worker process boundary contains that.
+  if (control->heap_limit_extended) return current_heap_limit;
+  control->heap_limit_extended = true;
+  return current_heap_limit + initial_heap_limit;
+}
+
+}  // namespace cv8
+
+namespace {
+
+void on_promise_reject(PromiseRejectMessage message) {
+  Isolate *isolate = message.GetPromise()->GetIsolate();
+  auto *run = static_cast<cv8::RunState *>(isolate->GetData(kRunSlot));
+  if (!run) return;
+  Local<Promise> promise = message.GetPromise();
+  auto &list = run->unhandled_rejections;
+  if (message.GetEvent() == kPromiseRejectWithNoHandler) {
+    list.emplace_back(isolate, promise);
+  } else if (message.GetEvent() == kPromiseHandlerAddedAfterReject) {
+    for (auto it = list.begin(); it != list.end(); ++it)
+      if (it->Get(isolate) == promise) {
+        list.erase(it);
+        break;
+      }
+  }
+}
+
+std::string refused_import_message(Isolate *isolate, Local<String> specifier) {
+  return "cannot import '" + to_utf8(isolate, specifier) + "': module imports are not enabled on this server";
+}
+
+MaybeLocal<Module> refuse_import(Local<Context> context, Local<String> specifier, Local<FixedArray>, Local<Module>) {
+  Isolate *isolate = context->GetIsolate();
+  std::string message = refused_import_message(isolate, specifier);
+  isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
+  return MaybeLocal<Module>();
+}
+
+MaybeLocal<Promise> refuse_dynamic_import(Local<Context> context, Local<Data>, Local<Value>, Local<String> specifier,
+                                          Local<FixedArray>) {
+  Isolate *isolate = context->GetIsolate();
+  Local<Promise::Resolver> resolver;
+  if (!Promise::Resolver::New(context).ToLocal(&resolver)) return MaybeLocal<Promise>();
+  std::string message = refused_import_message(isolate, specifier);
+  resolver->Reject(context, Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked())).Check();
+  return resolver->GetPromise();
+}
+
+}  // namespace
+
+namespace cv8 {
+
+void install_run_callbacks(Isolate *isolate, RunControl *control, CappedAllocator *allocator) {
+  control->isolate = isolate;
+  isolate->SetData(kRunSlot, nullptr);
+  isolate->SetData(kAllocatorSlot, allocator);
+  isolate->AddNearHeapLimitCallback(RunControl::near_heap_limit, control);
+  isolate->AutomaticallyRestoreInitialHeapLimit();
+  isolate->SetMicrotasksPolicy(MicrotasksPolicy::kExplicit);
+  isolate->SetPromiseRejectCallback(on_promise_reject);
+  isolate->SetHostImportModuleDynamicallyCallback(refuse_dynamic_import);
+  isolate->SetFatalErrorHandler(on_fatal_error);
+  isolate->SetOOMErrorHandler(on_oom);
+}
+
+}  // namespace cv8
+
+struct cv8_engine {
   const cv8_runtime *runtime;
   uint32_t heap_limit_mb;
   std::unique_ptr<cv8::CappedAllocator> allocator;
   Isolate *isolate = nullptr;
+  cv8::RunControl control;
 
   // The context (and its microtask queue) the next run will use.
   Global<Context> next_context;
   Global<Object> next_internals;
   std::unique_ptr<MicrotaskQueue> next_queue;
 
-  // Stopping, from the watchdog, cancel() or the heap-limit callback.
-  std::mutex stop_mutex;
-  std::condition_variable wake;
-  bool running = false;
-  std::atomic<int> stop_reason{0};
-
-  ~cv8_engine() override { dispose_isolate(); }
-
-  void stop(cv8::StopReason reason) override {
-    std::lock_guard<std::mutex> lock(stop_mutex);
-    if (!running) return;
-    int expected = 0;
-    if (stop_reason.compare_exchange_strong(expected, static_cast<int>(reason))) isolate->TerminateExecution();
-    wake.notify_all();
-  }
-
-  cv8::StopReason stopped() const { return static_cast<cv8::StopReason>(stop_reason.load()); }
-
-  /// Whether this run already got its one extension of the heap limit.
-  bool heap_limit_extended = false;
-
-  static size_t near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit) {
-    auto *engine = static_cast<cv8_engine *>(data);
-    engine->stop(cv8::StopReason::out_of_memory);
-    // Once per run, room for the termination to unwind (the limit returns to normal once the
-    // heap shrinks). A builtin that cannot be interrupted and keeps allocating then meets V8's
-    // fatal out-of-memory handler: only the worker process boundary contains that.
-    if (engine->heap_limit_extended) return current_heap_limit;
-    engine->heap_limit_extended = true;
-    return current_heap_limit + initial_heap_limit;
-  }
-
-  static void on_promise_reject(PromiseRejectMessage message) {
-    Isolate *isolate = message.GetPromise()->GetIsolate();
-    auto *run = static_cast<cv8::RunState *>(isolate->GetData(kRunSlot));
-    if (!run) return;
-    Local<Promise> promise = message.GetPromise();
-    auto &list = run->unhandled_rejections;
-    if (message.GetEvent() == kPromiseRejectWithNoHandler) {
-      list.emplace_back(isolate, promise);
-    } else if (message.GetEvent() == kPromiseHandlerAddedAfterReject) {
-      for (auto it = list.begin(); it != list.end(); ++it)
-        if (it->Get(isolate) == promise) {
-          list.erase(it);
-          break;
-        }
-    }
-  }
-
-  static MaybeLocal<Module> refuse_import(Local<Context> context, Local<String> specifier, Local<FixedArray>,
-                                          Local<Module>) {
-    Isolate *isolate = context->GetIsolate();
-    std::string message = "cannot import '" + to_utf8(isolate, specifier) +
-                          "': module imports are not enabled on this server";
-    isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
-    return MaybeLocal<Module>();
-  }
-
-  static MaybeLocal<Promise> refuse_dynamic_import(Local<Context> context, Local<Data>, Local<Value>,
-                                                   Local<String> specifier, Local<FixedArray>) {
-    Isolate *isolate = context->GetIsolate();
-    Local<Promise::Resolver> resolver;
-    if (!Promise::Resolver::New(context).ToLocal(&resolver)) return MaybeLocal<Promise>();
-    std::string message = "cannot import '" + to_utf8(isolate, specifier) +
-                          "': module imports are not enabled on this server";
-    resolver->Reject(context, Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()))
-        .Check();
-    return resolver->GetPromise();
-  }
+  ~cv8_engine() { dispose_isolate(); }
 
   bool create_isolate(std::string *error) {
     size_t limit = static_cast<size_t>(heap_limit_mb) * 1024 * 1024;
@@ -179,16 +194,8 @@ struct cv8_engine final : cv8::Stoppable {
       return false;
     }
     Locker locker(isolate);
-    isolate->SetData(kEngineSlot, this);
-    isolate->SetData(kRunSlot, nullptr);
-    isolate->SetData(kAllocatorSlot, allocator.get());
-    isolate->AddNearHeapLimitCallback(near_heap_limit, this);
-    isolate->AutomaticallyRestoreInitialHeapLimit();
-    isolate->SetMicrotasksPolicy(MicrotasksPolicy::kExplicit);
-    isolate->SetPromiseRejectCallback(on_promise_reject);
-    isolate->SetHostImportModuleDynamicallyCallback(refuse_dynamic_import);
-    isolate->SetFatalErrorHandler(on_fatal_error);
-    isolate->SetOOMErrorHandler(on_oom);
+    control.heap_limit_mb = heap_limit_mb;
+    cv8::install_run_callbacks(isolate, &control, allocator.get());
     return true;
   }
 
@@ -224,10 +231,10 @@ namespace {
 /// One run, from compile to result, in the engine's prepared context.
 class Run {
  public:
-  Run(cv8_engine *engine, const cv8_run_request *request, Local<Context> context, Local<Object> internals,
+  Run(cv8::RunControl *control, const cv8_run_request *request, Local<Context> context, Local<Object> internals,
       MicrotaskQueue *queue)
-      : engine_(engine),
-        isolate_(engine->isolate),
+      : control_(control),
+        isolate_(control->isolate),
         request_(request),
         context_(context),
         internals_(internals),
@@ -282,7 +289,7 @@ class Run {
       if (stopped_or_terminated(try_catch)) return false;
       return fail_syntax(try_catch);
     }
-    if (!module->InstantiateModule(context_, cv8_engine::refuse_import).FromMaybe(false)) return fail_from(try_catch);
+    if (!module->InstantiateModule(context_, refuse_import).FromMaybe(false)) return fail_from(try_catch);
     Local<Value> evaluation;
     if (!module->Evaluate(context_).ToLocal(&evaluation)) return fail_from(try_catch);
     module_.Reset(isolate_, module);
@@ -325,10 +332,10 @@ class Run {
       auto wake_at = Clock::now() + (pending_operations > 0 ? kPlatformPollInterval
                                                             : std::chrono::duration_cast<Clock::duration>(
                                                                   std::chrono::duration<double, std::milli>(delay)));
-      std::unique_lock<std::mutex> lock(engine_->stop_mutex);
-      engine_->wake.wait_until(lock, std::min(wake_at, deadline_ + std::chrono::milliseconds(5)),
-                               [&] { return engine_->stopped() != cv8::StopReason::none; });
-      if (engine_->stopped() != cv8::StopReason::none) {
+      std::unique_lock<std::mutex> lock(control_->stop_mutex);
+      control_->wake.wait_until(lock, std::min(wake_at, deadline_ + std::chrono::milliseconds(5)),
+                               [&] { return control_->stopped() != cv8::StopReason::none; });
+      if (control_->stopped() != cv8::StopReason::none) {
         fail_stopped();
         return;
       }
@@ -338,8 +345,13 @@ class Run {
   /// Drains microtasks and platform tasks; false when the run has failed.
   bool checkpoint() {
     do {
-      queue_->PerformCheckpoint(isolate_);
-      if (engine_->stopped() != cv8::StopReason::none || isolate_->IsExecutionTerminating()) return fail_stopped();
+      // A fresh context has a queue of its own; a checkpoint context uses the isolate's.
+      if (queue_) {
+        queue_->PerformCheckpoint(isolate_);
+      } else {
+        isolate_->PerformMicrotaskCheckpoint();
+      }
+      if (control_->stopped() != cv8::StopReason::none || isolate_->IsExecutionTerminating()) return fail_stopped();
       if (!check_unhandled_rejections()) return false;
     } while (v8::platform::PumpMessageLoop(cv8::platform(), isolate_, platform::MessageLoopBehavior::kDoNotWait));
     return true;
@@ -438,7 +450,7 @@ class Run {
   }
 
   bool stopped_or_terminated(TryCatch &try_catch) {
-    if (engine_->stopped() != cv8::StopReason::none || try_catch.HasTerminated()) {
+    if (control_->stopped() != cv8::StopReason::none || try_catch.HasTerminated()) {
       fail_stopped();
       return true;
     }
@@ -447,7 +459,7 @@ class Run {
 
   bool fail_stopped() {
     uint32_t seconds = (request_->timeout_ms + 999) / 1000;
-    switch (engine_->stopped()) {
+    switch (control_->stopped()) {
       case cv8::StopReason::timed_out:
         return fail(CV8_STATUS_TIMED_OUT,
                     "Execution timed out after " + std::to_string(seconds) +
@@ -455,7 +467,7 @@ class Run {
       case cv8::StopReason::cancelled: return fail(CV8_STATUS_CANCELLED, "Execution cancelled.");
       case cv8::StopReason::out_of_memory:
         return fail(CV8_STATUS_OUT_OF_MEMORY,
-                    "Out of memory: the JavaScript heap limit of " + megabytes(engine_->heap_limit_mb) +
+                    "Out of memory: the JavaScript heap limit of " + megabytes(control_->heap_limit_mb) +
                         " was reached. Raise it with heap_memory_max_mb (up to 64) or --heap-memory-max.");
       case cv8::StopReason::none: break;
     }
@@ -531,7 +543,7 @@ class Run {
     return value->NumberValue(context_).FromMaybe(-1);
   }
 
-  cv8_engine *engine_;
+  cv8::RunControl *control_;
   Isolate *isolate_;
   const cv8_run_request *request_;
   Local<Context> context_;
@@ -551,6 +563,44 @@ class Run {
 
 }  // namespace
 
+namespace cv8 {
+
+cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local<Object> internals,
+                              MicrotaskQueue *queue, const cv8_run_request *request) {
+  Isolate *isolate = control.isolate;
+  int stack_marker;
+  isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
+  RunState state;
+  state.request = request;
+  isolate->SetData(kRunSlot, &state);
+  {
+    std::lock_guard<std::mutex> lock(control.stop_mutex);
+    control.running = true;
+    control.stop_reason = 0;
+    control.heap_limit_extended = false;
+  }
+  uint64_t token = watchdog::arm(&control, Clock::now() + std::chrono::milliseconds(request->timeout_ms));
+  cv8_run_result result;
+  {
+    Context::Scope context_scope(context);
+    Run run(&control, request, context, internals, queue);
+    result = run.execute(&state);
+  }
+  watchdog::disarm(token);
+  {
+    std::lock_guard<std::mutex> lock(control.stop_mutex);
+    control.running = false;
+  }
+  // A terminate can land after the run's last check (or inside an uninterruptible builtin);
+  // it must not carry over into what the isolate does next.
+  isolate->CancelTerminateExecution();
+  state.unhandled_rejections.clear();
+  isolate->SetData(kRunSlot, nullptr);
+  return result;
+}
+
+}  // namespace cv8
+
 cv8_run_result cv8_engine::run(const cv8_run_request *request) {
   prepare();
   cv8_run_result result{};
@@ -558,40 +608,12 @@ cv8_run_result cv8_engine::run(const cv8_run_request *request) {
     Locker locker(isolate);
     Isolate::Scope isolate_scope(isolate);
     HandleScope handle_scope(isolate);
-    int stack_marker;
-    isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
-
     Local<Context> context = next_context.Get(isolate);
     Local<Object> internals = next_internals.Get(isolate);
     std::unique_ptr<MicrotaskQueue> queue = std::move(next_queue);
     next_context.Reset();
     next_internals.Reset();
-
-    cv8::RunState state;
-    state.request = request;
-    isolate->SetData(kRunSlot, &state);
-    {
-      std::lock_guard<std::mutex> lock(stop_mutex);
-      running = true;
-      stop_reason = 0;
-      heap_limit_extended = false;
-    }
-    uint64_t token = cv8::watchdog::arm(this, cv8::Clock::now() + std::chrono::milliseconds(request->timeout_ms));
-    {
-      Context::Scope context_scope(context);
-      Run run(this, request, context, internals, queue.get());
-      result = run.execute(&state);
-    }
-    cv8::watchdog::disarm(token);
-    {
-      std::lock_guard<std::mutex> lock(stop_mutex);
-      running = false;
-    }
-    // A terminate can land after the run's last check (or inside an uninterruptible builtin);
-    // it must not carry over into the next run.
-    isolate->CancelTerminateExecution();
-    state.unhandled_rejections.clear();
-    isolate->SetData(kRunSlot, nullptr);
+    result = cv8::run_in_context(control, context, internals, queue.get(), request);
     context->DetachGlobal();
     isolate->ContextDisposedNotification();
     queue.reset();
@@ -628,7 +650,7 @@ uint32_t cv8_engine_heap_limit_mb(const cv8_engine *engine) { return engine->hea
 
 void cv8_engine_prepare(cv8_engine *engine) { engine->prepare(); }
 
-void cv8_engine_cancel(cv8_engine *engine) { engine->stop(cv8::StopReason::cancelled); }
+void cv8_engine_cancel(cv8_engine *engine) { engine->control.stop(cv8::StopReason::cancelled); }
 
 cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request) { return engine->run(request); }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -73,6 +74,33 @@ class Stoppable {
   virtual void stop(StopReason reason) = 0;
   virtual ~Stoppable() = default;
 };
+
+/// How a run is stopped from outside the guest's control (watchdog, cancel, heap limit); one per
+/// engine or checkpointer, shared with the run while it goes on.
+struct RunControl final : Stoppable {
+  v8::Isolate *isolate = nullptr;
+  uint32_t heap_limit_mb = 0;
+  std::mutex stop_mutex;
+  /// Wakes the event loop's sleep when the run is stopped.
+  std::condition_variable wake;
+  bool running = false;
+  std::atomic<int> stop_reason{0};
+  /// Whether this run already got its one extension of the heap limit.
+  bool heap_limit_extended = false;
+
+  void stop(StopReason reason) override;
+  StopReason stopped() const { return static_cast<StopReason>(stop_reason.load()); }
+  static size_t near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit);
+};
+
+/// Sets the callbacks every run relies on (heap limit, promise rejections, refused imports,
+/// fatal errors) on a new isolate. `allocator` may be null where V8 owns the allocator.
+void install_run_callbacks(v8::Isolate *isolate, RunControl *control, CappedAllocator *allocator);
+
+/// Runs a request in `context` (entered isolate, open HandleScope): stack limit, watchdog,
+/// event loop, result. `queue` is the context's own microtask queue, or null for the isolate's.
+cv8_run_result run_in_context(RunControl &control, v8::Local<v8::Context> context, v8::Local<v8::Object> internals,
+                              v8::MicrotaskQueue *queue, const cv8_run_request *request);
 
 /// One thread for the whole process that stops runs whose wall-clock deadline has passed.
 namespace watchdog {

@@ -118,6 +118,32 @@ cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request
 /* Frees the strings inside a result (not the struct itself). */
 void cv8_run_result_free(cv8_run_result *result);
 
+/* ---- stateful runs ---------------------------------------------------------------------------
+ * A checkpointer runs code starting from a heap snapshot (or, without one, from the runtime) and,
+ * when the run completes, returns a snapshot of the end state. Each run is its own snapshotting
+ * isolate; there, unlike in engines, JavaScript runs without the optimizing compiler, there is no
+ * WebAssembly, and ArrayBuffer memory is not capped (V8 provides that isolate's allocator).
+ * NOT YET SAFE FOR GUEST CODE: live Intl formatters or FinalizationRegistry registrations in the
+ * heap make V8 abort the process when the snapshot is taken; refuse them before exposing this. */
+typedef struct cv8_checkpointer cv8_checkpointer;
+cv8_checkpointer *cv8_checkpointer_create(const cv8_runtime *runtime, uint32_t heap_limit_mb);
+void cv8_checkpointer_free(cv8_checkpointer *checkpointer);
+/* Stops the current run (if any) as CV8_CANCELLED. Thread-safe. */
+void cv8_checkpointer_cancel(cv8_checkpointer *checkpointer);
+
+typedef struct {
+  cv8_run_result run;
+  /* The new heap (a payload for cv8_heap_seal), only when run.status is CV8_STATUS_COMPLETED. */
+  uint8_t *snapshot;
+  size_t snapshot_length;
+} cv8_checkpoint_result;
+
+/* `snapshot` must be a payload verified by cv8_heap_open (V8 aborts on corrupt bytes); NULL starts
+ * from the runtime. A run that fails, is cancelled or times out returns no snapshot. */
+cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const uint8_t *snapshot,
+                                           size_t snapshot_length, const cv8_run_request *request);
+void cv8_checkpoint_result_free(cv8_checkpoint_result *result);
+
 /* ---- heap snapshot envelopes ----------------------------------------------------------------
  * A stored heap is its snapshot bytes (the payload) in an envelope: magic, format version, the V8
  * version and libnode build id that made it, payload length, SHA-256 of the payload, then the

@@ -1,0 +1,105 @@
+import CV8
+import Foundation
+import XCTest
+
+/// A checkpointer run through the C API: the run's report plus the new heap, if any.
+private final class TestCheckpointer {
+    let pointer: OpaquePointer
+
+    init(heapLimitMB: UInt32 = 16) { pointer = cv8_checkpointer_create(sharedRuntime, heapLimitMB) }
+    deinit { cv8_checkpointer_free(pointer) }
+
+    func run(_ code: String, from heap: [UInt8]? = nil, timeoutMilliseconds: UInt32 = 5000) -> (RunReport, [UInt8]?) {
+        var utf8 = Array(code.utf8)
+        return utf8.withUnsafeMutableBufferPointer { bytes in
+            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bytes.count, 1)) { codePointer in
+                var request = cv8_run_request(code: codePointer, code_length: bytes.count,
+                                              timeout_ms: timeoutMilliseconds, output_limit_bytes: 1 << 20,
+                                              on_output: nil, output_context: nil)
+                var result = heap.map { heap in
+                    heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, &request) }
+                } ?? cv8_checkpointer_run(pointer, nil, 0, &request)
+                defer { cv8_checkpoint_result_free(&result) }
+                let report = RunReport(status: result.run.status,
+                                       result: result.run.result_json.map { String(cString: $0) },
+                                       error: result.run.error.map { String(cString: $0) },
+                                       output: [], outputTruncated: false, outputBytes: 0)
+                let snapshot = result.snapshot.map { Array(UnsafeBufferPointer(start: $0, count: result.snapshot_length)) }
+                return (report, snapshot)
+            }
+        }
+    }
+}
+
+final class CheckpointTests: XCTestCase {
+    func testStateCarriesAcrossGenerationsAndForks() throws {
+        let checkpointer = TestCheckpointer()
+        let (first, heap1) = checkpointer.run("var x = 1; class Counter { #n = 0; next() { return ++this.#n } }\n"
+                                              + "globalThis.counter = new Counter(); counter.next(); x")
+        assertCompleted(first, result: "1")
+        let heap1Bytes = try XCTUnwrap(heap1)
+        let (second, heap2) = checkpointer.run("x += 1; [x, counter.next()]", from: heap1Bytes)
+        assertCompleted(second, result: "[2,2]")
+        let (third, _) = checkpointer.run("x += 1; [x, counter.next()]", from: try XCTUnwrap(heap2))
+        assertCompleted(third, result: "[3,3]")
+        let (fork, _) = checkpointer.run("x += 10; [x, counter.next()]", from: heap1Bytes)
+        assertCompleted(fork, result: "[11,2]")
+    }
+
+    func testFailedRunsStoreNothing() {
+        let checkpointer = TestCheckpointer()
+        let (_, heap) = checkpointer.run("var kept = 'yes'")
+        let original = heap!
+        for code in ["kept = 'no'; throw new Error('fail')", "kept = 'no'; for(;;){}", "kept = 'no'; let ("] {
+            let (report, snapshot) = checkpointer.run(code, from: original, timeoutMilliseconds: 300)
+            XCTAssertNotEqual(report.status, CV8_STATUS_COMPLETED, code)
+            XCTAssertNil(snapshot, code)
+        }
+        let (after, _) = checkpointer.run("kept", from: original)
+        assertCompleted(after, result: "\"yes\"")
+    }
+
+    func testHeapLimitHolds() {
+        let checkpointer = TestCheckpointer(heapLimitMB: 16)
+        let (report, snapshot) = checkpointer.run("let a = []; for (;;) a.push(new Array(1e5))")
+        XCTAssertEqual(report.status, CV8_STATUS_OUT_OF_MEMORY, report.error ?? "")
+        XCTAssertNil(snapshot)
+        assertCompleted(checkpointer.run("1 + 1").0, result: "2")
+    }
+
+    func testGuestChangesToBuiltinsDoNotChangeWhatTheHostDoes() throws {
+        let checkpointer = TestCheckpointer()
+        let (_, heap) = checkpointer.run("""
+            JSON.stringify = () => '"hijacked"'; Array.prototype.push = null;
+            Object.prototype.then = r => r(666); setTimeout = null; 0
+            """)
+        let (report, _) = checkpointer.run("({ a: [1, 2] })", from: try XCTUnwrap(heap))
+        assertCompleted(report, result: "{\"a\":[1,2]}")
+    }
+
+    func testPendingPromisesAndModulesSurvive() throws {
+        let checkpointer = TestCheckpointer()
+        let (_, heap) = checkpointer.run("globalThis.p = new Promise(r => { globalThis.settle = r }); 'pending'")
+        let (report, next) = checkpointer.run("settle(41); const v = await p;\nv + 1", from: try XCTUnwrap(heap))
+        assertCompleted(report, result: "42")
+        XCTAssertNotNil(next)
+    }
+
+    func testSealedHeapsRoundTrip() throws {
+        let checkpointer = TestCheckpointer()
+        let (_, heap) = checkpointer.run("var greeting = 'hello'")
+        let payload = try XCTUnwrap(heap)
+        var sealed = cv8_sealed_heap()
+        XCTAssertEqual(payload.withUnsafeBufferPointer { cv8_heap_seal($0.baseAddress, $0.count, &sealed, nil) }, 0)
+        defer { cv8_free(sealed.bytes) }
+        XCTAssertLessThan(sealed.length, payload.count / 2, "LZ4 roughly halves a snapshot at least")
+        var opened: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var id = [CChar](repeating: 0, count: 65)
+        XCTAssertEqual(cv8_heap_open(sealed.bytes, sealed.length, &opened, &length, &id, nil), 0)
+        defer { cv8_free(opened) }
+        let restored = Array(UnsafeBufferPointer(start: opened, count: length))
+        XCTAssertEqual(restored, payload)
+        assertCompleted(checkpointer.run("greeting + ' again'", from: restored).0, result: "\"hello again\"")
+    }
+}
