@@ -53,7 +53,7 @@ final class CheckpointTests: XCTestCase {
         for code in ["kept = 'no'; throw new Error('fail')", "kept = 'no'; for(;;){}", "kept = 'no'; let ("] {
             let (report, snapshot) = checkpointer.run(code, from: original, timeoutMilliseconds: 300)
             XCTAssertNotEqual(report.status, CV8_STATUS_COMPLETED, code)
-            XCTAssertNil(snapshot, code)
+            XCTAssertTrue(snapshot == nil, code)
         }
         let (after, _) = checkpointer.run("kept", from: original)
         assertCompleted(after, result: "\"yes\"")
@@ -63,7 +63,7 @@ final class CheckpointTests: XCTestCase {
         let checkpointer = TestCheckpointer(heapLimitMB: 16)
         let (report, snapshot) = checkpointer.run("let a = []; for (;;) a.push(new Array(1e5))")
         XCTAssertEqual(report.status, CV8_STATUS_OUT_OF_MEMORY, report.error ?? "")
-        XCTAssertNil(snapshot)
+        XCTAssertTrue(snapshot == nil)
         assertCompleted(checkpointer.run("1 + 1").0, result: "2")
     }
 
@@ -82,7 +82,22 @@ final class CheckpointTests: XCTestCase {
         let (_, heap) = checkpointer.run("globalThis.p = new Promise(r => { globalThis.settle = r }); 'pending'")
         let (report, next) = checkpointer.run("settle(41); const v = await p;\nv + 1", from: try XCTUnwrap(heap))
         assertCompleted(report, result: "42")
-        XCTAssertNotNil(next)
+        XCTAssertTrue(next != nil)
+    }
+
+    func testObjectsV8CannotSnapshotAreRefusedNotFatal() throws {
+        let checkpointer = TestCheckpointer()
+        let (first, heap) = checkpointer.run("(1234.5).toLocaleString('en-US')")
+        assertCompleted(first, result: "\"1,234.5\"")
+        for code in ["globalThis.f = new Intl.NumberFormat('en')", "new FinalizationRegistry(() => {}).register({}, 1)",
+                     "var Intl = 1; new Intl.NumberFormat()", "Object.defineProperty(globalThis, 'Intl', {value: 1})"] {
+            let (report, snapshot) = checkpointer.run(code, from: try XCTUnwrap(heap))
+            XCTAssertEqual(report.status, CV8_STATUS_ERROR, code)
+            XCTAssertTrue(report.error?.contains("TypeError") ?? false, report.error ?? "")
+            XCTAssertTrue(snapshot == nil, code)
+        }
+        let (error, _) = checkpointer.run("new Intl.DateTimeFormat()", from: try XCTUnwrap(heap))
+        XCTAssertTrue(error.error?.contains("not available in stateful runs") ?? false, error.error ?? "")
     }
 
     func testSealedHeapsRoundTrip() throws {
@@ -99,7 +114,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(cv8_heap_open(sealed.bytes, sealed.length, &opened, &length, &id, nil), 0)
         defer { cv8_free(opened) }
         let restored = Array(UnsafeBufferPointer(start: opened, count: length))
-        XCTAssertEqual(restored, payload)
+        XCTAssertTrue(restored == payload)
         assertCompleted(checkpointer.run("greeting + ' again'", from: restored).0, result: "\"hello again\"")
     }
 }

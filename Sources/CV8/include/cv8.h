@@ -123,8 +123,8 @@ void cv8_run_result_free(cv8_run_result *result);
  * when the run completes, returns a snapshot of the end state. Each run is its own snapshotting
  * isolate; there, unlike in engines, JavaScript runs without the optimizing compiler, there is no
  * WebAssembly, and ArrayBuffer memory is not capped (V8 provides that isolate's allocator).
- * NOT YET SAFE FOR GUEST CODE: live Intl formatters or FinalizationRegistry registrations in the
- * heap make V8 abort the process when the snapshot is taken; refuse them before exposing this. */
+ * `Intl` and `FinalizationRegistry` throw a TypeError there: V8 aborts the process when it
+ * snapshots their objects, so a heap started by a checkpointer never exposes them. */
 typedef struct cv8_checkpointer cv8_checkpointer;
 cv8_checkpointer *cv8_checkpointer_create(const cv8_runtime *runtime, uint32_t heap_limit_mb);
 void cv8_checkpointer_free(cv8_checkpointer *checkpointer);
