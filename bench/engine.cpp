@@ -1,6 +1,9 @@
 // Engine micro-benchmark through the cv8 C API alone (no Swift, no worker process):
 //   fresh:  cv8_engine_create + run "1+1" + cv8_engine_free, i.e. a new isolate from the runtime snapshot
 //   warm:   run "1+1" in an existing engine (a fresh context per run, as every stateless call gets)
+//   checkpoint: a stateful run from the runtime / from a small heap / from a 1 MB heap, each
+//           including restoring the heap and snapshotting the end state; and sealing/opening
+//           that 1 MB heap's envelope (LZ4 + SHA-256)
 //   floor:  a bare v8::Isolate::New + Dispose with V8's own snapshot, no context: the least any
 //           fresh isolate costs on this machine (the one place V8 is used here directly)
 // Prints one JSON object of medians in milliseconds.
@@ -77,6 +80,54 @@ int main(int argc, char **argv) {
     isolate->Dispose();
   }
 
+  // Stateful runs.
+  auto checkpoint = [&](cv8_checkpointer *checkpointer, const std::vector<uint8_t> *heap, const char *code,
+                        std::vector<uint8_t> *out) {
+    cv8_run_request request = one_plus_one();
+    request.code = code;
+    request.code_length = strlen(code);
+    cv8_checkpoint_result result = cv8_checkpointer_run(checkpointer, heap ? heap->data() : nullptr,
+                                                        heap ? heap->size() : 0, &request);
+    bool ok = result.run.status == CV8_STATUS_COMPLETED && result.snapshot;
+    if (ok && out) out->assign(result.snapshot, result.snapshot + result.snapshot_length);
+    cv8_checkpoint_result_free(&result);
+    return ok;
+  };
+  cv8_checkpointer *checkpointer = cv8_checkpointer_create(runtime, 64);
+  std::vector<uint8_t> small_heap, big_heap;
+  if (!checkpoint(checkpointer, nullptr, "var x = 1", &small_heap) ||
+      !checkpoint(checkpointer, nullptr,
+                  "var data = Array.from({length: 10000}, (_, i) => ({id: i, name: 'item ' + i, tags: ['a', 'b']}))",
+                  &big_heap))
+    return 3;
+  int stateful_iterations = iterations / 5 > 10 ? iterations / 5 : 10;
+  std::vector<double> from_runtime, from_small, from_big, seal, open;
+  for (int i = 0; i < stateful_iterations; i++) {
+    auto t0 = Clock::now();
+    if (!checkpoint(checkpointer, nullptr, "var x = 1", nullptr)) return 3;
+    auto t1 = Clock::now();
+    if (!checkpoint(checkpointer, &small_heap, "x += 1", nullptr)) return 3;
+    auto t2 = Clock::now();
+    if (!checkpoint(checkpointer, &big_heap, "data.length", nullptr)) return 3;
+    auto t3 = Clock::now();
+    cv8_sealed_heap sealed;
+    if (cv8_heap_seal(big_heap.data(), big_heap.size(), &sealed, nullptr) != 0) return 4;
+    auto t4 = Clock::now();
+    uint8_t *payload;
+    size_t payload_length;
+    char id[65];
+    if (cv8_heap_open(sealed.bytes, sealed.length, &payload, &payload_length, id, nullptr) != 0) return 4;
+    auto t5 = Clock::now();
+    from_runtime.push_back(ms(t1 - t0));
+    from_small.push_back(ms(t2 - t1));
+    from_big.push_back(ms(t3 - t2));
+    seal.push_back(ms(t4 - t3));
+    open.push_back(ms(t5 - t4));
+    cv8_free(sealed.bytes);
+    cv8_free(payload);
+  }
+  cv8_checkpointer_free(checkpointer);
+
   cv8_engine *engine = cv8_engine_create(runtime, 8, nullptr);
   for (int i = 0; i < iterations; i++) {
     cv8_engine_prepare(engine);  // as a worker does between runs, off the caller's path
@@ -87,9 +138,13 @@ int main(int argc, char **argv) {
   }
   printf("{\"runtime_snapshot_ms\": %.3f, \"snapshot_bytes\": %zu, \"fresh_isolate_run_ms\": %.4f, "
          "\"isolate_create_ms\": %.4f, \"context_create_ms\": %.4f, \"bare_isolate_floor_ms\": %.4f, "
-         "\"prepared_context_run_ms\": %.4f, \"iterations\": %d}\n",
+         "\"prepared_context_run_ms\": %.4f, \"iterations\": %d, "
+         "\"checkpoint_from_runtime_ms\": %.3f, \"checkpoint_from_small_heap_ms\": %.3f, "
+         "\"checkpoint_from_big_heap_ms\": %.3f, \"small_heap_bytes\": %zu, \"big_heap_bytes\": %zu, "
+         "\"seal_big_heap_ms\": %.3f, \"open_big_heap_ms\": %.3f}\n",
          runtime_ms, cv8_runtime_snapshot_size(runtime), median(fresh), median(create), median(prepare), median(floor),
-         median(warm), iterations);
+         median(warm), iterations, median(from_runtime), median(from_small), median(from_big), small_heap.size(),
+         big_heap.size(), median(seal), median(open));
   cv8_engine_free(engine);
   cv8_runtime_free(runtime);
   return 0;

@@ -7,7 +7,8 @@ Measures
      pipelined over stdio by a minimal client (the official Python client tops out below the
      server), and the same with the official client and many calls in flight;
   3. the stdio round trip of run_js 1+1, client to result (median of sequential calls);
-  4. idle memory of the host plus its workers: RSS summed (counts the shared libnode and Swift
+  4. stateful groundwork: checkpointed runs and heap envelopes through the C API;
+  5. idle memory of the host plus its workers: RSS summed (counts the shared libnode and Swift
      library pages once per process) and PSS summed (shares them out: the memory really used).
 Writes bench/results/latest.json and prints a Markdown table for BENCHMARKS.md.
 """
@@ -232,6 +233,9 @@ Ratios are baseline time / mcp-v8 time: above 1, mcp-v8 is faster.
 | stateless executions/s, JSON-RPC pipelined over stdio, {os.cpu_count()} workers | {server['pipelined_executions_per_second']:.0f} /s | | |
 | stateless executions/s, official Python client, {args.in_flight} calls in flight | {server['official_client_executions_per_second']:.0f} /s | | |
 | idle memory, host + {server['processes'] - 1} workers: PSS / RSS summed | {server['idle_pss_mb']:.0f} / {server['idle_rss_mb']:.0f} MB | | |
+| stateful run (restore + run + snapshot), from the runtime / from a {engine['small_heap_bytes'] / 1024:.0f} KiB heap | {engine['checkpoint_from_runtime_ms']:.1f} / {engine['checkpoint_from_small_heap_ms']:.1f} ms | | |
+| stateful run from a {engine['big_heap_bytes'] / 1024:.0f} KiB heap (10,000 objects) | {engine['checkpoint_from_big_heap_ms']:.1f} ms | | |
+| seal / open that heap's envelope (LZ4 + SHA-256) | {engine['seal_big_heap_ms']:.2f} / {engine['open_big_heap_ms']:.2f} ms | | |
 | runtime snapshot: build time at worker start / size | {engine['runtime_snapshot_ms']:.1f} ms / {engine['snapshot_bytes'] / 1024:.0f} KiB | | |
 """)
 
