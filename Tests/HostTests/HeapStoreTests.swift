@@ -17,13 +17,24 @@ final class HeapStoreTests: XCTestCase {
 
     private func file(_ id: HeapID) -> URL { directory.appendingPathComponent(id.hex) }
 
+    /// Seals and stores `payload`, as a worker and the host do together.
+    private func keep(_ payload: [UInt8]) throws -> HeapID {
+        let heap = try HeapEnvelope.seal(payload)
+        try store.put(heap)
+        return heap.id
+    }
+
+    private func load(_ id: HeapID) throws -> [UInt8]? {
+        try store.get(id).map { try HeapEnvelope.open($0) }
+    }
+
     func testRoundTripIsContentAddressed() throws {
         let payload = Array("a snapshot, repeated ".utf8) + [UInt8](repeating: 7, count: 100_000)
-        let id = try store.put(payload)
+        let id = try keep(payload)
         XCTAssertEqual(id.hex.count, 64)
-        XCTAssertEqual(try store.put(payload), id, "the same bytes get the same id")
+        XCTAssertEqual(try keep(payload), id, "the same bytes get the same id")
         XCTAssertTrue(try store.exists(id))
-        XCTAssertEqual(try store.get(id), payload)
+        XCTAssertEqual(try load(id), payload)
         let stored = try Data(contentsOf: file(id))
         XCTAssertLessThan(stored.count, 2000, "the envelope compresses")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".tmp") }
@@ -32,7 +43,7 @@ final class HeapStoreTests: XCTestCase {
 
     func testUnknownHeapIsNil() throws {
         let id = try HeapID(validating: String(repeating: "ab", count: 32))
-        XCTAssertNil(try store.get(id))
+        XCTAssertNil(try load(id))
         XCTAssertFalse(try store.exists(id))
     }
 
@@ -48,7 +59,7 @@ final class HeapStoreTests: XCTestCase {
 
     func testDamagedFilesAreReportedAndLeftInPlace() throws {
         let payload = [UInt8](repeating: 1, count: 5000) + Array("tail".utf8)
-        let id = try store.put(payload)
+        let id = try keep(payload)
         let original = try Data(contentsOf: file(id))
         let damages: [(String, (inout Data) -> Void)] = [
             ("wrong magic bytes", { $0[0] = UInt8(ascii: "X") }),
@@ -61,29 +72,29 @@ final class HeapStoreTests: XCTestCase {
             var bytes = original
             damage(&bytes)
             try bytes.write(to: file(id))
-            XCTAssertThrowsError(try store.get(id)) { error in
+            XCTAssertThrowsError(try load(id)) { error in
                 XCTAssertTrue("\(error)".hasPrefix("heap \(id) cannot be used: "), "\(error)")
                 XCTAssertTrue("\(error)".contains(fragment), "\(error) lacks \(fragment)")
             }
             XCTAssertEqual(try Data(contentsOf: file(id)), bytes, "a damaged heap is left for inspection")
         }
-        XCTAssertEqual(try store.put(payload), id)
-        XCTAssertEqual(try store.get(id), payload, "storing the same heap again repairs it")
+        XCTAssertEqual(try keep(payload), id)
+        XCTAssertEqual(try load(id), payload, "storing the same heap again repairs it")
     }
 
     func testAHeapStoredUnderAnotherIdIsRefused() throws {
-        let first = try store.put(Array("first".utf8))
-        let second = try store.put(Array("second".utf8))
+        let first = try keep(Array("first".utf8))
+        let second = try keep(Array("second".utf8))
         try FileManager.default.removeItem(at: file(second))
         try FileManager.default.copyItem(at: file(first), to: file(second))
-        XCTAssertThrowsError(try store.get(second)) { error in
+        XCTAssertThrowsError(try load(second)) { error in
             XCTAssertTrue("\(error)".contains("its contents hash to \(first.hex)"), "\(error)")
         }
     }
 
     func testEmptyPayload() throws {
-        let id = try store.put([])
+        let id = try keep([])
         XCTAssertEqual(id.hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(try store.get(id), [])
+        XCTAssertEqual(try load(id), [])
     }
 }

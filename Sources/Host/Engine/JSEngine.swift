@@ -78,14 +78,17 @@ public struct RunOutcome: Codable, Sendable, Equatable {
     public var outputTruncated: Bool
     /// Bytes of console output the run produced, including any that were dropped.
     public var outputBytes: UInt64
+    /// The end state of a stateful run that completed, sealed for storage; nil otherwise.
+    public var newHeap: SealedHeap?
 
     public init(status: RunStatus, resultJSON: String? = nil, error: String? = nil,
-                outputTruncated: Bool = false, outputBytes: UInt64 = 0) {
+                outputTruncated: Bool = false, outputBytes: UInt64 = 0, newHeap: SealedHeap? = nil) {
         self.status = status
         self.resultJSON = resultJSON
         self.error = error
         self.outputTruncated = outputTruncated
         self.outputBytes = outputBytes
+        self.newHeap = newHeap
     }
 }
 
@@ -114,32 +117,79 @@ public final class JSEngine: @unchecked Sendable {
     /// Runs `code`; `onOutput` is called on this thread for each console line as it is printed.
     public func run(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int,
                     onOutput: (ConsoleLevel, String) -> Void) -> RunOutcome {
-        withoutActuallyEscaping(onOutput) { onOutput in
-            var sink = OutputSink(onOutput)
-            return withUnsafeMutablePointer(to: &sink) { sinkPointer in
-                var utf8 = code.utf8CString
-                return utf8.withUnsafeMutableBufferPointer { codeBuffer in
-                    var request = cv8_run_request(
-                        code: codeBuffer.baseAddress,
-                        code_length: codeBuffer.count - 1,
-                        timeout_ms: UInt32(clamping: timeoutMilliseconds),
-                        output_limit_bytes: outputLimitBytes,
-                        on_output: { context, level, line, length in
-                            let sink = context!.assumingMemoryBound(to: OutputSink.self)
-                            let text = String(decoding: UnsafeRawBufferPointer(start: line, count: length),
-                                              as: UTF8.self)
-                            sink.pointee.deliver(ConsoleLevel(rawValue: Int(level.rawValue)) ?? .log, text)
-                        },
-                        output_context: UnsafeMutableRawPointer(sinkPointer))
-                    var result = cv8_engine_run(pointer, &request)
-                    defer { cv8_run_result_free(&result) }
-                    return RunOutcome(
-                        status: RunStatus(result.status),
-                        resultJSON: result.result_json.map { String(cString: $0) },
-                        error: result.error.map { String(cString: $0) },
-                        outputTruncated: result.output_truncated != 0,
-                        outputBytes: result.output_bytes)
-                }
+        withRunRequest(code: code, timeoutMilliseconds: timeoutMilliseconds, outputLimitBytes: outputLimitBytes,
+                       onOutput: onOutput) { request in
+            var result = cv8_engine_run(pointer, request)
+            defer { cv8_run_result_free(&result) }
+            return RunOutcome(result)
+        }
+    }
+}
+
+/// Runs code in stateful mode: from a heap snapshot (or the runtime) to a new snapshot. Use from
+/// one thread at a time; `cancel()` may be called from any thread.
+public final class JSCheckpointer: @unchecked Sendable {
+    private let pointer: OpaquePointer
+    public let heapLimitMB: Int
+
+    public init(runtime: JSRuntime, heapLimitMB: Int) {
+        pointer = cv8_checkpointer_create(runtime.pointer, UInt32(heapLimitMB))
+        self.heapLimitMB = heapLimitMB
+    }
+
+    deinit { cv8_checkpointer_free(pointer) }
+
+    public func cancel() { cv8_checkpointer_cancel(pointer) }
+
+    /// `heap` must be a payload verified by `HeapEnvelope.open`; nil starts from the runtime.
+    /// Returns the new heap's payload when the run completed.
+    public func run(code: String, heap: [UInt8]?, timeoutMilliseconds: Int, outputLimitBytes: Int,
+                    onOutput: (ConsoleLevel, String) -> Void) -> (RunOutcome, newHeap: [UInt8]?) {
+        withRunRequest(code: code, timeoutMilliseconds: timeoutMilliseconds, outputLimitBytes: outputLimitBytes,
+                       onOutput: onOutput) { request in
+            var result = if let heap {
+                heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, request) }
+            } else {
+                cv8_checkpointer_run(pointer, nil, 0, request)
+            }
+            defer { cv8_checkpoint_result_free(&result) }
+            let newHeap = result.snapshot.map { Array(UnsafeBufferPointer(start: $0, count: result.snapshot_length)) }
+            return (RunOutcome(result.run), newHeap)
+        }
+    }
+}
+
+extension RunOutcome {
+    init(_ result: cv8_run_result) {
+        self.init(status: RunStatus(result.status),
+                  resultJSON: result.result_json.map { String(cString: $0) },
+                  error: result.error.map { String(cString: $0) },
+                  outputTruncated: result.output_truncated != 0,
+                  outputBytes: result.output_bytes)
+    }
+}
+
+/// Builds the C request for `code`, routing console lines to `onOutput`, for the duration of `body`.
+private func withRunRequest<Result>(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int,
+                                    onOutput: (ConsoleLevel, String) -> Void,
+                                    _ body: (UnsafePointer<cv8_run_request>) -> Result) -> Result {
+    withoutActuallyEscaping(onOutput) { onOutput in
+        var sink = OutputSink(onOutput)
+        return withUnsafeMutablePointer(to: &sink) { sinkPointer in
+            var utf8 = code.utf8CString
+            return utf8.withUnsafeMutableBufferPointer { codeBuffer in
+                var request = cv8_run_request(
+                    code: codeBuffer.baseAddress,
+                    code_length: codeBuffer.count - 1,
+                    timeout_ms: UInt32(clamping: timeoutMilliseconds),
+                    output_limit_bytes: outputLimitBytes,
+                    on_output: { context, level, line, length in
+                        let sink = context!.assumingMemoryBound(to: OutputSink.self)
+                        let text = String(decoding: UnsafeRawBufferPointer(start: line, count: length), as: UTF8.self)
+                        sink.pointee.deliver(ConsoleLevel(rawValue: Int(level.rawValue)) ?? .log, text)
+                    },
+                    output_context: UnsafeMutableRawPointer(sinkPointer))
+                return body(&request)
             }
         }
     }

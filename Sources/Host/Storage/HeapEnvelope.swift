@@ -35,27 +35,54 @@ public enum HeapStoreError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// A heap as storage holds it: its id and its envelope bytes.
+public struct SealedHeap: Codable, Sendable, Equatable {
+    public var id: HeapID
+    public var bytes: Data
+
+    public init(id: HeapID, bytes: Data) {
+        self.id = id
+        self.bytes = bytes
+    }
+}
+
+extension HeapID: Codable {
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        self = try HeapID(validating: text)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+}
+
 /// Seals snapshot bytes into the verified, compressed envelope that storage holds (see cv8.h).
 public enum HeapEnvelope {
-    public static func seal(_ payload: [UInt8]) throws(HeapStoreError) -> (id: HeapID, sealed: [UInt8]) {
+    public static func seal(_ payload: [UInt8]) throws(HeapStoreError) -> SealedHeap {
         var out = cv8_sealed_heap()
         var error: UnsafeMutablePointer<CChar>?
         let status = payload.withUnsafeBufferPointer { cv8_heap_seal($0.baseAddress, $0.count, &out, &error) }
         guard status == 0 else { throw .sealing(takeMessage(error)) }
         defer { cv8_free(out.bytes) }
-        let sealed = Array(UnsafeBufferPointer(start: out.bytes, count: out.length))
+        let bytes = Data(UnsafeBufferPointer(start: out.bytes, count: out.length))
         let id = withUnsafeBytes(of: out.id) { String(decoding: $0.prefix(64), as: UTF8.self) }
-        return (try HeapID(validating: id), sealed)
+        return SealedHeap(id: try HeapID(validating: id), bytes: bytes)
     }
 
-    /// Verifies sealed bytes and returns the payload; `expected` must match the payload's hash.
-    public static func open(_ sealed: [UInt8], expected: HeapID) throws(HeapStoreError) -> [UInt8] {
+    /// Verifies a sealed heap and returns its payload, which must hash to the heap's id.
+    public static func open(_ heap: SealedHeap) throws(HeapStoreError) -> [UInt8] {
+        let expected = heap.id
         var payload: UnsafeMutablePointer<UInt8>?
         var length = 0
         var id = [CChar](repeating: 0, count: 65)
         var error: UnsafeMutablePointer<CChar>?
-        let status = sealed.withUnsafeBufferPointer { bytes in
-            id.withUnsafeMutableBufferPointer { cv8_heap_open(bytes.baseAddress, bytes.count, &payload, &length, $0.baseAddress, &error) }
+        let status = heap.bytes.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+            id.withUnsafeMutableBufferPointer {
+                cv8_heap_open(bytes.bindMemory(to: UInt8.self).baseAddress, bytes.count, &payload, &length,
+                              $0.baseAddress, &error)
+            }
         }
         guard status == 0 else { throw .corrupt(id: expected.hex, reason: takeMessage(error)) }
         defer { cv8_free(payload) }

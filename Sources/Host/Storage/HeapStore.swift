@@ -5,11 +5,14 @@ import Glibc
 
 /// Where heap snapshots are kept: content-addressed and immutable, so the interface is small.
 /// A local directory implements it now; an S3 bucket is meant to implement the same three calls.
+///
+/// Heaps travel sealed (see `HeapEnvelope`): workers seal what they snapshot and open what they
+/// restore, so the host only moves bytes.
 public protocol HeapStore: Sendable {
-    /// Stores a snapshot and returns its id. Storing bytes that are already there is a no-op.
-    func put(_ payload: [UInt8]) throws(HeapStoreError) -> HeapID
-    /// The verified snapshot bytes, or nil when no heap has this id.
-    func get(_ id: HeapID) throws(HeapStoreError) -> [UInt8]?
+    /// Stores a sealed heap. Storing one that is already there intact is a no-op.
+    func put(_ heap: SealedHeap) throws(HeapStoreError)
+    /// The heap, verified, or nil when no heap has this id.
+    func get(_ id: HeapID) throws(HeapStoreError) -> SealedHeap?
     func exists(_ id: HeapID) throws(HeapStoreError) -> Bool
 }
 
@@ -31,10 +34,10 @@ public struct DirectoryHeapStore: HeapStore {
 
     private func path(_ id: HeapID) -> String { directory.appendingPathComponent(id.hex).path }
 
-    public func put(_ payload: [UInt8]) throws(HeapStoreError) -> HeapID {
-        let (id, sealed) = try HeapEnvelope.seal(payload)
+    public func put(_ heap: SealedHeap) throws(HeapStoreError) {
+        let (id, sealed) = (heap.id, heap.bytes)
         // Already stored and intact: nothing to do. (A damaged copy is replaced by this one.)
-        if (try? get(id)) != nil { return id }
+        if (try? get(id)) != nil { return }
         let temporary = directory.appendingPathComponent(".\(id.hex).\(UUID().uuidString).tmp").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(temporary): \(errorText())") }
@@ -48,10 +51,9 @@ public struct DirectoryHeapStore: HeapStore {
             throw .io("cannot store heap \(id) in \(directory.path): \(reason)")
         }
         syncDirectory()
-        return id
     }
 
-    public func get(_ id: HeapID) throws(HeapStoreError) -> [UInt8]? {
+    public func get(_ id: HeapID) throws(HeapStoreError) -> SealedHeap? {
         let fd = open(path(id), O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -69,7 +71,9 @@ public struct DirectoryHeapStore: HeapStore {
             if count == 0 { break }
             sealed.append(contentsOf: chunk[0..<count])
         }
-        return try HeapEnvelope.open(sealed, expected: id)
+        let heap = SealedHeap(id: id, bytes: Data(sealed))
+        _ = try HeapEnvelope.open(heap)
+        return heap
     }
 
     public func exists(_ id: HeapID) throws(HeapStoreError) -> Bool {

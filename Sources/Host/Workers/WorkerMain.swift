@@ -57,7 +57,7 @@ final class JobExecutor: @unchecked Sendable {
     private let lock = NSCondition()
     private var pending: [RunJob] = []
     private var cancelledBeforeStart: Set<UInt64> = []
-    private var running: (job: RunJob, engine: JSEngine)?
+    private var running: (job: RunJob, cancel: () -> Void)?
 
     /// The job running now, for the fatal-error report.
     var runningJob: RunJob? {
@@ -92,7 +92,7 @@ final class JobExecutor: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let running, running.job.jobID == jobID {
-            running.engine.cancel()
+            running.cancel()
         } else if pending.contains(where: { $0.jobID == jobID }) {
             cancelledBeforeStart.insert(jobID)
         }
@@ -106,6 +106,10 @@ final class JobExecutor: @unchecked Sendable {
     }
 
     private func execute(_ job: RunJob) {
+        if job.checkpoint != nil {
+            executeStateful(job)
+            return
+        }
         let engine: JSEngine
         do {
             engine = try self.engine(heapLimitMB: job.heapLimitMB)
@@ -114,26 +118,65 @@ final class JobExecutor: @unchecked Sendable {
                 jobID: job.jobID, outcome: RunOutcome(status: .internalError, error: "\(error)")))
             return
         }
+        let outcome = runUnlessCancelled(job, cancel: engine.cancel) { onOutput in
+            engine.run(code: job.code, timeoutMilliseconds: job.timeoutMilliseconds,
+                       outputLimitBytes: job.outputLimitBytes, onOutput: onOutput)
+        }
+        events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
+        engine.prepare()
+    }
+
+    /// A stateful run: the input heap is verified here, before V8 sees a byte of it, and the new
+    /// heap is sealed here, so the host only stores bytes.
+    private func executeStateful(_ job: RunJob) {
+        var payload: [UInt8]?
+        if let heap = job.checkpoint?.heap {
+            do {
+                payload = try HeapEnvelope.open(heap)
+            } catch {
+                events.send(WorkerEvent.finished(
+                    jobID: job.jobID, outcome: RunOutcome(status: .error, error: error.description)))
+                return
+            }
+        }
+        let checkpointer = JSCheckpointer(runtime: runtime, heapLimitMB: job.heapLimitMB)
+        var newHeap: [UInt8]?
+        var outcome = runUnlessCancelled(job, cancel: checkpointer.cancel) { onOutput in
+            let (outcome, heap) = checkpointer.run(code: job.code, heap: payload,
+                                                   timeoutMilliseconds: job.timeoutMilliseconds,
+                                                   outputLimitBytes: job.outputLimitBytes, onOutput: onOutput)
+            newHeap = heap
+            return outcome
+        }
+        if let newHeap {
+            do {
+                outcome.newHeap = try HeapEnvelope.seal(newHeap)
+            } catch {
+                outcome = RunOutcome(status: .internalError, error: "could not seal the new heap: \(error)")
+            }
+        }
+        events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
+    }
+
+    /// Runs `body` as the current job unless it was cancelled while waiting, batching its output.
+    private func runUnlessCancelled(_ job: RunJob, cancel: @escaping () -> Void,
+                                    _ body: ((ConsoleLevel, String) -> Void) -> RunOutcome) -> RunOutcome {
         lock.lock()
         if cancelledBeforeStart.remove(job.jobID) != nil {
             lock.unlock()
-            events.send(WorkerEvent.finished(
-                jobID: job.jobID, outcome: RunOutcome(status: .cancelled, error: cancelledMessage)))
-            return
+            return RunOutcome(status: .cancelled, error: cancelledMessage)
         }
-        running = (job, engine)
+        running = (job, cancel)
         lock.unlock()
 
         let batcher = OutputBatcher(jobID: job.jobID, events: events)
-        let outcome = engine.run(code: job.code, timeoutMilliseconds: job.timeoutMilliseconds,
-                                 outputLimitBytes: job.outputLimitBytes, onOutput: batcher.add)
+        let outcome = body(batcher.add)
         batcher.flush()
 
         lock.lock()
         running = nil
         lock.unlock()
-        events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
-        engine.prepare()
+        return outcome
     }
 
     private func engine(heapLimitMB: Int) throws -> JSEngine {

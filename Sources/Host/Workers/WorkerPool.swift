@@ -29,12 +29,16 @@ public struct RunRequest: Sendable {
     public var heapLimitMB: Int
     public var timeoutSeconds: Int
     public var outputLimitBytes: Int
+    /// Set for a stateful run; its outcome then carries the new heap when it completes.
+    public var checkpoint: CheckpointInput?
 
-    public init(code: String, heapLimitMB: Int, timeoutSeconds: Int, outputLimitBytes: Int) {
+    public init(code: String, heapLimitMB: Int, timeoutSeconds: Int, outputLimitBytes: Int,
+                checkpoint: CheckpointInput? = nil) {
         self.code = code
         self.heapLimitMB = heapLimitMB
         self.timeoutSeconds = timeoutSeconds
         self.outputLimitBytes = outputLimitBytes
+        self.checkpoint = checkpoint
     }
 }
 
@@ -150,7 +154,7 @@ public final class WorkerPool: @unchecked Sendable {
         let jobID = jobID ?? makeJobID()
         let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
                          timeoutMilliseconds: request.timeoutSeconds * 1000,
-                         outputLimitBytes: request.outputLimitBytes)
+                         outputLimitBytes: request.outputLimitBytes, checkpoint: request.checkpoint)
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 enqueue(Job(request: job, timeout: TimeInterval(request.timeoutSeconds),

@@ -11,6 +11,15 @@ public struct RunJob: Codable, Sendable {
     public var heapLimitMB: Int
     public var timeoutMilliseconds: Int
     public var outputLimitBytes: Int
+    /// Present for a stateful run: the heap it starts from (none: a new heap).
+    public var checkpoint: CheckpointInput?
+}
+
+/// The start of a stateful run.
+public struct CheckpointInput: Codable, Sendable {
+    public var heap: SealedHeap?
+
+    public init(heap: SealedHeap?) { self.heap = heap }
 }
 
 public struct OutputLine: Codable, Sendable, Equatable {
