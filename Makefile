@@ -17,9 +17,9 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-# Serves MCP on stdio; stateful mode (the seeds' default) arrives with heap snapshots.
+# Serves MCP on stdio in stateful mode, heaps in /tmp/mcp-v8-heaps (ARGS="--stateless" for fresh isolates).
 run: release
-	@exec $(RELEASE_BINARY) --stateless $(ARGS)
+	@exec $(RELEASE_BINARY) $(ARGS)
 
 test: unit-test e2e-test
 

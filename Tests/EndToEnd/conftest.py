@@ -15,7 +15,14 @@ BINARY = os.environ.get("MCP_V8_BINARY") or str(Path(__file__).resolve().parents
 @contextlib.asynccontextmanager
 async def server(*args: str):
     """A started and initialized session with `mcp-v8 --stateless *args`."""
-    params = StdioServerParameters(command=BINARY, args=["--stateless", *args])
+    async with raw_server("--stateless", *args) as session:
+        yield session
+
+
+@contextlib.asynccontextmanager
+async def raw_server(*args: str):
+    """A started and initialized session with `mcp-v8 *args`."""
+    params = StdioServerParameters(command=BINARY, args=list(args))
     with open(os.devnull, "w") as quiet:
         async with stdio_client(params, errlog=quiet) as (read, write):
             async with ClientSession(read, write) as session:
@@ -25,7 +32,12 @@ async def server(*args: str):
 
 async def run_js(session: ClientSession, code: str, **arguments):
     """Calls run_js; returns (structured content, isError) after checking the text mirrors it."""
-    result = await session.call_tool("run_js", {"code": code, **arguments})
+    return await call(session, "run_js", code=code, **arguments)
+
+
+async def call(session: ClientSession, tool: str, **arguments):
+    """Calls a tool; returns (structured content, isError) after checking the text mirrors it."""
+    result = await session.call_tool(tool, arguments)
     assert len(result.content) == 1 and result.content[0].type == "text"
     assert json.loads(result.content[0].text) == result.structuredContent
     return result.structuredContent, bool(result.isError)

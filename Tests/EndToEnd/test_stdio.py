@@ -115,17 +115,11 @@ def test_out_of_range_flags_exit_with_the_range(binary):
         assert message in completed.stderr, completed.stderr
 
 
-def test_stateful_mode_is_refused_until_it_exists(binary):
-    completed = subprocess.run([binary], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
-    assert completed.returncode != 0
-    assert "--stateless" in completed.stderr
-
-
 def test_version_and_help(binary):
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
     assert version.returncode == 0 and version.stdout.strip().count(".") == 2
     help_text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30).stdout
-    for flag in ["--stateless", "--heap-memory-max", "--execution-timeout", "--max-concurrent-executions",
+    for flag in ["--stateless", "--directory-path", "--inline-wait-ms", "--heap-memory-max", "--execution-timeout", "--max-concurrent-executions",
                  "--max-queued-executions", "--max-output-bytes", "--instructions", "--run-js-description"]:
         assert flag in help_text
     assert "--worker" not in help_text

@@ -16,6 +16,14 @@ public struct MCPV8Command: AsyncParsableCommand {
     @Flag(help: "Run each call in a fresh isolate and return its result inline; nothing is stored.")
     var stateless = false
 
+    @Option(name: .customLong("directory-path"),
+            help: "Directory for heap snapshots in stateful mode (default: /tmp/mcp-v8-heaps).")
+    var directoryPath: String?
+
+    @Option(name: .customLong("inline-wait-ms"),
+            help: "Stateful mode: how long run_js waits for a run to end and answer inline, in ms (0-60000; 0: only the execution_id). A call may set inline_wait_ms.")
+    var inlineWaitMilliseconds = 2000
+
     @Option(name: .customLong("heap-memory-max"),
             help: "Default heap limit of a run, in MB (1-64). A call may ask for 4-64 MB with heap_memory_max_mb.")
     var heapMemoryMax = 8
@@ -72,9 +80,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
         try Self.check("--max-queued-executions", maxQueuedExecutions, in: ExecutionLimits.queuedExecutions)
         try Self.check("--max-output-bytes", maxOutputBytes, in: ExecutionLimits.outputBytes, unit: " bytes")
-        if !stateless && !workerRole {
-            throw ValidationError(
-                "Stateful mode (heap snapshots) is not available in this version yet; start with --stateless.")
+        try Self.check("--inline-wait-ms", inlineWaitMilliseconds, in: StatefulTools.inlineWaitMilliseconds, unit: " ms")
+        if stateless && directoryPath != nil {
+            throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
     }
 
@@ -103,15 +111,29 @@ public struct MCPV8Command: AsyncParsableCommand {
             logger: logger)
         pool.start()
         defer { pool.shutdown() }
-        let executor = StatelessExecutor(
-            pool: pool,
-            defaults: ExecutionDefaults(heapMB: heapMemoryMax,
-                                        timeoutSeconds: executionTimeout, outputLimitBytes: maxOutputBytes))
-        let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText,
-                                   executor: executor)
-        logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (stateless, V8 from libnode)")
+        let defaults = ExecutionDefaults(heapMB: heapMemoryMax, timeoutSeconds: executionTimeout,
+                                         outputLimitBytes: maxOutputBytes)
+        let mode: MCPServerSetup.Mode
+        if stateless {
+            mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
+        } else {
+            let directory = URL(fileURLWithPath: directoryPath ?? Self.defaultHeapDirectory)
+            let store: DirectoryHeapStore
+            do {
+                store = try DirectoryHeapStore(directory: directory)
+            } catch {
+                throw ValidationError("--directory-path: \(error)")
+            }
+            mode = .stateful(ExecutionRegistry(pool: pool, store: store, defaults: defaults),
+                             inlineWaitMilliseconds: inlineWaitMilliseconds)
+        }
+        let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode)
+        let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
+        logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
         try await setup.serveStdio(logger: logger)
     }
+
+    static let defaultHeapDirectory = "/tmp/mcp-v8-heaps"
 
     /// `@path` reads the file at path; anything else is the text itself.
     static func textOrFile(_ value: String, flag: String) throws -> String {

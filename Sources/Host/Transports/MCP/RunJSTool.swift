@@ -27,19 +27,8 @@ enum RunJSTool {
                         "type": "string",
                         "description": "JavaScript or TypeScript source to run.",
                     ]),
-                    "heap_memory_max_mb": .object([
-                        "type": "integer",
-                        "minimum": .int(ExecutionLimits.callHeapMB.lowerBound),
-                        "maximum": .int(ExecutionLimits.callHeapMB.upperBound),
-                        "description": .string("V8 heap limit for this run, in MB (default \(defaults.heapMB))."),
-                    ]),
-                    "execution_timeout_secs": .object([
-                        "type": "integer",
-                        "minimum": .int(ExecutionLimits.timeoutSeconds.lowerBound),
-                        "maximum": .int(ExecutionLimits.timeoutSeconds.upperBound),
-                        "description": .string(
-                            "Wall-clock limit for this run, in seconds (default \(defaults.timeoutSeconds))."),
-                    ]),
+                    "heap_memory_max_mb": heapSchema(defaults),
+                    "execution_timeout_secs": timeoutSchema(defaults),
                 ]),
                 "required": ["code"],
                 "additionalProperties": false,
@@ -62,6 +51,24 @@ enum RunJSTool {
                 ]),
                 "required": ["output"],
             ]))
+    }
+
+    static func heapSchema(_ defaults: ExecutionDefaults) -> Value {
+        .object([
+            "type": "integer",
+            "minimum": .int(ExecutionLimits.callHeapMB.lowerBound),
+            "maximum": .int(ExecutionLimits.callHeapMB.upperBound),
+            "description": .string("V8 heap limit for this run, in MB (default \(defaults.heapMB))."),
+        ])
+    }
+
+    static func timeoutSchema(_ defaults: ExecutionDefaults) -> Value {
+        .object([
+            "type": "integer",
+            "minimum": .int(ExecutionLimits.timeoutSeconds.lowerBound),
+            "maximum": .int(ExecutionLimits.timeoutSeconds.upperBound),
+            "description": .string("Wall-clock limit for this run, in seconds (default \(defaults.timeoutSeconds))."),
+        ])
     }
 
     static func parameters(from arguments: [String: Value]?) throws(ToolArgumentError) -> RunParameters {
@@ -87,7 +94,8 @@ enum RunJSTool {
         structured(["output": "", "error": .string(message)], isError: true)
     }
 
-    private static func structured(_ fields: [String: Value], isError: Bool) -> CallTool.Result {
+    /// `fields` as structured content and as its JSON text, the two forms every tool answers in.
+    static func structured(_ fields: [String: Value], isError: Bool) -> CallTool.Result {
         let value = Value.object(fields)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

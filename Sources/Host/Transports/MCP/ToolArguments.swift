@@ -25,6 +25,16 @@ struct ToolArguments {
         return string
     }
 
+    func optionalString(_ name: String) throws(ToolArgumentError) -> String? {
+        guard let value = values[name], value != .null else { return nil }
+        guard case .string(let string) = value else {
+            throw ToolArgumentError("\(toolName): parameter '\(name)' must be a string, got \(describe(value)).")
+        }
+        return string
+    }
+
+    func has(_ name: String) -> Bool { values[name].map { $0 != .null } ?? false }
+
     func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ToolArgumentError) -> Int? {
         guard let value = values[name], value != .null else { return nil }
         let integer: Int? = switch value {

@@ -1,0 +1,179 @@
+import Foundation
+import MCP
+
+/// The tools of stateful mode: `run_js` starts an execution from a heap; the others observe and
+/// control executions. Field names follow the system mcp-v8 replaces.
+enum StatefulTools {
+    static let runJSDescription = """
+        Run JavaScript in a sandboxed V8 isolate whose state persists as a heap snapshot. Pass the \
+        `heap` returned by an earlier run to continue from its state (global variables, functions, \
+        objects); omit it to start fresh. Returns an execution_id; when the run ends within \
+        inline_wait_ms (default set by the server), the status, result, heap and first page of console \
+        output come back at once, otherwise poll get_execution and get_execution_output. The result \
+        is the value of the last expression. No network, filesystem or Node APIs; Intl and \
+        FinalizationRegistry are unavailable in stateful runs.
+        """
+
+    static let names = ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions"]
+    static let runJSParameters = ["code", "heap", "heap_memory_max_mb", "execution_timeout_secs", "inline_wait_ms"]
+    static let inlineWaitMilliseconds = 0...60_000
+    static let defaultLineLimit = 1000
+    static let lineLimits = 1...100_000
+    static let byteLimits = 1...(16 * 1024 * 1024)
+
+    static func definitions(runJSDescription: String, defaults: ExecutionDefaults, inlineWaitMilliseconds: Int) -> [Tool] {
+        let executionID: Value = .object(["type": "string", "description": "The id run_js returned."])
+        func tool(_ name: String, _ description: String, _ properties: [String: Value], required: [String]) -> Tool {
+            Tool(name: name, description: description,
+                 inputSchema: .object(["type": "object", "properties": .object(properties),
+                                       "required": .array(required.map { .string($0) }),
+                                       "additionalProperties": false]))
+        }
+        return [
+            tool("run_js", runJSDescription, [
+                "code": .object(["type": "string", "description": "JavaScript source to run."]),
+                "heap": .object(["type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+                                 "description": "The heap (64 hex characters) to start from; omit for a new one."]),
+                "heap_memory_max_mb": RunJSTool.heapSchema(defaults),
+                "execution_timeout_secs": RunJSTool.timeoutSchema(defaults),
+                "inline_wait_ms": .object([
+                    "type": "integer", "minimum": .int(Self.inlineWaitMilliseconds.lowerBound),
+                    "maximum": .int(Self.inlineWaitMilliseconds.upperBound),
+                    "description": .string("How long to wait for the run to end and answer inline "
+                        + "(default \(inlineWaitMilliseconds); 0 returns only the execution_id)."),
+                ]),
+            ], required: ["code"]),
+            tool("get_execution", "Status and result of an execution: execution_id, status "
+                 + "(running|completed|failed|cancelled|timed_out), result, heap, error, started_at, completed_at.",
+                 ["execution_id": executionID], required: ["execution_id"]),
+            tool("get_execution_output", "A page of an execution's console output, readable while it runs. "
+                 + "Line mode (line_offset, line_limit; 0-based, the default) or byte mode (byte_offset, "
+                 + "byte_limit; pages never split a UTF-8 character). The answer gives the page's position in "
+                 + "both: line_offset, next_line_offset, byte_offset, next_byte_offset, total_lines, "
+                 + "total_bytes, has_more.",
+                 ["execution_id": executionID,
+                  "line_offset": .object(["type": "integer", "minimum": 0]),
+                  "line_limit": .object(["type": "integer", "minimum": .int(lineLimits.lowerBound),
+                                         "maximum": .int(lineLimits.upperBound)]),
+                  "byte_offset": .object(["type": "integer", "minimum": 0]),
+                  "byte_limit": .object(["type": "integer", "minimum": .int(byteLimits.lowerBound),
+                                         "maximum": .int(byteLimits.upperBound)])],
+                 required: ["execution_id"]),
+            tool("cancel_execution", "Stop a queued or running execution.", ["execution_id": executionID],
+                 required: ["execution_id"]),
+            tool("list_executions", "All executions of this server run, oldest first, with their status.", [:],
+                 required: []),
+        ]
+    }
+
+    static func call(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
+                     inlineWaitMilliseconds: Int) async throws -> CallTool.Result {
+        do {
+            switch name {
+            case "run_js": return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds)
+            case "get_execution":
+                let summary = try execution(arguments, tool: name, registry: registry)
+                return RunJSTool.structured(fields(summary), isError: false)
+            case "get_execution_output": return try output(arguments, registry: registry)
+            case "cancel_execution":
+                let id = try ToolArguments(arguments, tool: name, allowed: ["execution_id"]).requiredString("execution_id")
+                guard let (summary, alreadyEnded) = registry.cancel(id) else { throw unknownExecution(id) }
+                var result = fields(summary)
+                result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
+                                                         : "Cancellation requested.")
+                return RunJSTool.structured(result, isError: false)
+            default:
+                _ = try ToolArguments(arguments, tool: name, allowed: [])
+                let list = registry.list().map { summary -> Value in
+                    var entry: [String: Value] = ["execution_id": .string(summary.id),
+                                                  "status": .string(summary.state.statusName),
+                                                  "started_at": .string(timestamp(summary.startedAt))]
+                    if let completedAt = summary.completedAt { entry["completed_at"] = .string(timestamp(completedAt)) }
+                    return .object(entry)
+                }
+                return RunJSTool.structured(["executions": .array(list)], isError: false)
+            }
+        } catch let error as ToolArgumentError {
+            return RunJSTool.structured(["error": .string(error.description)], isError: true)
+        } catch let error as HeapStoreError {
+            return RunJSTool.structured(["error": .string(error.description)], isError: true)
+        } catch let error as UnknownHeapError {
+            return RunJSTool.structured(["error": .string(error.description)], isError: true)
+        }
+    }
+
+    private static func runJS(_ arguments: [String: Value]?, registry: ExecutionRegistry,
+                              defaultWait: Int) async throws -> CallTool.Result {
+        let checked = try ToolArguments(arguments, tool: "run_js", allowed: runJSParameters)
+        let heap = try checked.optionalString("heap").map { text throws(ToolArgumentError) -> HeapID in
+            do { return try HeapID(validating: text) } catch { throw ToolArgumentError("run_js: parameter 'heap': \(error)") }
+        }
+        let parameters = StatefulRunParameters(
+            code: try checked.requiredString("code"), heap: heap,
+            heapMB: try checked.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
+            timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
+        let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
+        let id = try registry.start(parameters)
+        await registry.wait(for: id, upTo: .milliseconds(wait))
+        guard let summary = registry.summary(of: id), summary.completedAt != nil else {
+            return RunJSTool.structured(["execution_id": .string(id), "status": "running"], isError: false)
+        }
+        var result = fields(summary)
+        if let output = registry.output(of: id) {
+            let page = output.page(lineOffset: 0, lineLimit: defaultLineLimit)
+            result["output"] = .string(page.text)
+            result["output_has_more"] = .bool(page.hasMore)
+        }
+        return RunJSTool.structured(result, isError: summary.state != .completed)
+    }
+
+    private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> CallTool.Result {
+        let name = "get_execution_output"
+        let checked = try ToolArguments(arguments, tool: name,
+                                        allowed: ["execution_id", "line_offset", "line_limit", "byte_offset", "byte_limit"])
+        let id = try checked.requiredString("execution_id")
+        let byteMode = checked.has("byte_offset") || checked.has("byte_limit")
+        if byteMode && (checked.has("line_offset") || checked.has("line_limit")) {
+            throw ToolArgumentError("\(name): use line_offset/line_limit or byte_offset/byte_limit, not both.")
+        }
+        guard let output = registry.output(of: id), let summary = registry.summary(of: id) else {
+            throw unknownExecution(id)
+        }
+        let page = byteMode
+            ? output.page(byteOffset: try checked.optionalInteger("byte_offset", in: 0...Int.max) ?? 0,
+                          byteLimit: try checked.optionalInteger("byte_limit", in: byteLimits) ?? 65536)
+            : output.page(lineOffset: try checked.optionalInteger("line_offset", in: 0...Int.max) ?? 0,
+                          lineLimit: try checked.optionalInteger("line_limit", in: lineLimits) ?? defaultLineLimit)
+        return RunJSTool.structured([
+            "execution_id": .string(id), "status": .string(summary.state.statusName), "output": .string(page.text),
+            "line_offset": .int(page.lineOffset), "next_line_offset": .int(page.nextLineOffset),
+            "byte_offset": .int(page.byteOffset), "next_byte_offset": .int(page.nextByteOffset),
+            "total_lines": .int(page.totalLines), "total_bytes": .int(page.totalBytes), "has_more": .bool(page.hasMore),
+        ], isError: false)
+    }
+
+    private static func execution(_ arguments: [String: Value]?, tool: String,
+                                  registry: ExecutionRegistry) throws -> ExecutionSummary {
+        let id = try ToolArguments(arguments, tool: tool, allowed: ["execution_id"]).requiredString("execution_id")
+        guard let summary = registry.summary(of: id) else { throw unknownExecution(id) }
+        return summary
+    }
+
+    private static func unknownExecution(_ id: String) -> ToolArgumentError {
+        ToolArgumentError("no execution has the id '\(id.prefix(80))'; list_executions shows the known ones.")
+    }
+
+    static func fields(_ summary: ExecutionSummary) -> [String: Value] {
+        var fields: [String: Value] = ["execution_id": .string(summary.id), "status": .string(summary.state.statusName),
+                                       "started_at": .string(timestamp(summary.startedAt))]
+        if let json = summary.resultJSON { fields["result"] = (try? PlainJSON.value(from: json)) ?? .string(json) }
+        if let heap = summary.heap { fields["heap"] = .string(heap.hex) }
+        if let error = summary.error, summary.state != .completed { fields["error"] = .string(error) }
+        if let completedAt = summary.completedAt { fields["completed_at"] = .string(timestamp(completedAt)) }
+        return fields
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+    }
+}

@@ -1,0 +1,138 @@
+"""Stateful mode over stdio: heaps carry state across calls and restarts; executions are
+observable and cancellable."""
+import asyncio
+import subprocess
+
+from conftest import call, raw_server, run, run_js
+
+
+def stateful(directory, *args):
+    return raw_server("--directory-path", str(directory), *args)
+
+
+def test_lists_the_stateful_tools(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            names = [tool.name for tool in (await session.list_tools()).tools]
+            assert names == ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions"]
+    run(scenario())
+
+
+def test_state_carries_across_calls_forks_and_restarts(binary, tmp_path):
+    async def first_server():
+        async with stateful(tmp_path) as session:
+            first, is_error = await run_js(session, "var x = 1; x")
+            assert (first["status"], first["result"], is_error) == ("completed", 1, False)
+            assert len(first["heap"]) == 64
+            second, _ = await run_js(session, "x += 1; x", heap=first["heap"])
+            assert second["result"] == 2 and second["heap"] != first["heap"]
+            fork, _ = await run_js(session, "x += 10; x", heap=first["heap"])
+            assert fork["result"] == 11
+            return second["heap"]
+
+    async def second_server(heap):
+        async with stateful(tmp_path) as session:
+            content, is_error = await run_js(session, "x += 1; x", heap=heap)
+            assert (content["result"], is_error) == (3, False)
+
+    heap = run(first_server())
+    assert (tmp_path / heap).is_file()
+    run(second_server(heap))
+
+
+def test_polling_and_output_pages(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            started, is_error = await run_js(
+                session, "for (let i = 0; i < 5; i++) console.log('line', i, 'é'); await new Promise(r => setTimeout(r, 300)); 'done'",
+                inline_wait_ms=0)
+            assert not is_error and set(started) == {"execution_id", "status"} and started["status"] == "running"
+            execution_id = started["execution_id"]
+            for _ in range(100):
+                state, _ = await call(session, "get_execution", execution_id=execution_id)
+                if state["status"] != "running":
+                    break
+                await asyncio.sleep(0.05)
+            assert state["status"] == "completed" and state["result"] == "done" and "completed_at" in state
+            page, _ = await call(session, "get_execution_output", execution_id=execution_id, line_offset=1, line_limit=2)
+            assert page["output"] == "line 1 é\nline 2 é\n"
+            assert (page["line_offset"], page["next_line_offset"], page["total_lines"], page["has_more"]) == (1, 3, 5, True)
+            assert page["byte_offset"] == len("line 0 é\n".encode())
+            text = b""
+            offset = 0
+            while True:
+                page, _ = await call(session, "get_execution_output", execution_id=execution_id,
+                                     byte_offset=offset, byte_limit=7)
+                assert "\ufffd" not in page["output"]
+                text += page["output"].encode()
+                offset = page["next_byte_offset"]
+                if not page["has_more"]:
+                    break
+            assert text.decode() == "".join(f"line {i} é\n" for i in range(5))
+            listed, _ = await call(session, "list_executions")
+            assert [entry["execution_id"] for entry in listed["executions"]] == [execution_id]
+    run(scenario())
+
+
+def test_cancel_and_failures_store_nothing(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            base, _ = await run_js(session, "var kept = 'yes'")
+            looping, _ = await run_js(session, "kept = 'no'; for(;;){}", heap=base["heap"], inline_wait_ms=200)
+            assert looping["status"] == "running"
+            cancelled, _ = await call(session, "cancel_execution", execution_id=looping["execution_id"])
+            assert cancelled["message"] == "Cancellation requested."
+            await asyncio.sleep(0.5)
+            again, _ = await call(session, "cancel_execution", execution_id=looping["execution_id"])
+            assert again["status"] == "cancelled" and "already ended" in again["message"]
+            failed, is_error = await run_js(session, "kept = 'no'; throw new Error('boom')", heap=base["heap"])
+            assert is_error and failed["status"] == "failed" and "heap" not in failed
+            assert failed["error"].startswith("Error: boom")
+            timed_out, is_error = await run_js(session, "kept = 'no'; for(;;){}", heap=base["heap"],
+                                               execution_timeout_secs=1, inline_wait_ms=5000)
+            assert is_error and timed_out["status"] == "timed_out"
+            intl, is_error = await run_js(session, "globalThis.f = new Intl.NumberFormat()", heap=base["heap"])
+            assert is_error and "not available in stateful runs" in intl["error"]
+            still, _ = await run_js(session, "kept", heap=base["heap"])
+            assert still["result"] == "yes"
+    run(scenario())
+
+
+def test_bad_input_is_named(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            content, is_error = await run_js(session, "1", heap="../../etc/passwd")
+            assert is_error and "64 hexadecimal characters" in content["error"]
+            content, is_error = await run_js(session, "1", heap="ab" * 32)
+            assert is_error and "was not found in the heap store" in content["error"]
+            content, is_error = await call(session, "get_execution", execution_id="nope")
+            assert is_error and "no execution has the id 'nope'" in content["error"]
+            base, _ = await run_js(session, "1")
+            content, is_error = await call(session, "get_execution_output", execution_id=base["execution_id"],
+                                           line_offset=0, byte_offset=0)
+            assert is_error and "not both" in content["error"]
+            content, is_error = await run_js(session, "1", inline_wait_ms=60001)
+            assert is_error and "0 to 60000" in content["error"]
+    run(scenario())
+
+
+def test_a_damaged_heap_file_is_refused_and_left_alone(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            base, _ = await run_js(session, "var v = 1")
+            path = tmp_path / base["heap"]
+            damaged = bytearray(path.read_bytes())
+            damaged[-5] ^= 0xFF
+            path.write_bytes(bytes(damaged))
+            content, is_error = await run_js(session, "v", heap=base["heap"])
+            assert is_error and f"heap {base['heap']} cannot be used" in content["error"]
+            assert path.read_bytes() == bytes(damaged)
+            fresh, is_error = await run_js(session, "2 + 2")
+            assert (fresh["result"], is_error) == (4, False)
+    run(scenario())
+
+
+def test_stateless_and_directory_path_conflict(binary, tmp_path):
+    completed = subprocess.run([binary, "--stateless", "--directory-path", str(tmp_path)], capture_output=True,
+                               text=True, stdin=subprocess.DEVNULL, timeout=30)
+    assert completed.returncode != 0 and "conflict" in completed.stderr
