@@ -30,14 +30,14 @@ async def raw_server(*args: str):
                 yield session
 
 
-async def run_js(session: ClientSession, code: str, **arguments):
+async def run_js(client: ClientSession, code: str, **arguments):
     """Calls run_js; returns (structured content, isError) after checking the text mirrors it."""
-    return await call(session, "run_js", code=code, **arguments)
+    return await call(client, "run_js", code=code, **arguments)
 
 
-async def call(session: ClientSession, tool: str, **arguments):
+async def call(client: ClientSession, tool: str, **arguments):
     """Calls a tool; returns (structured content, isError) after checking the text mirrors it."""
-    result = await session.call_tool(tool, arguments)
+    result = await client.call_tool(tool, arguments)
     assert len(result.content) == 1 and result.content[0].type == "text"
     assert json.loads(result.content[0].text) == result.structuredContent
     return result.structuredContent, bool(result.isError)

@@ -7,14 +7,15 @@ from conftest import call, raw_server, run, run_js
 
 
 def stateful(directory, *args):
-    return raw_server("--directory-path", str(directory), *args)
+    return raw_server("--directory-path", str(directory), "--session-db-path", str(directory / "sessions"), *args)
 
 
 def test_lists_the_stateful_tools(binary, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             names = [tool.name for tool in (await session.list_tools()).tools]
-            assert names == ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions"]
+            assert names == ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions",
+                             "list_sessions", "list_session_snapshots"]
     run(scenario())
 
 
@@ -132,7 +133,39 @@ def test_a_damaged_heap_file_is_refused_and_left_alone(binary, tmp_path):
     run(scenario())
 
 
-def test_stateless_and_directory_path_conflict(binary, tmp_path):
-    completed = subprocess.run([binary, "--stateless", "--directory-path", str(tmp_path)], capture_output=True,
-                               text=True, stdin=subprocess.DEVNULL, timeout=30)
-    assert completed.returncode != 0 and "conflict" in completed.stderr
+def test_sessions_log_every_run_and_survive_restarts(binary, tmp_path):
+    async def first_server():
+        async with stateful(tmp_path) as session:
+            first, _ = await run_js(session, "var n = 1", session="project")
+            second, _ = await run_js(session, "n += 1", session="project", heap=first["heap"])
+            failed, _ = await run_js(session, "throw 1", session="project", heap=second["heap"])
+            await run_js(session, "1", session="other")
+            return first["heap"], second["heap"]
+
+    async def second_server(heaps):
+        async with stateful(tmp_path) as session:
+            listed, _ = await call(session, "list_sessions")
+            assert listed["sessions"] == ["other", "project"]
+            log, _ = await call(session, "list_session_snapshots", session="project")
+            entries = log["snapshots"]
+            assert [entry["index"] for entry in entries] == [0, 1, 2]
+            assert [entry["code"] for entry in entries] == ["var n = 1", "n += 1", "throw 1"]
+            assert "input_heap" not in entries[0] and entries[0]["output_heap"] == heaps[0]
+            assert entries[1]["input_heap"] == heaps[0] and entries[1]["output_heap"] == heaps[1]
+            assert entries[2]["input_heap"] == heaps[1] and "output_heap" not in entries[2]
+            some, _ = await call(session, "list_session_snapshots", session="project", fields="index, code")
+            assert some["snapshots"][0] == {"index": 0, "code": "var n = 1"}
+            content, is_error = await call(session, "list_session_snapshots", session="project", fields="index,size")
+            assert is_error and "unknown field 'size'" in content["error"]
+            content, is_error = await run_js(session, "1", session="")
+            assert is_error and "'session'" in content["error"]
+
+    heaps = run(first_server())
+    run(second_server(heaps))
+
+
+def test_stateless_conflicts_with_storage_flags(binary, tmp_path):
+    for flag in ["--directory-path", "--session-db-path"]:
+        completed = subprocess.run([binary, "--stateless", flag, str(tmp_path)], capture_output=True,
+                                   text=True, stdin=subprocess.DEVNULL, timeout=30)
+        assert completed.returncode != 0 and "conflict" in completed.stderr

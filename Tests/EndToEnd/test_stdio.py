@@ -119,7 +119,7 @@ def test_version_and_help(binary):
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
     assert version.returncode == 0 and version.stdout.strip().count(".") == 2
     help_text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30).stdout
-    for flag in ["--stateless", "--directory-path", "--inline-wait-ms", "--heap-memory-max", "--execution-timeout", "--max-concurrent-executions",
+    for flag in ["--stateless", "--directory-path", "--session-db-path", "--inline-wait-ms", "--heap-memory-max", "--execution-timeout", "--max-concurrent-executions",
                  "--max-queued-executions", "--max-output-bytes", "--instructions", "--run-js-description"]:
         assert flag in help_text
     assert "--worker" not in help_text

@@ -20,6 +20,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Directory for heap snapshots in stateful mode (default: /tmp/mcp-v8-heaps).")
     var directoryPath: String?
 
+    @Option(name: .customLong("session-db-path"),
+            help: "Directory of the session log (SQLite) in stateful mode (default: /tmp/mcp-v8-sessions).")
+    var sessionDBPath: String?
+
     @Option(name: .customLong("inline-wait-ms"),
             help: "Stateful mode: how long run_js waits for a run to end and answer inline, in ms (0-60000; 0: only the execution_id). A call may set inline_wait_ms.")
     var inlineWaitMilliseconds = 2000
@@ -84,6 +88,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
+        if stateless && sessionDBPath != nil {
+            throw ValidationError("--stateless and --session-db-path conflict: stateless mode logs no sessions.")
+        }
     }
 
     static func check(_ flag: String, _ value: Int, in range: ClosedRange<Int>, unit: String = "") throws {
@@ -124,7 +131,13 @@ public struct MCPV8Command: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--directory-path: \(error)")
             }
-            mode = .stateful(ExecutionRegistry(pool: pool, store: store, defaults: defaults),
+            let sessions: SessionLog
+            do {
+                sessions = try SessionLog(directory: URL(fileURLWithPath: sessionDBPath ?? Self.defaultSessionDirectory))
+            } catch {
+                throw ValidationError("--session-db-path: \(error)")
+            }
+            mode = .stateful(ExecutionRegistry(pool: pool, store: store, sessions: sessions, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode)
@@ -134,6 +147,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     }
 
     static let defaultHeapDirectory = "/tmp/mcp-v8-heaps"
+    static let defaultSessionDirectory = "/tmp/mcp-v8-sessions"
 
     /// `@path` reads the file at path; anything else is the text itself.
     static func textOrFile(_ value: String, flag: String) throws -> String {

@@ -4,12 +4,16 @@ import Foundation
 public struct StatefulRunParameters: Sendable {
     public var code: String
     public var heap: HeapID?
+    /// The named session to log the run under, if any.
+    public var session: String?
     public var heapMB: Int?
     public var timeoutSeconds: Int?
 
-    public init(code: String, heap: HeapID? = nil, heapMB: Int? = nil, timeoutSeconds: Int? = nil) {
+    public init(code: String, heap: HeapID? = nil, session: String? = nil, heapMB: Int? = nil,
+                timeoutSeconds: Int? = nil) {
         self.code = code
         self.heap = heap
+        self.session = session
         self.heapMB = heapMB
         self.timeoutSeconds = timeoutSeconds
     }
@@ -53,14 +57,16 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     public let pool: WorkerPool
     public let store: HeapStore
+    public let sessions: SessionLog
     public let defaults: ExecutionDefaults
     private let lock = NSLock()
     private var records: [String: Record] = [:]
     private var order: [String] = []
 
-    public init(pool: WorkerPool, store: HeapStore, defaults: ExecutionDefaults) {
+    public init(pool: WorkerPool, store: HeapStore, sessions: SessionLog, defaults: ExecutionDefaults) {
         self.pool = pool
         self.store = store
+        self.sessions = sessions
         self.defaults = defaults
     }
 
@@ -99,6 +105,16 @@ public final class ExecutionRegistry: @unchecked Sendable {
                     newHeap = heap.id
                 } catch {
                     outcome = RunOutcome(status: .internalError, error: "the new heap could not be stored: \(error)")
+                }
+            }
+            if let session = parameters.session {
+                do {
+                    try sessions.append(session: session, inputHeap: parameters.heap?.hex, outputHeap: newHeap?.hex,
+                                        code: parameters.code)
+                } catch {
+                    outcome = RunOutcome(status: .internalError, error: "the run could not be logged in session "
+                        + "'\(session)': \(error)")
+                    newHeap = nil
                 }
             }
             record.output.finish(truncationNote: outcome.outputTruncated

@@ -14,8 +14,10 @@ enum StatefulTools {
         FinalizationRegistry are unavailable in stateful runs.
         """
 
-    static let names = ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions"]
-    static let runJSParameters = ["code", "heap", "heap_memory_max_mb", "execution_timeout_secs", "inline_wait_ms"]
+    static let runJSParameters = ["code", "heap", "session", "heap_memory_max_mb", "execution_timeout_secs",
+                                  "inline_wait_ms"]
+    static let sessionFields = ["index", "input_heap", "output_heap", "code", "timestamp"]
+    static let sessionNameLength = 1...200
     static let inlineWaitMilliseconds = 0...60_000
     static let defaultLineLimit = 1000
     static let lineLimits = 1...100_000
@@ -34,6 +36,8 @@ enum StatefulTools {
                 "code": .object(["type": "string", "description": "JavaScript source to run."]),
                 "heap": .object(["type": "string", "pattern": "^[0-9a-fA-F]{64}$",
                                  "description": "The heap (64 hex characters) to start from; omit for a new one."]),
+                "session": .object(["type": "string", "minLength": 1, "maxLength": 200,
+                                    "description": "A session name: the run is logged under it (list_sessions)."]),
                 "heap_memory_max_mb": RunJSTool.heapSchema(defaults),
                 "execution_timeout_secs": RunJSTool.timeoutSchema(defaults),
                 "inline_wait_ms": .object([
@@ -63,6 +67,13 @@ enum StatefulTools {
                  required: ["execution_id"]),
             tool("list_executions", "All executions of this server run, oldest first, with their status.", [:],
                  required: []),
+            tool("list_sessions", "The names of all sessions runs were logged under.", [:], required: []),
+            tool("list_session_snapshots", "The runs logged under a session, in order: index, input_heap, "
+                 + "output_heap (absent when the run failed), code, timestamp.",
+                 ["session": .object(["type": "string"]),
+                  "fields": .object(["type": "string", "description": .string(
+                      "Comma-separated fields to return, from: \(sessionFields.joined(separator: ", ")) (default all).")])],
+                 required: ["session"]),
         ]
     }
 
@@ -82,6 +93,11 @@ enum StatefulTools {
                 result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
                                                          : "Cancellation requested.")
                 return RunJSTool.structured(result, isError: false)
+            case "list_sessions":
+                _ = try ToolArguments(arguments, tool: name, allowed: [])
+                return RunJSTool.structured(["sessions": .array(try registry.sessions.sessions().map { .string($0) })],
+                                            isError: false)
+            case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry)
             default:
                 _ = try ToolArguments(arguments, tool: name, allowed: [])
                 let list = registry.list().map { summary -> Value in
@@ -108,8 +124,12 @@ enum StatefulTools {
         let heap = try checked.optionalString("heap").map { text throws(ToolArgumentError) -> HeapID in
             do { return try HeapID(validating: text) } catch { throw ToolArgumentError("run_js: parameter 'heap': \(error)") }
         }
+        let session = try checked.optionalString("session")
+        if let session, !sessionNameLength.contains(session.count) {
+            throw ToolArgumentError("run_js: parameter 'session' must be 1 to 200 characters long.")
+        }
         let parameters = StatefulRunParameters(
-            code: try checked.requiredString("code"), heap: heap,
+            code: try checked.requiredString("code"), heap: heap, session: session,
             heapMB: try checked.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
             timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
         let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
@@ -150,6 +170,26 @@ enum StatefulTools {
             "byte_offset": .int(page.byteOffset), "next_byte_offset": .int(page.nextByteOffset),
             "total_lines": .int(page.totalLines), "total_bytes": .int(page.totalBytes), "has_more": .bool(page.hasMore),
         ], isError: false)
+    }
+
+    private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> CallTool.Result {
+        let name = "list_session_snapshots"
+        let checked = try ToolArguments(arguments, tool: name, allowed: ["session", "fields"])
+        let session = try checked.requiredString("session")
+        let fields = try checked.optionalString("fields").map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        } ?? sessionFields
+        if let unknown = fields.first(where: { !sessionFields.contains($0) }) {
+            throw ToolArgumentError("\(name): unknown field '\(unknown)'; allowed: \(sessionFields.joined(separator: ", ")).")
+        }
+        let snapshots = try registry.sessions.entries(session: session).map { entry -> Value in
+            var all: [String: Value] = ["index": .int(entry.index), "code": .string(entry.code),
+                                        "timestamp": .string(timestamp(entry.timestamp))]
+            if let input = entry.inputHeap { all["input_heap"] = .string(input) }
+            if let output = entry.outputHeap { all["output_heap"] = .string(output) }
+            return .object(all.filter { fields.contains($0.key) })
+        }
+        return RunJSTool.structured(["session": .string(session), "snapshots": .array(snapshots)], isError: false)
     }
 
     private static func execution(_ arguments: [String: Value]?, tool: String,
