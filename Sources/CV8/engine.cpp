@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "internal.h"
@@ -78,6 +79,12 @@ void replace_lone_surrogate_escapes(std::string &json) {
       i += 5;
     }
   }
+}
+
+bool mentions_module_syntax(const char *code, size_t length) {
+  std::string_view text(code, length);
+  return text.find("await") != std::string_view::npos || text.find("import") != std::string_view::npos ||
+         text.find("export") != std::string_view::npos;
 }
 
 std::string megabytes(uint32_t mb) { return std::to_string(mb) + " MB"; }
@@ -270,9 +277,25 @@ class Run {
     }
     if (stopped_or_terminated(try_catch)) return false;
     if (try_catch.Message().IsEmpty()) return fail_from(try_catch);
-    if (!is_module_only_syntax(to_utf8(isolate_, try_catch.Message()->Get()))) return fail_syntax(try_catch);
+    // V8 names module-only syntax in most messages; `[await x]` and the like only read as an
+    // unexpected token, so code that mentions module syntax is also tried as a module, and
+    // keeps the script's error if it does not compile as one either.
+    if (!is_module_only_syntax(to_utf8(isolate_, try_catch.Message()->Get())) &&
+        !(mentions_module_syntax(request_->code, request_->code_length) && compiles_as_module(source)))
+      return fail_syntax(try_catch);
     try_catch.Reset();
     return evaluate_module(completion);
+  }
+
+  bool compiles_as_module(Local<String> source) {
+    TryCatch try_catch(isolate_);
+    ScriptCompiler::Source compiler_source(source, module_origin());
+    return !ScriptCompiler::CompileModule(isolate_, &compiler_source).IsEmpty();
+  }
+
+  ScriptOrigin module_origin() {
+    return ScriptOrigin(isolate_, String::NewFromUtf8Literal(isolate_, "main.js"), 0, 0, false, -1, Local<Value>(),
+                        false, false, true);
   }
 
   bool evaluate_module(Local<Value> *completion) {
@@ -281,9 +304,7 @@ class Run {
     std::string rewritten = cv8::export_last_expression(code, kModuleResultExport);
     bool has_result = !rewritten.empty();
     Local<String> source = source_string(has_result ? rewritten : code);
-    ScriptOrigin origin(isolate_, String::NewFromUtf8Literal(isolate_, "main.js"), 0, 0, false, -1, Local<Value>(),
-                        false, false, true);
-    ScriptCompiler::Source compiler_source(source, origin);
+    ScriptCompiler::Source compiler_source(source, module_origin());
     Local<Module> module;
     if (!ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
       if (stopped_or_terminated(try_catch)) return false;

@@ -113,6 +113,13 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(report.lines, ["got 20"])
     }
 
+    func testAwaitInsideAnExpressionIsAModule() {
+        assertCompleted(sharedEngine.run("[1, await Promise.resolve(2)]"), result: "[1,2]")
+        let report = sharedEngine.run("[1, await 1 2]")  // neither a script nor a module
+        XCTAssertEqual(report.status, CV8_STATUS_SYNTAX_ERROR)
+        XCTAssertTrue(report.error?.contains("(main.js:1:") ?? false, report.error ?? "")
+    }
+
     func testModuleWithExportsAndNoTrailingExpression() {
         assertCompleted(sharedEngine.run("export const x = 1;\nexport function f() {}"), result: nil)
         assertCompleted(sharedEngine.run("export const x = 2;\nx + 1;\nconst y = 3;"), result: "3")

@@ -169,3 +169,41 @@ def test_stateless_conflicts_with_storage_flags(binary, tmp_path):
         completed = subprocess.run([binary, "--stateless", flag, str(tmp_path)], capture_output=True,
                                    text=True, stdin=subprocess.DEVNULL, timeout=30)
         assert completed.returncode != 0 and "conflict" in completed.stderr
+
+
+def test_state_of_many_kinds_survives(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            first, is_error = await run_js(session, """
+                const counter = (() => { let n = 0; return () => ++n; })();
+                class Account { #balance = 10; deposit(x) { this.#balance += x; return this.#balance; } }
+                var account = new Account();
+                var map = new Map([['a', 1]]);
+                var set = new Set([1, 2]);
+                var bytes = new Uint8Array([1, 2, 3]);
+                var later = new Promise(resolve => { globalThis.resolveLater = resolve; });
+                globalThis.counter = counter;
+                counter()
+                """)
+            assert (first["result"], is_error) == (1, False), first
+            second, is_error = await run_js(session, """
+                resolveLater('settled');
+                [counter(), account.deposit(5), map.get('a'), set.has(2), Array.from(bytes), await later]
+                """, heap=first["heap"])
+            assert (second["result"], is_error) == ([2, 15, 1, True, [1, 2, 3], "settled"], False), second
+    run(scenario())
+
+
+def test_pagination_values_out_of_range_are_named(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            base, _ = await run_js(session, "console.log('x')")
+            for arguments, fragment in [({"line_offset": -1}, "'line_offset'"), ({"line_limit": 0}, "'line_limit'"),
+                                        ({"byte_limit": 10**12}, "'byte_limit'"), ({"byte_offset": -5}, "'byte_offset'")]:
+                content, is_error = await call(session, "get_execution_output", execution_id=base["execution_id"],
+                                               **arguments)
+                assert is_error and fragment in content["error"], (arguments, content)
+            page, is_error = await call(session, "get_execution_output", execution_id=base["execution_id"],
+                                        byte_offset=10**9)
+            assert not is_error and page["output"] == "" and page["has_more"] is False
+    run(scenario())
