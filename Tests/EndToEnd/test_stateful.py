@@ -15,7 +15,8 @@ def test_lists_the_stateful_tools(binary, tmp_path):
         async with stateful(tmp_path) as session:
             names = [tool.name for tool in (await session.list_tools()).tools]
             assert names == ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions",
-                             "list_sessions", "list_session_snapshots"]
+                             "list_sessions", "list_session_snapshots", "get_heap_tags", "set_heap_tags",
+                             "delete_heap_tags", "query_heaps_by_tags"]
     run(scenario())
 
 
@@ -206,4 +207,30 @@ def test_pagination_values_out_of_range_are_named(binary, tmp_path):
             page, is_error = await call(session, "get_execution_output", execution_id=base["execution_id"],
                                         byte_offset=10**9)
             assert not is_error and page["output"] == "" and page["has_more"] is False
+    run(scenario())
+
+
+def test_heap_tags(binary, tmp_path):
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            first, _ = await run_js(session, "var a = 1", tags={"project": "alpha", "stage": "draft"})
+            second, _ = await run_js(session, "var b = 2", tags={"project": "alpha"})
+            tags, _ = await call(session, "get_heap_tags", heap=first["heap"])
+            assert tags == {"heap": first["heap"], "tags": {"project": "alpha", "stage": "draft"}}
+            updated, _ = await call(session, "set_heap_tags", heap=first["heap"], tags={"stage": "final"})
+            assert updated["tags"] == {"project": "alpha", "stage": "final"}
+            found, _ = await call(session, "query_heaps_by_tags", tags={"project": "alpha"})
+            assert found["heaps"] == sorted([first["heap"], second["heap"]])
+            found, _ = await call(session, "query_heaps_by_tags", tags={"project": "alpha", "stage": "final"})
+            assert found["heaps"] == [first["heap"]]
+            removed, _ = await call(session, "delete_heap_tags", heap=first["heap"], keys=["stage"])
+            assert removed["tags"] == {"project": "alpha"}
+            content, is_error = await call(session, "set_heap_tags", heap="cd" * 32, tags={"a": "b"})
+            assert is_error and "was not found in the heap store" in content["error"]
+            content, is_error = await call(session, "set_heap_tags", heap=first["heap"], tags={"a": 1})
+            assert is_error and "must be a string" in content["error"]
+            content, is_error = await run_js(session, "1", tags={"": "empty key"})
+            assert is_error and "tag keys are 1 to 200 characters" in content["error"]
+            content, is_error = await call(session, "query_heaps_by_tags", tags={})
+            assert is_error and "at least one tag" in content["error"]
     run(scenario())

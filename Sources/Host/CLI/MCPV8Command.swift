@@ -21,7 +21,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var directoryPath: String?
 
     @Option(name: .customLong("session-db-path"),
-            help: "Directory of the session log (SQLite) in stateful mode (default: /tmp/mcp-v8-sessions).")
+            help: "Directory of the session log and heap tags (SQLite) in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
 
     @Option(name: .customLong("inline-wait-ms"),
@@ -131,13 +131,13 @@ public struct MCPV8Command: AsyncParsableCommand {
             } catch {
                 throw ValidationError("--directory-path: \(error)")
             }
-            let sessions: SessionLog
+            let metadata: MetadataDatabase
             do {
-                sessions = try SessionLog(directory: URL(fileURLWithPath: sessionDBPath ?? Self.defaultSessionDirectory))
+                metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDBPath ?? Self.defaultSessionDirectory))
             } catch {
                 throw ValidationError("--session-db-path: \(error)")
             }
-            mode = .stateful(ExecutionRegistry(pool: pool, store: store, sessions: sessions, defaults: defaults),
+            mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode)

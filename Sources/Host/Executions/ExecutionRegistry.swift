@@ -6,14 +6,17 @@ public struct StatefulRunParameters: Sendable {
     public var heap: HeapID?
     /// The named session to log the run under, if any.
     public var session: String?
+    /// Tags to set on the run's new heap.
+    public var tags: [String: String]
     public var heapMB: Int?
     public var timeoutSeconds: Int?
 
-    public init(code: String, heap: HeapID? = nil, session: String? = nil, heapMB: Int? = nil,
-                timeoutSeconds: Int? = nil) {
+    public init(code: String, heap: HeapID? = nil, session: String? = nil, tags: [String: String] = [:],
+                heapMB: Int? = nil, timeoutSeconds: Int? = nil) {
         self.code = code
         self.heap = heap
         self.session = session
+        self.tags = tags
         self.heapMB = heapMB
         self.timeoutSeconds = timeoutSeconds
     }
@@ -57,16 +60,16 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     public let pool: WorkerPool
     public let store: HeapStore
-    public let sessions: SessionLog
+    public let metadata: MetadataDatabase
     public let defaults: ExecutionDefaults
     private let lock = NSLock()
     private var records: [String: Record] = [:]
     private var order: [String] = []
 
-    public init(pool: WorkerPool, store: HeapStore, sessions: SessionLog, defaults: ExecutionDefaults) {
+    public init(pool: WorkerPool, store: HeapStore, metadata: MetadataDatabase, defaults: ExecutionDefaults) {
         self.pool = pool
         self.store = store
-        self.sessions = sessions
+        self.metadata = metadata
         self.defaults = defaults
     }
 
@@ -107,15 +110,16 @@ public final class ExecutionRegistry: @unchecked Sendable {
                     outcome = RunOutcome(status: .internalError, error: "the new heap could not be stored: \(error)")
                 }
             }
-            if let session = parameters.session {
-                do {
-                    try sessions.append(session: session, inputHeap: parameters.heap?.hex, outputHeap: newHeap?.hex,
+            do {
+                if let newHeap, !parameters.tags.isEmpty { try metadata.setTags(parameters.tags, on: newHeap.hex) }
+                if let session = parameters.session {
+                    try metadata.append(session: session, inputHeap: parameters.heap?.hex, outputHeap: newHeap?.hex,
                                         code: parameters.code)
-                } catch {
-                    outcome = RunOutcome(status: .internalError, error: "the run could not be logged in session "
-                        + "'\(session)': \(error)")
-                    newHeap = nil
                 }
+            } catch {
+                outcome = RunOutcome(status: .internalError, error: "the run's session log or tags could not be "
+                    + "written: \(error)")
+                newHeap = nil
             }
             record.output.finish(truncationNote: outcome.outputTruncated
                 ? truncationNote(printed: outcome.outputBytes, limit: request.outputLimitBytes) : nil)

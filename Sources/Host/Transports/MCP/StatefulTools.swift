@@ -14,8 +14,11 @@ enum StatefulTools {
         FinalizationRegistry are unavailable in stateful runs.
         """
 
-    static let runJSParameters = ["code", "heap", "session", "heap_memory_max_mb", "execution_timeout_secs",
+    static let runJSParameters = ["code", "heap", "session", "tags", "heap_memory_max_mb", "execution_timeout_secs",
                                   "inline_wait_ms"]
+    static let tagKeyLength = 1...200
+    static let tagValueLength = 0...1000
+    static let tagsPerCall = 100
     static let sessionFields = ["index", "input_heap", "output_heap", "code", "timestamp"]
     static let sessionNameLength = 1...200
     static let inlineWaitMilliseconds = 0...60_000
@@ -38,6 +41,7 @@ enum StatefulTools {
                                  "description": "The heap (64 hex characters) to start from; omit for a new one."]),
                 "session": .object(["type": "string", "minLength": 1, "maxLength": 200,
                                     "description": "A session name: the run is logged under it (list_sessions)."]),
+                "tags": tagsSchema("Tags to set on the run's new heap (when it completes)."),
                 "heap_memory_max_mb": RunJSTool.heapSchema(defaults),
                 "execution_timeout_secs": RunJSTool.timeoutSchema(defaults),
                 "inline_wait_ms": .object([
@@ -74,7 +78,23 @@ enum StatefulTools {
                   "fields": .object(["type": "string", "description": .string(
                       "Comma-separated fields to return, from: \(sessionFields.joined(separator: ", ")) (default all).")])],
                  required: ["session"]),
+            tool("get_heap_tags", "The tags of a heap.", ["heap": heapSchema], required: ["heap"]),
+            tool("set_heap_tags", "Set tags on a stored heap: given keys get the given values; other keys stay.",
+                 ["heap": heapSchema, "tags": tagsSchema("The tags to set.")], required: ["heap", "tags"]),
+            tool("delete_heap_tags", "Remove tag keys from a heap.",
+                 ["heap": heapSchema, "keys": .object(["type": "array", "items": .object(["type": "string"])])],
+                 required: ["heap", "keys"]),
+            tool("query_heaps_by_tags", "The heaps carrying every one of the given tags (key and value).",
+                 ["tags": tagsSchema("The tags a heap must all carry.")], required: ["tags"]),
         ]
+    }
+
+    static let heapSchema: Value = .object(["type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+                                            "description": "A heap id (64 hex characters)."])
+
+    static func tagsSchema(_ description: String) -> Value {
+        .object(["type": "object", "additionalProperties": .object(["type": "string", "maxLength": 1000]),
+                 "maxProperties": .int(tagsPerCall), "description": .string(description)])
     }
 
     static func call(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
@@ -95,9 +115,11 @@ enum StatefulTools {
                 return RunJSTool.structured(result, isError: false)
             case "list_sessions":
                 _ = try ToolArguments(arguments, tool: name, allowed: [])
-                return RunJSTool.structured(["sessions": .array(try registry.sessions.sessions().map { .string($0) })],
+                return RunJSTool.structured(["sessions": .array(try registry.metadata.sessions().map { .string($0) })],
                                             isError: false)
             case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry)
+            case "get_heap_tags", "set_heap_tags", "delete_heap_tags", "query_heaps_by_tags":
+                return try heapTags(name, arguments, registry: registry)
             default:
                 _ = try ToolArguments(arguments, tool: name, allowed: [])
                 let list = registry.list().map { summary -> Value in
@@ -130,6 +152,7 @@ enum StatefulTools {
         }
         let parameters = StatefulRunParameters(
             code: try checked.requiredString("code"), heap: heap, session: session,
+            tags: try validatedTags(checked, tool: "run_js") ?? [:],
             heapMB: try checked.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
             timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
         let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
@@ -172,6 +195,54 @@ enum StatefulTools {
         ], isError: false)
     }
 
+    private static func validatedTags(_ checked: ToolArguments, tool: String) throws -> [String: String]? {
+        guard let tags = try checked.optionalStringMap("tags") else { return nil }
+        guard tags.count <= tagsPerCall else { throw ToolArgumentError("\(tool): at most \(tagsPerCall) tags per call.") }
+        for (key, value) in tags {
+            guard tagKeyLength.contains(key.count), tagValueLength.contains(value.count) else {
+                throw ToolArgumentError("\(tool): tag keys are 1 to 200 characters and values at most 1000; "
+                    + "'\(key.prefix(40))' is not.")
+            }
+        }
+        return tags
+    }
+
+    private static func heapTags(_ name: String, _ arguments: [String: Value]?,
+                                 registry: ExecutionRegistry) throws -> CallTool.Result {
+        let allowed = ["get_heap_tags": ["heap"], "set_heap_tags": ["heap", "tags"],
+                       "delete_heap_tags": ["heap", "keys"], "query_heaps_by_tags": ["tags"]][name] ?? []
+        let checked = try ToolArguments(arguments, tool: name, allowed: allowed)
+        if name == "query_heaps_by_tags" {
+            guard let tags = try validatedTags(checked, tool: name), !tags.isEmpty else {
+                throw ToolArgumentError("\(name): 'tags' must name at least one tag.")
+            }
+            let heaps = try registry.metadata.heaps(taggedWith: tags)
+            return RunJSTool.structured(["heaps": .array(heaps.map { .string($0) })], isError: false)
+        }
+        let heap: HeapID
+        do {
+            heap = try HeapID(validating: try checked.requiredString("heap"))
+        } catch let error as HeapStoreError {
+            throw ToolArgumentError("\(name): parameter 'heap': \(error)")
+        }
+        guard try registry.store.exists(heap) else {
+            throw ToolArgumentError("\(name): heap \(heap) was not found in the heap store.")
+        }
+        switch name {
+        case "set_heap_tags":
+            guard let tags = try validatedTags(checked, tool: name) else {
+                throw ToolArgumentError("\(name): missing required parameter 'tags' (an object of strings).")
+            }
+            try registry.metadata.setTags(tags, on: heap.hex)
+        case "delete_heap_tags":
+            try registry.metadata.deleteTags(try checked.requiredStringArray("keys"), from: heap.hex)
+        default:
+            break
+        }
+        let tags = try registry.metadata.tags(of: heap.hex).mapValues { Value.string($0) }
+        return RunJSTool.structured(["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
+    }
+
     private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> CallTool.Result {
         let name = "list_session_snapshots"
         let checked = try ToolArguments(arguments, tool: name, allowed: ["session", "fields"])
@@ -182,7 +253,7 @@ enum StatefulTools {
         if let unknown = fields.first(where: { !sessionFields.contains($0) }) {
             throw ToolArgumentError("\(name): unknown field '\(unknown)'; allowed: \(sessionFields.joined(separator: ", ")).")
         }
-        let snapshots = try registry.sessions.entries(session: session).map { entry -> Value in
+        let snapshots = try registry.metadata.entries(session: session).map { entry -> Value in
             var all: [String: Value] = ["index": .int(entry.index), "code": .string(entry.code),
                                         "timestamp": .string(timestamp(entry.timestamp))]
             if let input = entry.inputHeap { all["input_heap"] = .string(input) }

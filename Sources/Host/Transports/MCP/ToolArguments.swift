@@ -33,6 +33,40 @@ struct ToolArguments {
         return string
     }
 
+    /// An object whose values are all strings (tags).
+    func optionalStringMap(_ name: String) throws(ToolArgumentError) -> [String: String]? {
+        guard let value = values[name], value != .null else { return nil }
+        guard case .object(let object) = value else {
+            throw ToolArgumentError("\(toolName): parameter '\(name)' must be an object of strings, got \(describe(value)).")
+        }
+        var map: [String: String] = [:]
+        for (key, entry) in object {
+            guard case .string(let string) = entry else {
+                throw ToolArgumentError("\(toolName): parameter '\(name)': the value of '\(key.prefix(40))' must be a "
+                    + "string, got \(describe(entry)).")
+            }
+            map[key] = string
+        }
+        return map
+    }
+
+    func requiredStringArray(_ name: String) throws(ToolArgumentError) -> [String] {
+        guard let value = values[name], value != .null else {
+            throw ToolArgumentError("\(toolName): missing required parameter '\(name)' (an array of strings).")
+        }
+        guard case .array(let array) = value else {
+            throw ToolArgumentError("\(toolName): parameter '\(name)' must be an array of strings, got \(describe(value)).")
+        }
+        var strings: [String] = []
+        for entry in array {
+            guard case .string(let string) = entry else {
+                throw ToolArgumentError("\(toolName): parameter '\(name)' must hold only strings, got \(describe(entry)).")
+            }
+            strings.append(string)
+        }
+        return strings
+    }
+
     func has(_ name: String) -> Bool { values[name].map { $0 != .null } ?? false }
 
     func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ToolArgumentError) -> Int? {

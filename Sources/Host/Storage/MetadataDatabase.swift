@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 
-/// Named sessions: every stateful run that names a session is logged here, in order, so an
-/// agent (or a person) can see how a session's heap came to be. SQLite, in one file.
-public final class SessionLog: Sendable {
+/// What stateful mode knows about its heaps besides their bytes, in one SQLite file: named
+/// sessions (every run that names one is logged, in order, so an agent or a person can see how a
+/// session's heap came to be) and heap tags (key/value labels to find heaps by).
+public final class MetadataDatabase: Sendable {
     public struct Entry: Sendable, Equatable {
         public var index: Int
         public var inputHeap: String?
@@ -31,6 +32,17 @@ public final class SessionLog: Sendable {
                     timestamp REAL NOT NULL,
                     PRIMARY KEY (session, run_index)
                 )
+                """)
+        }
+        migrator.registerMigration("v2-heap-tags") { db in
+            try db.execute(sql: """
+                CREATE TABLE heap_tags (
+                    heap TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (heap, key)
+                );
+                CREATE INDEX heap_tags_by_key_value ON heap_tags (key, value);
                 """)
         }
         try migrator.migrate(database)
@@ -66,6 +78,46 @@ public final class SessionLog: Sendable {
                 Entry(index: row["run_index"], inputHeap: row["input_heap"], outputHeap: row["output_heap"],
                       code: row["code"], timestamp: Date(timeIntervalSince1970: row["timestamp"]))
             }
+        }
+    }
+
+    // ---- heap tags ----
+
+    public func tags(of heap: String) throws -> [String: String] {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM heap_tags WHERE heap = ?", arguments: [heap])
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) })
+        }
+    }
+
+    /// Sets the given tags on a heap, replacing values of keys it has; other keys stay.
+    public func setTags(_ tags: [String: String], on heap: String) throws {
+        try database.write { db in
+            for (key, value) in tags {
+                try db.execute(sql: "INSERT OR REPLACE INTO heap_tags (heap, key, value) VALUES (?, ?, ?)",
+                               arguments: [heap, key, value])
+            }
+        }
+    }
+
+    public func deleteTags(_ keys: [String], from heap: String) throws {
+        try database.write { db in
+            for key in keys {
+                try db.execute(sql: "DELETE FROM heap_tags WHERE heap = ? AND key = ?", arguments: [heap, key])
+            }
+        }
+    }
+
+    /// Heaps carrying every one of `tags` (key and value), in id order.
+    public func heaps(taggedWith tags: [String: String]) throws -> [String] {
+        try database.read { db in
+            var matches: Set<String>?
+            for (key, value) in tags {
+                let heaps = Set(try String.fetchAll(db, sql: "SELECT heap FROM heap_tags WHERE key = ? AND value = ?",
+                                                    arguments: [key, value]))
+                matches = matches.map { $0.intersection(heaps) } ?? heaps
+            }
+            return (matches ?? []).sorted()
         }
     }
 }
