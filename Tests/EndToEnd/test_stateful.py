@@ -234,3 +234,33 @@ def test_heap_tags(binary, tmp_path):
             content, is_error = await call(session, "query_heaps_by_tags", tags={})
             assert is_error and "at least one tag" in content["error"]
     run(scenario())
+
+
+def test_finished_executions_are_readable_after_a_restart(binary, tmp_path):
+    async def first_server():
+        async with stateful(tmp_path) as session:
+            done, _ = await run_js(session, "for (let i = 0; i < 3; i++) console.log('row', i, '€'); 42")
+            failed, _ = await run_js(session, "throw new Error('kept')")
+            return done, failed
+
+    async def second_server(done, failed):
+        async with stateful(tmp_path) as session:
+            state, is_error = await call(session, "get_execution", execution_id=done["execution_id"])
+            assert not is_error
+            assert {key: state[key] for key in ["status", "result", "heap", "started_at", "completed_at"]} == \
+                {key: done[key] for key in ["status", "result", "heap", "started_at", "completed_at"]}
+            page, _ = await call(session, "get_execution_output", execution_id=done["execution_id"], line_offset=1,
+                                 line_limit=1)
+            assert (page["output"], page["total_lines"], page["has_more"]) == ("row 1 €\n", 3, True)
+            page, _ = await call(session, "get_execution_output", execution_id=done["execution_id"], byte_offset=6,
+                                 byte_limit=2)
+            assert page["output"] == "€" and page["byte_offset"] == 6
+            state, _ = await call(session, "get_execution", execution_id=failed["execution_id"])
+            assert state["status"] == "failed" and state["error"].startswith("Error: kept")
+            listed, _ = await call(session, "list_executions")
+            assert [entry["execution_id"] for entry in listed["executions"]] == \
+                [done["execution_id"], failed["execution_id"]]
+            cancelled, _ = await call(session, "cancel_execution", execution_id=done["execution_id"])
+            assert "already ended" in cancelled["message"]
+
+    run(second_server(*run(first_server())))

@@ -35,4 +35,33 @@ final class MetadataDatabaseTests: XCTestCase {
         XCTAssertEqual(try MetadataDatabase(directory: directory).tags(of: "h1"), ["project": "alpha"])
         XCTAssertEqual(try database.tags(of: "unknown"), [:])
     }
+
+    func testFinishedExecutionsRoundTrip() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-v8-records-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try MetadataDatabase(directory: directory)
+        let record = MetadataDatabase.StoredExecution(
+            id: "e1", status: "completed", resultJSON: "42", heap: String(repeating: "a", count: 64), error: nil,
+            startedAt: Date(timeIntervalSince1970: 100), completedAt: Date(timeIntervalSince1970: 101))
+        try database.save(record, output: ["one", "two"])
+        let reopened = try MetadataDatabase(directory: directory)
+        XCTAssertEqual(try reopened.execution("e1"), record)
+        XCTAssertEqual(try reopened.outputLines(of: "e1"), ["one", "two"])
+        XCTAssertEqual(try reopened.executions().map(\.id), ["e1"])
+        XCTAssertNil(try reopened.execution("e2"))
+    }
+
+    func testOnlyTheNewestExecutionsAreRetained() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-v8-retention-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = try MetadataDatabase(directory: directory, retainedExecutions: 2)
+        for index in 0..<3 {
+            try database.save(MetadataDatabase.StoredExecution(
+                id: "e\(index)", status: "completed", resultJSON: nil, heap: nil, error: nil,
+                startedAt: Date(timeIntervalSince1970: Double(index)),
+                completedAt: Date(timeIntervalSince1970: Double(index) + 0.5)), output: ["line \(index)"])
+        }
+        XCTAssertEqual(try database.executions().map(\.id), ["e1", "e2"])
+        XCTAssertEqual(try database.outputLines(of: "e0"), [], "the output goes with its execution")
+    }
 }

@@ -21,7 +21,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var directoryPath: String?
 
     @Option(name: .customLong("session-db-path"),
-            help: "Directory of the session log and heap tags (SQLite) in stateful mode (default: /tmp/mcp-v8-sessions).")
+            help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
 
     @Option(name: .customLong("inline-wait-ms"),

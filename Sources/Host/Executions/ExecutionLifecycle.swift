@@ -31,6 +31,11 @@ public struct ExecutionLifecycle: Sendable, Equatable {
 
     public enum StopReason: Sendable, Equatable { case cancelled, timedOut }
 
+    /// The final state a stored status name stands for.
+    public static func finalState(named name: String) -> State? {
+        [State.completed, .failed, .cancelled, .timedOut].first { $0.statusName == name }
+    }
+
     public enum Event: Sendable, Equatable {
         /// A worker took the execution.
         case started

@@ -8,9 +8,20 @@ public final class ExecutionOutput: @unchecked Sendable {
     private var lines: [String] = []
     /// lineStarts[i] is the byte offset of line i; the last element is the total byte count.
     private var lineStarts: [Int] = [0]
-    private var truncationNote: String?
 
     public init() {}
+
+    /// Output read back from storage.
+    public init(lines stored: [String]) {
+        for line in stored { add(line) }
+    }
+
+    /// Every line, for storage.
+    public var allLines: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
 
     public func append(_ newLines: [OutputLine]) {
         lock.lock()

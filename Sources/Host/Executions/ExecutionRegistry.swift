@@ -38,8 +38,9 @@ public struct ExecutionSummary: Sendable {
 }
 
 /// The stateful executions of this server: each runs on the worker pool from its input heap,
-/// and its new heap goes to the heap store. Kept in memory (records do not survive a restart
-/// yet; heaps do, in the store).
+/// and its new heap goes to the heap store. A finished execution, with its output, is saved in
+/// the metadata database, so it can be read after a restart; memory keeps the running ones and
+/// the most recent finished ones.
 public final class ExecutionRegistry: @unchecked Sendable {
     private final class Record {
         let id: String
@@ -64,7 +65,10 @@ public final class ExecutionRegistry: @unchecked Sendable {
     public let defaults: ExecutionDefaults
     private let lock = NSLock()
     private var records: [String: Record] = [:]
-    private var order: [String] = []
+    /// Finished executions still in memory, oldest first; beyond `finishedKeptInMemory` the
+    /// oldest is dropped (it stays readable from the database).
+    private var finishedInMemory: [String] = []
+    static let finishedKeptInMemory = 1000
 
     public init(pool: WorkerPool, store: HeapStore, metadata: MetadataDatabase, defaults: ExecutionDefaults) {
         self.pool = pool
@@ -87,7 +91,6 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID())
         lock.lock()
         records[record.id] = record
-        order.append(record.id)
         lock.unlock()
 
         let request = RunRequest(code: parameters.code, heapLimitMB: parameters.heapMB ?? defaults.heapMB,
@@ -131,11 +134,25 @@ public final class ExecutionRegistry: @unchecked Sendable {
     private func finish(_ record: Record, outcome: RunOutcome, heap: HeapID?) {
         lock.lock()
         _ = record.lifecycle.handle(.finished(outcome.status))
+        let completedAt = Date()
+        let stored = MetadataDatabase.StoredExecution(
+            id: record.id, status: record.lifecycle.state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
+            error: outcome.error, startedAt: record.startedAt, completedAt: completedAt)
+        lock.unlock()
+        // Saved before it is reported finished, so whatever a caller reads next is on disk.
+        // A failure to save leaves the execution readable from memory until it is evicted.
+        try? metadata.save(stored, output: record.output.allLines)
+
+        lock.lock()
         record.outcome = outcome
         record.heap = heap
-        record.completedAt = Date()
+        record.completedAt = completedAt
         let waiters = record.waiters
         record.waiters = []
+        finishedInMemory.append(record.id)
+        if finishedInMemory.count > Self.finishedKeptInMemory {
+            records[finishedInMemory.removeFirst()] = nil
+        }
         lock.unlock()
         waiters.forEach { $0.resume() }
     }
@@ -160,8 +177,20 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     public func summary(of id: String) -> ExecutionSummary? {
         lock.lock()
-        defer { lock.unlock() }
-        return records[id].map(summary)
+        let record = records[id]
+        let live = record.map(summary)
+        lock.unlock()
+        return live ?? stored(id).map(Self.summary)
+    }
+
+    private func stored(_ id: String) -> MetadataDatabase.StoredExecution? {
+        (try? metadata.execution(id)) ?? nil
+    }
+
+    private static func summary(_ stored: MetadataDatabase.StoredExecution) -> ExecutionSummary {
+        ExecutionSummary(id: stored.id, state: ExecutionLifecycle.finalState(named: stored.status) ?? .failed,
+                         resultJSON: stored.resultJSON, heap: stored.heap.flatMap { try? HeapID(validating: $0) },
+                         error: stored.error, startedAt: stored.startedAt, completedAt: stored.completedAt)
     }
 
     private func summary(_ record: Record) -> ExecutionSummary {
@@ -170,10 +199,15 @@ public final class ExecutionRegistry: @unchecked Sendable {
                          completedAt: record.completedAt)
     }
 
+    /// The execution's output: live while it runs; read back from the database (all at once,
+    /// on this first read) for one no longer in memory.
     public func output(of id: String) -> ExecutionOutput? {
         lock.lock()
-        defer { lock.unlock() }
-        return records[id]?.output
+        let live = records[id]?.output
+        lock.unlock()
+        if let live { return live }
+        guard stored(id) != nil, let lines = try? metadata.outputLines(of: id) else { return nil }
+        return ExecutionOutput(lines: lines)
     }
 
     /// Asks the execution to stop; returns its summary after the request (nil if unknown).
@@ -181,7 +215,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         lock.lock()
         guard let record = records[id] else {
             lock.unlock()
-            return nil
+            return stored(id).map { (Self.summary($0), true) }
         }
         let action = record.lifecycle.handle(.cancelRequested)
         let result = (summary(record), { if case .alreadyFinished = action { true } else { false } }())
@@ -190,10 +224,16 @@ public final class ExecutionRegistry: @unchecked Sendable {
         return result
     }
 
+    /// Every known execution, oldest first: the finished ones from the database (and memory, if
+    /// saving failed), and the running ones.
     public func list() -> [ExecutionSummary] {
+        let finished = ((try? metadata.executions()) ?? []).map(Self.summary)
         lock.lock()
-        defer { lock.unlock() }
-        return order.compactMap { records[$0].map(summary) }
+        let live = records.values.map(summary)
+        lock.unlock()
+        var byID = Dictionary(finished.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for summary in live where byID[summary.id] == nil || summary.completedAt == nil { byID[summary.id] = summary }
+        return byID.values.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
     }
 }
 

@@ -14,9 +14,13 @@ public final class MetadataDatabase: Sendable {
     }
 
     private let database: DatabaseQueue
+    /// How many finished executions are kept; older ones (and their output) are deleted.
+    public let retainedExecutions: Int
+    public static let defaultRetainedExecutions = 10_000
 
-    /// Opens (creating if needed) the log in `directory`.
-    public init(directory: URL) throws {
+    /// Opens (creating if needed) the database in `directory`.
+    public init(directory: URL, retainedExecutions: Int = defaultRetainedExecutions) throws {
+        self.retainedExecutions = retainedExecutions
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         database = try DatabaseQueue(path: directory.appendingPathComponent("sessions.sqlite3").path)
@@ -43,6 +47,26 @@ public final class MetadataDatabase: Sendable {
                     PRIMARY KEY (heap, key)
                 );
                 CREATE INDEX heap_tags_by_key_value ON heap_tags (key, value);
+                """)
+        }
+        migrator.registerMigration("v3-executions") { db in
+            try db.execute(sql: """
+                CREATE TABLE executions (
+                    id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    result_json TEXT,
+                    heap TEXT,
+                    error TEXT,
+                    started_at REAL NOT NULL,
+                    completed_at REAL NOT NULL
+                );
+                CREATE INDEX executions_by_completion ON executions (completed_at);
+                CREATE TABLE execution_output (
+                    execution_id TEXT NOT NULL,
+                    line_index INTEGER NOT NULL,
+                    text TEXT NOT NULL,
+                    PRIMARY KEY (execution_id, line_index)
+                );
                 """)
         }
         try migrator.migrate(database)
@@ -119,5 +143,64 @@ public final class MetadataDatabase: Sendable {
             }
             return (matches ?? []).sorted()
         }
+    }
+
+    // ---- finished executions ----
+
+    /// A finished execution as stored.
+    public struct StoredExecution: Sendable, Equatable {
+        public var id: String
+        public var status: String
+        public var resultJSON: String?
+        public var heap: String?
+        public var error: String?
+        public var startedAt: Date
+        public var completedAt: Date
+    }
+
+    public func save(_ execution: StoredExecution, output: [String]) throws {
+        try database.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [execution.id, execution.status, execution.resultJSON, execution.heap, execution.error,
+                                 execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970])
+            for (index, line) in output.enumerated() {
+                try db.execute(sql: "INSERT OR REPLACE INTO execution_output (execution_id, line_index, text) VALUES (?, ?, ?)",
+                               arguments: [execution.id, index, line])
+            }
+            let stale = try String.fetchAll(db, sql: """
+                SELECT id FROM executions ORDER BY completed_at DESC LIMIT -1 OFFSET ?
+                """, arguments: [retainedExecutions])
+            for id in stale {
+                try db.execute(sql: "DELETE FROM execution_output WHERE execution_id = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM executions WHERE id = ?", arguments: [id])
+            }
+        }
+    }
+
+    public func execution(_ id: String) throws -> StoredExecution? {
+        try database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]).map(Self.execution)
+        }
+    }
+
+    public func executions() throws -> [StoredExecution] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM executions ORDER BY started_at").map(Self.execution)
+        }
+    }
+
+    public func outputLines(of id: String) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT text FROM execution_output WHERE execution_id = ? ORDER BY line_index",
+                                arguments: [id])
+        }
+    }
+
+    private static func execution(_ row: Row) -> StoredExecution {
+        StoredExecution(id: row["id"], status: row["status"], resultJSON: row["result_json"], heap: row["heap"],
+                        error: row["error"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                        completedAt: Date(timeIntervalSince1970: row["completed_at"]))
     }
 }
