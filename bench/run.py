@@ -7,7 +7,8 @@ Measures
      pipelined over stdio by a minimal client (the official Python client tops out below the
      server), and the same with the official client and many calls in flight;
   3. the stdio round trip of run_js 1+1, client to result (median of sequential calls);
-  4. stateful groundwork: checkpointed runs and heap envelopes through the C API;
+  4. stateful mode: executions per second through the server, and checkpointed runs and heap
+     envelopes through the C API;
   5. idle memory of the host plus its workers: RSS summed (counts the shared libnode and Swift
      library pages once per process) and PSS summed (shares them out: the memory really used).
 Writes bench/results/latest.json and prints a Markdown table for BENCHMARKS.md.
@@ -76,6 +77,45 @@ def memory_mb(pid: int, field: str) -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def stateful_throughput(binary: str, calls: int) -> float:
+    """Stateful run_js calls of trivial code on new heaps, written back to back; each answers
+    when its run has ended and its heap is stored (inline_wait_ms at its maximum)."""
+    import tempfile
+    import threading
+    with tempfile.TemporaryDirectory() as directory:
+        server = subprocess.Popen([binary, "--directory-path", f"{directory}/heaps", "--session-db-path",
+                                   f"{directory}/sessions", "--max-queued-executions", str(calls + 100)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+        def send(message):
+            server.stdin.write((json.dumps(message) + "\n").encode())
+
+        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
+        server.stdin.flush()
+        server.stdout.readline()
+        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+        def writer():
+            for i in range(calls):
+                send({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call", "params": {
+                    "name": "run_js", "arguments": {"code": "var x = 1; x", "inline_wait_ms": 60000}}})
+            server.stdin.flush()
+
+        started = time.perf_counter()
+        thread = threading.Thread(target=writer)
+        thread.start()
+        for _ in range(calls):
+            answer = json.loads(server.stdout.readline())
+            if answer["result"].get("structuredContent", {}).get("result") != 1:
+                raise RuntimeError(f"unexpected answer: {answer}")
+        elapsed = time.perf_counter() - started
+        thread.join()
+        server.stdin.close()
+        server.wait(timeout=30)
+        return calls / elapsed
 
 
 def minimal_client_numbers(binary: str, calls: int, round_trips: int) -> dict:
@@ -201,12 +241,14 @@ def main() -> None:
     parser.add_argument("--throughput-calls", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--pipelined-calls", type=int, default=10000)
+    parser.add_argument("--stateful-calls", type=int, default=500)
     args = parser.parse_args()
 
     engine = engine_numbers(args.iterations)
     node = node_numbers(args.iterations)
     server = asyncio.run(server_numbers(args.binary, args.round_trips, args.throughput_calls, args.in_flight))
     server.update(minimal_client_numbers(args.binary, args.pipelined_calls, args.round_trips))
+    server["stateful_executions_per_second"] = stateful_throughput(args.binary, args.stateful_calls)
     results = {"engine": engine, "node": node, "server": server, "cores": os.cpu_count(),
                "date": time.strftime("%Y-%m-%d %H:%M:%S")}
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -233,6 +275,7 @@ Ratios are baseline time / mcp-v8 time: above 1, mcp-v8 is faster.
 | stateless executions/s, JSON-RPC pipelined over stdio, {os.cpu_count()} workers | {server['pipelined_executions_per_second']:.0f} /s | | |
 | stateless executions/s, official Python client, {args.in_flight} calls in flight | {server['official_client_executions_per_second']:.0f} /s | | |
 | idle memory, host + {server['processes'] - 1} workers: PSS / RSS summed | {server['idle_pss_mb']:.0f} / {server['idle_rss_mb']:.0f} MB | | |
+| stateful executions/s over stdio, trivial code on new heaps, pipelined, {os.cpu_count()} workers | {server['stateful_executions_per_second']:.0f} /s | | |
 | stateful run (restore + run + snapshot), from the runtime / from a {engine['small_heap_bytes'] / 1024:.0f} KiB heap | {engine['checkpoint_from_runtime_ms']:.1f} / {engine['checkpoint_from_small_heap_ms']:.1f} ms | | |
 | stateful run from a {engine['big_heap_bytes'] / 1024:.0f} KiB heap (10,000 objects) | {engine['checkpoint_from_big_heap_ms']:.1f} ms | | |
 | seal / open that heap's envelope (LZ4 + SHA-256) | {engine['seal_big_heap_ms']:.2f} / {engine['open_big_heap_ms']:.2f} ms | | |

@@ -23,7 +23,14 @@ public final class MetadataDatabase: Sendable {
         self.retainedExecutions = retainedExecutions
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        database = try DatabaseQueue(path: directory.appendingPathComponent("sessions.sqlite3").path)
+        var configuration = Configuration()
+        // WAL with synchronous=NORMAL: a commit costs no fsync of its own, and a crash can lose
+        // only the last commits, never corrupt the file. Heaps themselves are fsynced by the store.
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabaseQueue(path: directory.appendingPathComponent("sessions.sqlite3").path,
+                                     configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
             try db.execute(sql: """
