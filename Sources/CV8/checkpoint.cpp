@@ -6,7 +6,6 @@ using namespace v8;
 
 struct cv8_checkpointer {
   const cv8_runtime *runtime;
-  uint32_t heap_limit_mb;
   cv8::RunControl control;
 };
 
@@ -61,7 +60,6 @@ extern "C" {
 cv8_checkpointer *cv8_checkpointer_create(const cv8_runtime *runtime, uint32_t heap_limit_mb) {
   auto *checkpointer = new cv8_checkpointer();
   checkpointer->runtime = runtime;
-  checkpointer->heap_limit_mb = heap_limit_mb;
   checkpointer->control.heap_limit_mb = heap_limit_mb;
   return checkpointer;
 }
@@ -79,7 +77,7 @@ cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const
     if (snapshot_length > static_cast<size_t>(INT32_MAX)) return internal_failure("the heap snapshot is too large");
     base = StartupData{reinterpret_cast<const char *>(snapshot), static_cast<int>(snapshot_length)};
   }
-  std::unique_ptr<SnapshotCreator> creator = make_creator(&base, checkpointer->heap_limit_mb);
+  std::unique_ptr<SnapshotCreator> creator = make_creator(&base, checkpointer->control.heap_limit_mb);
   Isolate *isolate = creator->GetIsolate();
   cv8::RunControl &control = checkpointer->control;
   // V8 gives a snapshotting isolate an ArrayBuffer allocator of its own: no buffer cap here.

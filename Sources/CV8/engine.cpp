@@ -175,7 +175,6 @@ void install_run_callbacks(Isolate *isolate, RunControl *control, CappedAllocato
 
 struct cv8_engine {
   const cv8_runtime *runtime;
-  uint32_t heap_limit_mb;
   std::unique_ptr<cv8::CappedAllocator> allocator;
   Isolate *isolate = nullptr;
   cv8::RunControl control;
@@ -188,7 +187,7 @@ struct cv8_engine {
   ~cv8_engine() { dispose_isolate(); }
 
   bool create_isolate(std::string *error) {
-    size_t limit = static_cast<size_t>(heap_limit_mb) * 1024 * 1024;
+    size_t limit = static_cast<size_t>(control.heap_limit_mb) * 1024 * 1024;
     allocator = std::make_unique<cv8::CappedAllocator>(limit);
     Isolate::CreateParams params;
     params.snapshot_blob = const_cast<StartupData *>(&runtime->blob);
@@ -201,7 +200,6 @@ struct cv8_engine {
       return false;
     }
     Locker locker(isolate);
-    control.heap_limit_mb = heap_limit_mb;
     cv8::install_run_callbacks(isolate, &control, allocator.get());
     return true;
   }
@@ -655,7 +653,7 @@ void cv8_set_fatal_error_handler(cv8_fatal_error_handler handler) { fatal_handle
 cv8_engine *cv8_engine_create(const cv8_runtime *runtime, uint32_t heap_limit_mb, char **error_out) {
   auto *engine = new cv8_engine();
   engine->runtime = runtime;
-  engine->heap_limit_mb = heap_limit_mb;
+  engine->control.heap_limit_mb = heap_limit_mb;
   std::string error;
   if (!engine->create_isolate(&error)) {
     if (error_out) *error_out = cv8::copy_string(error);
@@ -666,8 +664,6 @@ cv8_engine *cv8_engine_create(const cv8_runtime *runtime, uint32_t heap_limit_mb
 }
 
 void cv8_engine_free(cv8_engine *engine) { delete engine; }
-
-uint32_t cv8_engine_heap_limit_mb(const cv8_engine *engine) { return engine->heap_limit_mb; }
 
 void cv8_engine_prepare(cv8_engine *engine) { engine->prepare(); }
 

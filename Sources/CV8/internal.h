@@ -68,16 +68,9 @@ class CappedAllocator final : public v8::ArrayBuffer::Allocator {
   std::atomic<size_t> used_{0};
 };
 
-/// Something the watchdog can stop when its deadline passes.
-class Stoppable {
- public:
-  virtual void stop(StopReason reason) = 0;
-  virtual ~Stoppable() = default;
-};
-
 /// How a run is stopped from outside the guest's control (watchdog, cancel, heap limit); one per
 /// engine or checkpointer, shared with the run while it goes on.
-struct RunControl final : Stoppable {
+struct RunControl {
   v8::Isolate *isolate = nullptr;
   uint32_t heap_limit_mb = 0;
   std::mutex stop_mutex;
@@ -88,7 +81,7 @@ struct RunControl final : Stoppable {
   /// Whether this run already got its one extension of the heap limit.
   bool heap_limit_extended = false;
 
-  void stop(StopReason reason) override;
+  void stop(StopReason reason);
   StopReason stopped() const { return static_cast<StopReason>(stop_reason.load()); }
   static size_t near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit);
 };
@@ -106,7 +99,7 @@ cv8_run_result run_in_context(RunControl &control, v8::Local<v8::Context> contex
 namespace watchdog {
 /// Returns a token for disarm. The target is stopped with StopReason::timed_out at `deadline`
 /// unless disarmed first; after disarm returns, the watchdog no longer touches the target.
-uint64_t arm(Stoppable *target, Clock::time_point deadline);
+uint64_t arm(RunControl *target, Clock::time_point deadline);
 void disarm(uint64_t token);
 }  // namespace watchdog
 

@@ -93,7 +93,7 @@ void *CappedAllocator::Reallocate(void *data, size_t old_length, size_t new_leng
 namespace watchdog {
 namespace {
 struct Entry {
-  Stoppable *target;
+  RunControl *target;
   Clock::time_point deadline;
 };
 
@@ -134,7 +134,7 @@ void loop() {
 }
 }  // namespace
 
-uint64_t arm(Stoppable *target, Clock::time_point deadline) {
+uint64_t arm(RunControl *target, Clock::time_point deadline) {
   std::lock_guard<std::mutex> lock(mutex);
   if (!state.thread_started) {
     std::thread(loop).detach();

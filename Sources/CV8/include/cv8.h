@@ -52,7 +52,6 @@ size_t cv8_runtime_snapshot_size(const cv8_runtime *runtime);
 typedef struct cv8_engine cv8_engine;
 cv8_engine *cv8_engine_create(const cv8_runtime *runtime, uint32_t heap_limit_mb, char **error_out);
 void cv8_engine_free(cv8_engine *engine);
-uint32_t cv8_engine_heap_limit_mb(const cv8_engine *engine);
 /* Creates the context the next run will use, if not already made. Runs call it implicitly;
  * calling it after a run takes that cost off the next run's path. */
 void cv8_engine_prepare(cv8_engine *engine);
