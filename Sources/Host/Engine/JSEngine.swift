@@ -42,8 +42,6 @@ public final class JSRuntime: @unchecked Sendable {
     }
 
     deinit { cv8_runtime_free(pointer) }
-
-    public var snapshotSize: Int { cv8_runtime_snapshot_size(pointer) }
 }
 
 /// How a run ended, as the engine reports it.

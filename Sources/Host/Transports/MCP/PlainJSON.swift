@@ -9,6 +9,11 @@ enum PlainJSON {
         try JSONDecoder().decode(Node.self, from: Data(json.utf8)).value
     }
 
+    /// A run's result for the `result` field: its JSON value, or the text itself if it does not parse.
+    static func result(_ json: String) -> Value {
+        (try? value(from: json)) ?? .string(json)
+    }
+
     private struct Node: Decodable {
         let value: Value
 

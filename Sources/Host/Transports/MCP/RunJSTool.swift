@@ -84,7 +84,7 @@ enum RunJSTool {
     static func callResult(_ result: StatelessResult) -> CallTool.Result {
         var fields: [String: Value] = ["output": .string(result.output)]
         if let json = result.resultJSON {
-            fields["result"] = (try? PlainJSON.value(from: json)) ?? .string(json)
+            fields["result"] = PlainJSON.result(json)
         }
         if let error = result.error, !result.succeeded { fields["error"] = .string(error) }
         return structured(fields, isError: !result.succeeded)

@@ -277,7 +277,7 @@ enum StatefulTools {
     static func fields(_ summary: ExecutionSummary) -> [String: Value] {
         var fields: [String: Value] = ["execution_id": .string(summary.id), "status": .string(summary.state.statusName),
                                        "started_at": .string(timestamp(summary.startedAt))]
-        if let json = summary.resultJSON { fields["result"] = (try? PlainJSON.value(from: json)) ?? .string(json) }
+        if let json = summary.resultJSON { fields["result"] = PlainJSON.result(json) }
         if let heap = summary.heap { fields["heap"] = .string(heap.hex) }
         if let error = summary.error, summary.state != .completed { fields["error"] = .string(error) }
         if let completedAt = summary.completedAt { fields["completed_at"] = .string(timestamp(completedAt)) }
