@@ -79,96 +79,88 @@ def memory_mb(pid: int, field: str) -> float:
     return 0.0
 
 
-def stateful_throughput(binary: str, calls: int) -> float:
-    """Stateful run_js calls of trivial code on new heaps, written back to back; each answers
-    when its run has ended and its heap is stored (inline_wait_ms at its maximum)."""
-    import tempfile
-    import threading
-    with tempfile.TemporaryDirectory() as directory:
-        server = subprocess.Popen([binary, "--directory-path", f"{directory}/heaps", "--session-db-path",
-                                   f"{directory}/sessions", "--max-queued-executions", str(calls + 100)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+class MinimalClient:
+    """JSON-RPC over the server's stdio with no MCP library, so the client costs next to nothing."""
 
-        def send(message):
-            server.stdin.write((json.dumps(message) + "\n").encode())
-
-        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+    def __init__(self, *args: str):
+        self.server = subprocess.Popen(list(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL)
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
-        server.stdin.flush()
-        server.stdout.readline()
-        send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        self.server.stdin.flush()
+        self.server.stdout.readline()
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message):
+        self.server.stdin.write((json.dumps(message) + "\n").encode())
+
+    def send_run_js(self, request_id, arguments):
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                   "params": {"name": "run_js", "arguments": arguments}})
+
+    def receive(self):
+        return json.loads(self.server.stdout.readline())
+
+    def pipelined(self, calls: int, arguments: dict, expected) -> float:
+        """Calls per second when one thread writes `calls` run_js requests back to back while this
+        one reads the answers, each checked to carry `expected` as its result."""
+        import threading
 
         def writer():
             for i in range(calls):
-                send({"jsonrpc": "2.0", "id": i + 1, "method": "tools/call", "params": {
-                    "name": "run_js", "arguments": {"code": "var x = 1; x", "inline_wait_ms": 60000}}})
-            server.stdin.flush()
+                self.send_run_js(i + 1, arguments)
+            self.server.stdin.flush()
 
         started = time.perf_counter()
         thread = threading.Thread(target=writer)
         thread.start()
         for _ in range(calls):
-            answer = json.loads(server.stdout.readline())
-            if answer["result"].get("structuredContent", {}).get("result") != 1:
+            answer = self.receive()
+            if answer["result"].get("structuredContent", {}).get("result") != expected:
                 raise RuntimeError(f"unexpected answer: {answer}")
         elapsed = time.perf_counter() - started
         thread.join()
-        server.stdin.close()
-        server.wait(timeout=30)
         return calls / elapsed
+
+    def close(self):
+        self.server.stdin.close()
+        self.server.wait(timeout=30)
+
+
+def stateful_throughput(binary: str, calls: int) -> float:
+    """Stateful run_js calls of trivial code on new heaps, written back to back; each answers
+    when its run has ended and its heap is stored (inline_wait_ms at its maximum)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as directory:
+        client = MinimalClient(binary, "--directory-path", f"{directory}/heaps", "--session-db-path",
+                               f"{directory}/sessions", "--max-queued-executions", str(calls + 100))
+        rate = client.pipelined(calls, {"code": "var x = 1; x", "inline_wait_ms": 60000}, expected=1)
+        client.close()
+        return rate
 
 
 def minimal_client_numbers(binary: str, calls: int, round_trips: int) -> dict:
-    """A minimal JSON-RPC client (no MCP library): sequential round trips, then tools/call
-    requests written back to back by one thread while another reads the answers."""
-    import threading
+    """Sequential round trips, then pipelined calls, of stateless run_js 1+1."""
     # Every request is in flight at once, so the queue must hold them all.
-    server = subprocess.Popen([binary, "--stateless", "--max-queued-executions", str(calls + 100)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL)
-
-    def send(message):
-        server.stdin.write((json.dumps(message) + "\n").encode())
-
-    def call(request_id):
-        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
-                "params": {"name": "run_js", "arguments": {"code": "1+1"}}}
-
-    send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}})
-    server.stdin.flush()
-    server.stdout.readline()
-    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    client = MinimalClient(binary, "--stateless", "--max-queued-executions", str(calls + 100))
+    one_plus_one = {"code": "1+1"}
     for i in range(100):  # warm-up
-        send(call(-1 - i))
-    server.stdin.flush()
+        client.send_run_js(-1 - i, one_plus_one)
+    client.server.stdin.flush()
     for _ in range(100):
-        server.stdout.readline()
+        client.receive()
 
     samples = []
     for i in range(round_trips):
         started = time.perf_counter()
-        send(call(-1000 - i))
-        server.stdin.flush()
-        json.loads(server.stdout.readline())
+        client.send_run_js(-1000 - i, one_plus_one)
+        client.server.stdin.flush()
+        client.receive()
         samples.append((time.perf_counter() - started) * 1000)
 
-    def writer():
-        for i in range(calls):
-            send(call(i + 1))
-        server.stdin.flush()
-
-    started = time.perf_counter()
-    thread = threading.Thread(target=writer)
-    thread.start()
-    for _ in range(calls):
-        answer = json.loads(server.stdout.readline())
-        if answer["result"].get("structuredContent", {}).get("result") != 2:
-            raise RuntimeError(f"unexpected answer: {answer}")
-    elapsed = time.perf_counter() - started
-    thread.join()
-    server.stdin.close()
-    server.wait(timeout=30)
-    return {"pipelined_executions_per_second": calls / elapsed,
+    rate = client.pipelined(calls, one_plus_one, expected=2)
+    client.close()
+    return {"pipelined_executions_per_second": rate,
             "minimal_client_round_trip_median_ms": statistics.median(samples)}
 
 
