@@ -43,7 +43,12 @@ final class ExecutionOutputTests: XCTestCase {
 
     func testTruncationNoteIsTheLastLine() {
         let out = output(["x"])
-        out.finish(truncationNote: "[output truncated]\n")
-        XCTAssertEqual(out.page(lineOffset: 0, lineLimit: 10).text, "x\n[output truncated]\n")
+        out.finish(RunOutcome(status: .completed, outputTruncated: true, outputBytes: 5000), outputLimitBytes: 1024)
+        XCTAssertEqual(out.page(lineOffset: 0, lineLimit: 10).text, "x\n[output truncated: the run printed 5000 "
+            + "bytes; only the first 1024 are kept (raise --max-output-bytes)]\n")
+        XCTAssertEqual(out.text, out.page(lineOffset: 0, lineLimit: 10).text)
+        let whole = output(["y"])
+        whole.finish(RunOutcome(status: .completed, outputBytes: 2), outputLimitBytes: 1024)
+        XCTAssertEqual(whole.text, "y\n", "output within the limit gets no note")
     }
 }

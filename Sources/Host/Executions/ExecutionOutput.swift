@@ -29,11 +29,21 @@ public final class ExecutionOutput: @unchecked Sendable {
         for line in newLines { add(line.text) }
     }
 
-    /// Adds the closing note of output that went past the limit.
-    public func finish(truncationNote note: String?) {
+    /// Closes the output of a finished run: if the run printed past `limit`, a last line says how
+    /// much it printed and how to keep more.
+    public func finish(_ outcome: RunOutcome, outputLimitBytes limit: Int) {
+        guard outcome.outputTruncated else { return }
         lock.lock()
         defer { lock.unlock() }
-        if let note { add(note.hasSuffix("\n") ? String(note.dropLast()) : note) }
+        add("[output truncated: the run printed \(outcome.outputBytes) bytes; only the first \(limit) are kept "
+            + "(raise --max-output-bytes)]")
+    }
+
+    /// All of the output, every line ending in "\n".
+    public var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines.map { $0 + "\n" }.joined()
     }
 
     private func add(_ text: String) {

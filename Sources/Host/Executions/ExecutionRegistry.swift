@@ -124,8 +124,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
                     + "written: \(error)")
                 newHeap = nil
             }
-            record.output.finish(truncationNote: outcome.outputTruncated
-                ? truncationNote(printed: outcome.outputBytes, limit: request.outputLimitBytes) : nil)
+            record.output.finish(outcome, outputLimitBytes: request.outputLimitBytes)
             finish(record, outcome: outcome, heap: newHeap)
         }
         return record.id

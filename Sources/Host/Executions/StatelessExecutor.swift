@@ -26,39 +26,10 @@ public struct StatelessExecutor: Sendable {
                                  heapLimitMB: parameters.heapMB ?? defaults.heapMB,
                                  timeoutSeconds: parameters.timeoutSeconds ?? defaults.timeoutSeconds,
                                  outputLimitBytes: defaults.outputLimitBytes)
-        let collector = OutputCollector()
-        let outcome = try await pool.run(request, onOutput: collector.append)
-        var output = collector.text
-        if outcome.outputTruncated {
-            output += truncationNote(printed: outcome.outputBytes, limit: request.outputLimitBytes)
-        }
-        return StatelessResult(status: outcome.status, output: output,
+        let output = ExecutionOutput()
+        let outcome = try await pool.run(request, onOutput: output.append)
+        output.finish(outcome, outputLimitBytes: request.outputLimitBytes)
+        return StatelessResult(status: outcome.status, output: output.text,
                                resultJSON: outcome.resultJSON, error: outcome.error)
-    }
-}
-
-func truncationNote(printed: UInt64, limit: Int) -> String {
-    "[output truncated: the run printed \(printed) bytes; only the first \(limit) are kept "
-        + "(raise --max-output-bytes)]\n"
-}
-
-/// Console lines arriving from a worker's reader thread.
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer = ""
-
-    func append(_ lines: [OutputLine]) {
-        lock.lock()
-        defer { lock.unlock() }
-        for line in lines {
-            buffer += line.text
-            buffer += "\n"
-        }
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return buffer
     }
 }
