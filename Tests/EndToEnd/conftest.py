@@ -3,11 +3,17 @@ import asyncio
 import contextlib
 import json
 import os
+import re
+import subprocess
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
+from mcp.client.sse import sse_client
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 BINARY = os.environ.get("MCP_V8_BINARY") or str(Path(__file__).resolve().parents[2] / ".build/debug/mcp-v8")
 
@@ -19,15 +25,61 @@ async def server(*args: str):
         yield session
 
 
+# The transport the shared suite is running over; set by the `transport` fixture.
+TRANSPORTS = ["stdio", "http", "sse"]
+current_transport = "stdio"
+
+
 @contextlib.asynccontextmanager
 async def raw_server(*args: str):
-    """A started and initialized session with `mcp-v8 *args`."""
-    params = StdioServerParameters(command=BINARY, args=list(args))
-    with open(os.devnull, "w") as quiet:
-        async with stdio_client(params, errlog=quiet) as (read, write):
-            async with ClientSession(read, write) as session:
+    """A started and initialized session with `mcp-v8 *args`, over the current transport."""
+    if current_transport == "stdio":
+        params = StdioServerParameters(command=BINARY, args=list(args))
+        with open(os.devnull, "w") as quiet:
+            async with stdio_client(params, errlog=quiet) as (read, write):
+                async with ClientSession(read, write) as session:
+                    session.initialized = await session.initialize()
+                    yield session
+        return
+    port_flag = "--http-port" if current_transport == "http" else "--sse-port"
+    with http_server(port_flag, "0", *args) as base_url:
+        client = (streamable_http_client(f"{base_url}/mcp") if current_transport == "http"
+                  else sse_client(f"{base_url}/sse"))
+        async with client as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
                 session.initialized = await session.initialize()
                 yield session
+
+
+@contextlib.contextmanager
+def http_server(*args: str):
+    """`mcp-v8 *args` serving HTTP on a free port: yields its base URL; SIGTERM at the end."""
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen([BINARY, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=log)
+        try:
+            yield f"http://127.0.0.1:{listening_port(process, log)}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise AssertionError("the server did not shut down within 15 s of SIGTERM")
+
+
+def listening_port(process: subprocess.Popen, log) -> int:
+    """Waits for the server's `listening on` log line and returns its port."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        log.seek(0)
+        found = re.search(r"listening on http://[^:]+:(\d+)", log.read())
+        if found:
+            return int(found.group(1))
+        assert process.poll() is None, f"the server exited: {log.read()}"
+        time.sleep(0.02)
+    raise AssertionError("the server did not start listening within 30 s")
 
 
 async def run_js(client: ClientSession, code: str, **arguments):
@@ -47,6 +99,15 @@ async def call(client: ClientSession, tool: str, **arguments):
 def binary() -> str:
     assert Path(BINARY).is_file(), f"build the server first: {BINARY} is missing"
     return BINARY
+
+
+@pytest.fixture(params=TRANSPORTS)
+def transport(request, binary) -> str:
+    """Runs a test of the shared suite once per MCP transport."""
+    global current_transport
+    current_transport = request.param
+    yield request.param
+    current_transport = "stdio"
 
 
 def run(coroutine):

@@ -10,7 +10,7 @@ def stateful(directory, *args):
     return raw_server("--directory-path", str(directory), "--session-db-path", str(directory / "sessions"), *args)
 
 
-def test_lists_the_stateful_tools(binary, tmp_path):
+def test_lists_the_stateful_tools(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             names = [tool.name for tool in (await session.list_tools()).tools]
@@ -20,7 +20,7 @@ def test_lists_the_stateful_tools(binary, tmp_path):
     run(scenario())
 
 
-def test_state_carries_across_calls_forks_and_restarts(binary, tmp_path):
+def test_state_carries_across_calls_forks_and_restarts(transport, tmp_path):
     async def first_server():
         async with stateful(tmp_path) as session:
             first, is_error = await run_js(session, "var x = 1; x")
@@ -42,7 +42,7 @@ def test_state_carries_across_calls_forks_and_restarts(binary, tmp_path):
     run(second_server(heap))
 
 
-def test_polling_and_output_pages(binary, tmp_path):
+def test_polling_and_output_pages(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             started, is_error = await run_js(
@@ -76,7 +76,7 @@ def test_polling_and_output_pages(binary, tmp_path):
     run(scenario())
 
 
-def test_cancel_and_failures_store_nothing(binary, tmp_path):
+def test_cancel_and_failures_store_nothing(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             base, _ = await run_js(session, "var kept = 'yes'")
@@ -100,7 +100,7 @@ def test_cancel_and_failures_store_nothing(binary, tmp_path):
     run(scenario())
 
 
-def test_bad_input_is_named(binary, tmp_path):
+def test_bad_input_is_named(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             content, is_error = await run_js(session, "1", heap="../../etc/passwd")
@@ -118,7 +118,7 @@ def test_bad_input_is_named(binary, tmp_path):
     run(scenario())
 
 
-def test_a_damaged_heap_file_is_refused_and_left_alone(binary, tmp_path):
+def test_a_damaged_heap_file_is_refused_and_left_alone(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             base, _ = await run_js(session, "var v = 1")
@@ -134,7 +134,7 @@ def test_a_damaged_heap_file_is_refused_and_left_alone(binary, tmp_path):
     run(scenario())
 
 
-def test_sessions_log_every_run_and_survive_restarts(binary, tmp_path):
+def test_sessions_log_every_run_and_survive_restarts(transport, tmp_path):
     async def first_server():
         async with stateful(tmp_path) as session:
             first, _ = await run_js(session, "var n = 1", session="project")
@@ -172,7 +172,7 @@ def test_stateless_conflicts_with_storage_flags(binary, tmp_path):
         assert completed.returncode != 0 and "conflict" in completed.stderr
 
 
-def test_state_of_many_kinds_survives(binary, tmp_path):
+def test_state_of_many_kinds_survives(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             first, is_error = await run_js(session, """
@@ -195,7 +195,7 @@ def test_state_of_many_kinds_survives(binary, tmp_path):
     run(scenario())
 
 
-def test_pagination_values_out_of_range_are_named(binary, tmp_path):
+def test_pagination_values_out_of_range_are_named(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             base, _ = await run_js(session, "console.log('x')")
@@ -210,7 +210,7 @@ def test_pagination_values_out_of_range_are_named(binary, tmp_path):
     run(scenario())
 
 
-def test_heap_tags(binary, tmp_path):
+def test_heap_tags(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
             first, _ = await run_js(session, "var a = 1", tags={"project": "alpha", "stage": "draft"})
@@ -236,7 +236,7 @@ def test_heap_tags(binary, tmp_path):
     run(scenario())
 
 
-def test_finished_executions_are_readable_after_a_restart(binary, tmp_path):
+def test_finished_executions_are_readable_after_a_restart(transport, tmp_path):
     async def first_server():
         async with stateful(tmp_path) as session:
             done, _ = await run_js(session, "for (let i = 0; i < 3; i++) console.log('row', i, '€'); 42")

@@ -4,7 +4,7 @@ import subprocess
 from conftest import run, run_js, server
 
 
-def test_lists_run_js_with_parameter_ranges(binary):
+def test_lists_run_js_with_parameter_ranges(transport):
     async def scenario():
         async with server() as session:
             tools = (await session.list_tools()).tools
@@ -17,7 +17,7 @@ def test_lists_run_js_with_parameter_ranges(binary):
     run(scenario())
 
 
-def test_runs_code_and_returns_output_and_result(binary):
+def test_runs_code_and_returns_output_and_result(transport):
     async def scenario():
         async with server() as session:
             content, is_error = await run_js(session, "console.log([1,2,3].map(x => x*2)); 40 + 2")
@@ -26,7 +26,7 @@ def test_runs_code_and_returns_output_and_result(binary):
     run(scenario())
 
 
-def test_results_of_several_types(binary):
+def test_results_of_several_types(transport):
     async def scenario():
         async with server() as session:
             cases = {
@@ -45,7 +45,7 @@ def test_results_of_several_types(binary):
     run(scenario())
 
 
-def test_thrown_error_is_reported(binary):
+def test_thrown_error_is_reported(transport):
     async def scenario():
         async with server() as session:
             content, is_error = await run_js(session, "console.log('before'); throw new Error('boom')")
@@ -55,7 +55,7 @@ def test_thrown_error_is_reported(binary):
     run(scenario())
 
 
-def test_syntax_error_names_line_and_column(binary):
+def test_syntax_error_names_line_and_column(transport):
     async def scenario():
         async with server() as session:
             content, is_error = await run_js(session, "const a = 1;\nconst = 2;")
@@ -64,7 +64,7 @@ def test_syntax_error_names_line_and_column(binary):
     run(scenario())
 
 
-def test_es_module_with_top_level_await(binary):
+def test_es_module_with_top_level_await(transport):
     async def scenario():
         async with server() as session:
             content, is_error = await run_js(session, "const v = await new Promise(r => setTimeout(() => r(3), 5));\nv * 2")
@@ -72,7 +72,7 @@ def test_es_module_with_top_level_await(binary):
     run(scenario())
 
 
-def test_bad_parameters_name_what_is_allowed(binary):
+def test_bad_parameters_name_what_is_allowed(transport):
     async def scenario():
         async with server() as session:
             content, is_error = await run_js(session, "1", heap_memory_max_mb=100)
@@ -88,7 +88,7 @@ def test_bad_parameters_name_what_is_allowed(binary):
     run(scenario())
 
 
-def test_instructions_and_description_overrides(binary, tmp_path):
+def test_instructions_and_description_overrides(transport, tmp_path):
     description = tmp_path / "description.txt"
     description.write_text("Custom run_js description.")
 

@@ -34,19 +34,24 @@ final class RunJSArgumentTests: XCTestCase {
         }
     }
 
+    private func callResult(_ result: StatelessResult) -> CallTool.Result {
+        let answer = RunJSTool.answer(result)
+        return RunJSTool.structured(answer.fields, isError: answer.isError)
+    }
+
     func testCallResultCarriesStructuredAndTextualForms() throws {
-        let success = RunJSTool.callResult(StatelessResult(status: .completed, output: "hi\n",
+        let success = callResult(StatelessResult(status: .completed, output: "hi\n",
                                                             resultJSON: "{\"a\":[1,2]}", error: nil))
         XCTAssertEqual(success.isError, false)
         XCTAssertEqual(success.structuredContent, ["output": "hi\n", "result": ["a": [1, 2]]])
         guard case .text(let text, _, _) = success.content.first else { return XCTFail("no text block") }
         XCTAssertEqual(try JSONDecoder().decode(Value.self, from: Data(text.utf8)), success.structuredContent)
 
-        let dataURL = RunJSTool.callResult(StatelessResult(status: .completed, output: "",
+        let dataURL = callResult(StatelessResult(status: .completed, output: "",
                                                             resultJSON: "[\"data:,kept as text\"]", error: nil))
         XCTAssertEqual(dataURL.structuredContent, ["output": "", "result": ["data:,kept as text"]])
 
-        let failure = RunJSTool.callResult(StatelessResult(status: .timedOut, output: "", resultJSON: nil,
+        let failure = callResult(StatelessResult(status: .timedOut, output: "", resultJSON: nil,
                                                             error: "Execution timed out after 1 s."))
         XCTAssertEqual(failure.isError, true)
         XCTAssertEqual(failure.structuredContent, ["output": "", "error": "Execution timed out after 1 s."])
@@ -70,12 +75,28 @@ final class CommandLineTests: XCTestCase {
             (["--max-concurrent-executions", "65"], "--max-concurrent-executions must be between 1 and 64; got 65."),
             (["--max-queued-executions=-1"], "--max-queued-executions must be between 0 and 100000; got -1."),
             (["--max-output-bytes", "10"], "--max-output-bytes must be between 1024 and 67108864 bytes; got 10."),
+            (["--http-port", "70000"], "--http-port must be between 0 and 65535; got 70000."),
+            (["--max-request-bytes", "100"], "--max-request-bytes must be between 1024 and 67108864 bytes; got 100."),
+            (["--http-port", "1", "--sse-port", "2"], "--http-port and --sse-port conflict: the server speaks one "
+                + "MCP transport; use --http-port for Streamable HTTP or --sse-port for legacy SSE clients."),
         ]
         for (arguments, message) in cases {
             XCTAssertThrowsError(try MCPV8Command.parseAsRoot(["--stateless"] + arguments)) { error in
                 XCTAssertEqual(MCPV8Command.message(for: error), message)
             }
         }
+    }
+
+    func testHostAndOriginPatterns() {
+        let hosts = HTTPService.localHosts
+        XCTAssertTrue(RebindingGuardMiddleware.matches("127.0.0.1:8080", hosts))
+        XCTAssertTrue(RebindingGuardMiddleware.matches("LOCALHOST", hosts), "no port, any case")
+        XCTAssertFalse(RebindingGuardMiddleware.matches("localhost.attacker.example:80", hosts))
+        XCTAssertFalse(RebindingGuardMiddleware.matches("127.0.0.1:80x", hosts))
+        XCTAssertTrue(RebindingGuardMiddleware.matches("anything", ["*"]))
+        XCTAssertTrue(RebindingGuardMiddleware.matches("http://[::1]:3000", HTTPService.localOrigins))
+        XCTAssertFalse(RebindingGuardMiddleware.matches("https://localhost:3000", HTTPService.localOrigins))
+        XCTAssertEqual(MCPV8Command.list(" a:*, ,b "), ["a:*", "b"])
     }
 
     func testTextOrFile() throws {

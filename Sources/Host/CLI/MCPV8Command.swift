@@ -8,8 +8,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         commandName: "mcp-v8",
         abstract: "An MCP server that runs JavaScript in sandboxed V8 isolates.",
         discussion: """
-            Serves the Model Context Protocol on stdin/stdout. Each run_js call runs in a fresh \
-            V8 isolate inside a worker process, within the heap, time and output limits below.
+            Serves the Model Context Protocol on stdin/stdout, or over HTTP with --http-port or \
+            --sse-port. Code runs in V8 isolates inside worker processes, within the heap, time and \
+            output limits below.
             """,
         version: MCPV8Version.current)
 
@@ -55,6 +56,36 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Description of the run_js tool: text, or @FILE to read it from a file.")
     var runJSDescription: String?
 
+    @Option(name: .customLong("http-port"),
+            help: "Serve MCP over Streamable HTTP at /mcp, plus the REST API at /api, on this port (0: any free port) instead of stdio.")
+    var httpPort: Int?
+
+    @Option(name: .customLong("sse-port"),
+            help: "Serve MCP over legacy SSE (/sse and /message), plus the REST API at /api, on this port (0: any free port) instead of stdio.")
+    var ssePort: Int?
+
+    @Option(name: .customLong("bind-host"), help: "Address the HTTP server listens on.")
+    var bindHost = "127.0.0.1"
+
+    @Option(name: .customLong("allowed-hosts"),
+            help: "Comma-separated Host header values the HTTP server accepts (NAME:* for any port, * for all; default: localhost, 127.0.0.1, [::1] and --bind-host, any port).")
+    var allowedHosts: String?
+
+    @Option(name: .customLong("allowed-origins"),
+            help: "Comma-separated Origin header values the HTTP server accepts when one is sent (default: http://localhost, http://127.0.0.1, http://[::1], any port).")
+    var allowedOrigins: String?
+
+    @Option(name: .customLong("max-request-bytes"),
+            help: "Largest HTTP request body accepted, in bytes (1024-67108864); larger ones get 413.")
+    var maxRequestBytes = 4_194_304
+
+    @Option(name: .customLong("shutdown-timeout"),
+            help: "HTTP server: seconds running executions may go on after SIGTERM/SIGINT before they are cancelled (0-3600).")
+    var shutdownTimeout = 10
+
+    @Flag(name: .customLong("print-openapi"), help: "Print the REST API's OpenAPI 3 document and exit.")
+    var printOpenAPI = false
+
     @Flag(name: .customLong("worker"), help: .hidden)
     var workerRole = false
 
@@ -85,6 +116,14 @@ public struct MCPV8Command: AsyncParsableCommand {
         try Self.check("--max-queued-executions", maxQueuedExecutions, in: ExecutionLimits.queuedExecutions)
         try Self.check("--max-output-bytes", maxOutputBytes, in: ExecutionLimits.outputBytes, unit: " bytes")
         try Self.check("--inline-wait-ms", inlineWaitMilliseconds, in: StatefulTools.inlineWaitMilliseconds, unit: " ms")
+        if let httpPort { try Self.check("--http-port", httpPort, in: 0...65535) }
+        if let ssePort { try Self.check("--sse-port", ssePort, in: 0...65535) }
+        if httpPort != nil && ssePort != nil {
+            throw ValidationError("--http-port and --sse-port conflict: the server speaks one MCP transport; "
+                + "use --http-port for Streamable HTTP or --sse-port for legacy SSE clients.")
+        }
+        try Self.check("--max-request-bytes", maxRequestBytes, in: 1024...67_108_864, unit: " bytes")
+        try Self.check("--shutdown-timeout", shutdownTimeout, in: 0...3600, unit: " s")
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
@@ -102,6 +141,10 @@ public struct MCPV8Command: AsyncParsableCommand {
 
     public func run() async throws {
         if workerRole { WorkerMain.run(defaultHeapLimitMB: heapMemoryMax) }
+        if printOpenAPI {
+            print(OpenAPIDocument.text, terminator: "")
+            return
+        }
 
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "mcp-v8")
@@ -142,8 +185,22 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode)
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
-        logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
-        try await setup.serveStdio(logger: logger)
+        guard let port = httpPort ?? ssePort else {
+            logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
+            return try await setup.serveStdio(logger: logger)
+        }
+        logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
+        let configuration = HTTPService.Configuration(
+            host: bindHost, port: port, endpoint: httpPort != nil ? .streamableHTTP : .legacySSE,
+            maxRequestBytes: maxRequestBytes,
+            allowedHosts: allowedHosts.map(Self.list) ?? HTTPService.localHosts + ["\(bindHost):*"],
+            allowedOrigins: allowedOrigins.map(Self.list) ?? HTTPService.localOrigins,
+            shutdownGrace: .seconds(shutdownTimeout))
+        try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
+    }
+
+    static func list(_ commaSeparated: String) -> [String] {
+        commaSeparated.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     static let defaultHeapDirectory = "/tmp/mcp-v8-heaps"

@@ -77,9 +77,10 @@ public final class ExecutionRegistry: @unchecked Sendable {
         self.defaults = defaults
     }
 
-    /// Starts an execution and returns its id at once. Throws when the input heap is unknown or
-    /// cannot be read; the run itself reports its failures through the execution.
+    /// Starts an execution and returns its id at once. Throws when the server is busy or the input
+    /// heap is unknown or cannot be read; the run itself reports its failures through the execution.
     public func start(_ parameters: StatefulRunParameters) throws -> String {
+        try pool.checkRoom()
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
             guard let heap = try store.get(id) else {

@@ -165,6 +165,39 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Throws `ServerBusyError` when a run submitted now would be refused: for callers that must
+    /// answer "busy" before they hand the run to a background task.
+    public func checkRoom() throws(ServerBusyError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let busy = busyErrorLocked() { throw busy }
+    }
+
+    /// Runs queued or running.
+    public var pendingJobs: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return jobs.count
+    }
+
+    /// Runs waiting for a free worker.
+    public var queueDepth: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return queue.count
+    }
+
+    private func busyErrorLocked() -> ServerBusyError? {
+        // Workers still starting (or restarting) will take a job each soon: only jobs beyond
+        // them count as waiting.
+        let slotsNotBusy = slots.filter { if case .busy = $0.state { false } else { true } }.count
+        guard queue.count >= configuration.maximumQueued + slotsNotBusy else { return nil }
+        return ServerBusyError(description:
+            "Server busy: \(configuration.workerCount) executions are running and "
+            + "\(configuration.maximumQueued) are waiting, the most allowed "
+            + "(--max-concurrent-executions, --max-queued-executions). Retry shortly.")
+    }
+
     /// Cancels a queued or running execution; a no-op for one that already ended.
     public func cancel(jobID: UInt64) {
         lock.lock()
@@ -196,15 +229,9 @@ public final class WorkerPool: @unchecked Sendable {
             job.continuation.resume(returning: RunOutcome(status: .cancelled, error: cancelledMessage))
             return
         }
-        // Workers still starting (or restarting) will take a job each soon: only jobs beyond
-        // them count as waiting.
-        let slotsNotBusy = slots.filter { if case .busy = $0.state { false } else { true } }.count
-        guard queue.count < configuration.maximumQueued + slotsNotBusy else {
+        if let busy = busyErrorLocked() {
             lock.unlock()
-            job.continuation.resume(throwing: ServerBusyError(description:
-                "Server busy: \(configuration.workerCount) executions are running and "
-                + "\(configuration.maximumQueued) are waiting, the most allowed "
-                + "(--max-concurrent-executions, --max-queued-executions). Retry shortly."))
+            job.continuation.resume(throwing: busy)
             return
         }
         jobs[jobID] = job

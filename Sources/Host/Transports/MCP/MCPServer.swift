@@ -1,7 +1,8 @@
 import Logging
 import MCP
 
-/// The MCP face of mcp-v8: tool listing and tool calls, over any swift-sdk transport.
+/// The MCP face of mcp-v8: tool listing and tool calls, over any swift-sdk transport. The REST
+/// API answers through the same `answer(tool:arguments:)`.
 public struct MCPServerSetup: Sendable {
     /// What runs the code: fresh isolates answering inline, or executions over stored heaps.
     public enum Mode: Sendable {
@@ -12,6 +13,7 @@ public struct MCPServerSetup: Sendable {
     public var instructions: String
     public var runJSDescription: String
     public let mode: Mode
+    public let tools: [Tool]
 
     public static let defaultInstructions = """
         mcp-v8 runs JavaScript in sandboxed V8 isolates. Use the run_js tool to compute, \
@@ -23,40 +25,46 @@ public struct MCPServerSetup: Sendable {
         self.instructions = instructions ?? Self.defaultInstructions
         self.mode = mode
         switch mode {
-        case .stateless: self.runJSDescription = runJSDescription ?? RunJSTool.defaultDescription
-        case .stateful: self.runJSDescription = runJSDescription ?? StatefulTools.runJSDescription
+        case .stateless(let executor):
+            self.runJSDescription = runJSDescription ?? RunJSTool.defaultDescription
+            tools = [RunJSTool.definition(description: self.runJSDescription, defaults: executor.defaults)]
+        case .stateful(let registry, let wait):
+            self.runJSDescription = runJSDescription ?? StatefulTools.runJSDescription
+            tools = StatefulTools.definitions(runJSDescription: self.runJSDescription, defaults: registry.defaults,
+                                              inlineWaitMilliseconds: wait)
+        }
+    }
+
+    /// Carries out a call of one of `tools`. Throws what `ToolFailure.classify` names when the
+    /// call cannot be carried out for a reason the caller should hear.
+    public func answer(tool name: String, arguments: [String: Value]?) async throws -> ToolAnswer {
+        guard tools.contains(where: { $0.name == name }) else {
+            throw UnknownToolError(name: name, available: tools.map(\.name))
+        }
+        switch mode {
+        case .stateless(let executor):
+            return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments)))
+        case .stateful(let registry, let wait):
+            return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait)
         }
     }
 
     public func makeServer() async -> Server {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
                             capabilities: .init(tools: .init(listChanged: false)))
-        let tools: [Tool] = switch mode {
-        case .stateless(let executor):
-            [RunJSTool.definition(description: runJSDescription, defaults: executor.defaults)]
-        case .stateful(let registry, let wait):
-            StatefulTools.definitions(runJSDescription: runJSDescription, defaults: registry.defaults,
-                                      inlineWaitMilliseconds: wait)
-        }
-        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: tools) }
-        await server.withMethodHandler(CallTool.self) { [mode] call in
-            guard tools.contains(where: { $0.name == call.name }) else {
-                throw MCPError.invalidParams(
-                    "Unknown tool '\(call.name)'; available: \(tools.map(\.name).joined(separator: ", ")).")
-            }
-            switch mode {
-            case .stateless(let executor):
-                do {
-                    let parameters = try RunJSTool.parameters(from: call.arguments)
-                    return RunJSTool.callResult(try await executor.execute(parameters))
-                } catch let error as ToolArgumentError {
-                    return RunJSTool.failure(error.description)
-                } catch let error as ServerBusyError {
-                    return RunJSTool.failure(error.description)
-                }
-            case .stateful(let registry, let wait):
-                return try await StatefulTools.call(call.name, call.arguments, registry: registry,
-                                                    inlineWaitMilliseconds: wait)
+        await server.withMethodHandler(ListTools.self) { [tools] _ in ListTools.Result(tools: tools) }
+        await server.withMethodHandler(CallTool.self) { [self] call in
+            do {
+                let answer = try await answer(tool: call.name, arguments: call.arguments)
+                return RunJSTool.structured(answer.fields, isError: answer.isError)
+            } catch let error as UnknownToolError {
+                throw MCPError.invalidParams(error.description)
+            } catch {
+                guard let (_, message) = ToolFailure.classify(error) else { throw error }
+                // Stateless answers always carry `output`, as its output schema promises.
+                var fields: [String: Value] = ["error": .string(message)]
+                if case .stateless = mode { fields["output"] = "" }
+                return RunJSTool.structured(fields, isError: true)
             }
         }
         return server
@@ -67,6 +75,15 @@ public struct MCPServerSetup: Sendable {
         let server = await makeServer()
         try await server.start(transport: BlockingStdioTransport(logger: logger))
         await server.waitUntilCompleted()
+    }
+}
+
+public struct UnknownToolError: Error, CustomStringConvertible {
+    let name: String
+    let available: [String]
+
+    public var description: String {
+        "Unknown tool '\(name)'; available: \(available.joined(separator: ", "))."
     }
 }
 

@@ -6,7 +6,11 @@ import MCP
 /// string to find out, which cost a third of the host's CPU when decoding results.)
 enum PlainJSON {
     static func value(from json: String) throws -> Value {
-        try JSONDecoder().decode(Node.self, from: Data(json.utf8)).value
+        try value(from: Data(json.utf8))
+    }
+
+    static func value(from json: Data) throws -> Value {
+        try JSONDecoder().decode(Node.self, from: json).value
     }
 
     /// A run's result for the `result` field: its JSON value, or the text itself if it does not parse.

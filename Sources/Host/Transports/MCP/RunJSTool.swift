@@ -80,18 +80,14 @@ enum RunJSTool {
                 "execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
     }
 
-    /// `{output, result?, error?}`, both as structured content and as its JSON text.
-    static func callResult(_ result: StatelessResult) -> CallTool.Result {
+    /// `{output, result?, error?}`.
+    static func answer(_ result: StatelessResult) -> ToolAnswer {
         var fields: [String: Value] = ["output": .string(result.output)]
         if let json = result.resultJSON {
             fields["result"] = PlainJSON.result(json)
         }
         if let error = result.error, !result.succeeded { fields["error"] = .string(error) }
-        return structured(fields, isError: !result.succeeded)
-    }
-
-    static func failure(_ message: String) -> CallTool.Result {
-        structured(["output": "", "error": .string(message)], isError: true)
+        return ToolAnswer(fields: fields, isError: !result.succeeded)
     }
 
     /// `fields` as structured content and as its JSON text, the two forms every tool answers in.

@@ -97,51 +97,43 @@ enum StatefulTools {
                  "maxProperties": .int(tagsPerCall), "description": .string(description)])
     }
 
-    static func call(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
-                     inlineWaitMilliseconds: Int) async throws -> CallTool.Result {
-        do {
-            switch name {
-            case "run_js": return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds)
-            case "get_execution":
-                let summary = try execution(arguments, tool: name, registry: registry)
-                return RunJSTool.structured(fields(summary), isError: false)
-            case "get_execution_output": return try output(arguments, registry: registry)
-            case "cancel_execution":
-                let id = try ToolArguments(arguments, tool: name, allowed: ["execution_id"]).requiredString("execution_id")
-                guard let (summary, alreadyEnded) = registry.cancel(id) else { throw unknownExecution(id) }
-                var result = fields(summary)
-                result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
-                                                         : "Cancellation requested.")
-                return RunJSTool.structured(result, isError: false)
-            case "list_sessions":
-                _ = try ToolArguments(arguments, tool: name, allowed: [])
-                return RunJSTool.structured(["sessions": .array(try registry.metadata.sessions().map { .string($0) })],
-                                            isError: false)
-            case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry)
-            case "get_heap_tags", "set_heap_tags", "delete_heap_tags", "query_heaps_by_tags":
-                return try heapTags(name, arguments, registry: registry)
-            default:
-                _ = try ToolArguments(arguments, tool: name, allowed: [])
-                let list = registry.list().map { summary -> Value in
-                    var entry: [String: Value] = ["execution_id": .string(summary.id),
-                                                  "status": .string(summary.state.statusName),
-                                                  "started_at": .string(timestamp(summary.startedAt))]
-                    if let completedAt = summary.completedAt { entry["completed_at"] = .string(timestamp(completedAt)) }
-                    return .object(entry)
-                }
-                return RunJSTool.structured(["executions": .array(list)], isError: false)
+    /// Carries out one stateful tool call. Throws what `ToolFailure.classify` names for the caller.
+    static func answer(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
+                       inlineWaitMilliseconds: Int) async throws -> ToolAnswer {
+        switch name {
+        case "run_js": return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds)
+        case "get_execution":
+            return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry)), isError: false)
+        case "get_execution_output": return try output(arguments, registry: registry)
+        case "cancel_execution":
+            let id = try ToolArguments(arguments, tool: name, allowed: ["execution_id"]).requiredString("execution_id")
+            guard let (summary, alreadyEnded) = registry.cancel(id) else { throw UnknownExecutionError(id) }
+            var result = fields(summary)
+            result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
+                                                     : "Cancellation requested.")
+            return ToolAnswer(fields: result, isError: false)
+        case "list_sessions":
+            _ = try ToolArguments(arguments, tool: name, allowed: [])
+            return ToolAnswer(fields: ["sessions": .array(try registry.metadata.sessions().map { .string($0) })],
+                              isError: false)
+        case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry)
+        case "get_heap_tags", "set_heap_tags", "delete_heap_tags", "query_heaps_by_tags":
+            return try heapTags(name, arguments, registry: registry)
+        default:
+            _ = try ToolArguments(arguments, tool: name, allowed: [])
+            let list = registry.list().map { summary -> Value in
+                var entry: [String: Value] = ["execution_id": .string(summary.id),
+                                              "status": .string(summary.state.statusName),
+                                              "started_at": .string(timestamp(summary.startedAt))]
+                if let completedAt = summary.completedAt { entry["completed_at"] = .string(timestamp(completedAt)) }
+                return .object(entry)
             }
-        } catch let error as ToolArgumentError {
-            return RunJSTool.structured(["error": .string(error.description)], isError: true)
-        } catch let error as HeapStoreError {
-            return RunJSTool.structured(["error": .string(error.description)], isError: true)
-        } catch let error as UnknownHeapError {
-            return RunJSTool.structured(["error": .string(error.description)], isError: true)
+            return ToolAnswer(fields: ["executions": .array(list)], isError: false)
         }
     }
 
     private static func runJS(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                              defaultWait: Int) async throws -> CallTool.Result {
+                              defaultWait: Int) async throws -> ToolAnswer {
         let checked = try ToolArguments(arguments, tool: "run_js", allowed: runJSParameters)
         let heap = try checked.optionalString("heap").map { text throws(ToolArgumentError) -> HeapID in
             do { return try HeapID(validating: text) } catch { throw ToolArgumentError("run_js: parameter 'heap': \(error)") }
@@ -159,7 +151,7 @@ enum StatefulTools {
         let id = try registry.start(parameters)
         await registry.wait(for: id, upTo: .milliseconds(wait))
         guard let summary = registry.summary(of: id), summary.completedAt != nil else {
-            return RunJSTool.structured(["execution_id": .string(id), "status": "running"], isError: false)
+            return ToolAnswer(fields: ["execution_id": .string(id), "status": "running"], isError: false)
         }
         var result = fields(summary)
         if let output = registry.output(of: id) {
@@ -167,10 +159,10 @@ enum StatefulTools {
             result["output"] = .string(page.text)
             result["output_has_more"] = .bool(page.hasMore)
         }
-        return RunJSTool.structured(result, isError: summary.state != .completed)
+        return ToolAnswer(fields: result, isError: summary.state != .completed)
     }
 
-    private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> CallTool.Result {
+    private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> ToolAnswer {
         let name = "get_execution_output"
         let checked = try ToolArguments(arguments, tool: name,
                                         allowed: ["execution_id", "line_offset", "line_limit", "byte_offset", "byte_limit"])
@@ -180,14 +172,14 @@ enum StatefulTools {
             throw ToolArgumentError("\(name): use line_offset/line_limit or byte_offset/byte_limit, not both.")
         }
         guard let output = registry.output(of: id), let summary = registry.summary(of: id) else {
-            throw unknownExecution(id)
+            throw UnknownExecutionError(id)
         }
         let page = byteMode
             ? output.page(byteOffset: try checked.optionalInteger("byte_offset", in: 0...Int.max) ?? 0,
                           byteLimit: try checked.optionalInteger("byte_limit", in: byteLimits) ?? 65536)
             : output.page(lineOffset: try checked.optionalInteger("line_offset", in: 0...Int.max) ?? 0,
                           lineLimit: try checked.optionalInteger("line_limit", in: lineLimits) ?? defaultLineLimit)
-        return RunJSTool.structured([
+        return ToolAnswer(fields: [
             "execution_id": .string(id), "status": .string(summary.state.statusName), "output": .string(page.text),
             "line_offset": .int(page.lineOffset), "next_line_offset": .int(page.nextLineOffset),
             "byte_offset": .int(page.byteOffset), "next_byte_offset": .int(page.nextByteOffset),
@@ -208,7 +200,7 @@ enum StatefulTools {
     }
 
     private static func heapTags(_ name: String, _ arguments: [String: Value]?,
-                                 registry: ExecutionRegistry) throws -> CallTool.Result {
+                                 registry: ExecutionRegistry) throws -> ToolAnswer {
         let allowed = ["get_heap_tags": ["heap"], "set_heap_tags": ["heap", "tags"],
                        "delete_heap_tags": ["heap", "keys"], "query_heaps_by_tags": ["tags"]][name] ?? []
         let checked = try ToolArguments(arguments, tool: name, allowed: allowed)
@@ -217,7 +209,7 @@ enum StatefulTools {
                 throw ToolArgumentError("\(name): 'tags' must name at least one tag.")
             }
             let heaps = try registry.metadata.heaps(taggedWith: tags)
-            return RunJSTool.structured(["heaps": .array(heaps.map { .string($0) })], isError: false)
+            return ToolAnswer(fields: ["heaps": .array(heaps.map { .string($0) })], isError: false)
         }
         let heap: HeapID
         do {
@@ -240,10 +232,10 @@ enum StatefulTools {
             break
         }
         let tags = try registry.metadata.tags(of: heap.hex).mapValues { Value.string($0) }
-        return RunJSTool.structured(["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
+        return ToolAnswer(fields: ["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
     }
 
-    private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> CallTool.Result {
+    private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> ToolAnswer {
         let name = "list_session_snapshots"
         let checked = try ToolArguments(arguments, tool: name, allowed: ["session", "fields"])
         let session = try checked.requiredString("session")
@@ -260,18 +252,14 @@ enum StatefulTools {
             if let output = entry.outputHeap { all["output_heap"] = .string(output) }
             return .object(all.filter { fields.contains($0.key) })
         }
-        return RunJSTool.structured(["session": .string(session), "snapshots": .array(snapshots)], isError: false)
+        return ToolAnswer(fields: ["session": .string(session), "snapshots": .array(snapshots)], isError: false)
     }
 
     private static func execution(_ arguments: [String: Value]?, tool: String,
                                   registry: ExecutionRegistry) throws -> ExecutionSummary {
         let id = try ToolArguments(arguments, tool: tool, allowed: ["execution_id"]).requiredString("execution_id")
-        guard let summary = registry.summary(of: id) else { throw unknownExecution(id) }
+        guard let summary = registry.summary(of: id) else { throw UnknownExecutionError(id) }
         return summary
-    }
-
-    private static func unknownExecution(_ id: String) -> ToolArgumentError {
-        ToolArgumentError("no execution has the id '\(id.prefix(80))'; list_executions shows the known ones.")
     }
 
     static func fields(_ summary: ExecutionSummary) -> [String: Value] {

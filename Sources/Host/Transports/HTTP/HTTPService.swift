@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+import Logging
+import MCP
+import ServiceLifecycle
+
+/// The network face of mcp-v8: one HTTP server carrying an MCP endpoint (Streamable HTTP at
+/// `/mcp`, or legacy SSE at `/sse` + `/message`), the REST API, its OpenAPI document and
+/// `/healthz`. SIGTERM or SIGINT shut it down gracefully.
+public struct HTTPService: Sendable {
+    public enum MCPEndpoint: Sendable {
+        case streamableHTTP
+        case legacySSE
+    }
+
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var endpoint: MCPEndpoint
+        public var maxRequestBytes: Int
+        public var allowedHosts: [String]
+        public var allowedOrigins: [String]
+        /// How long running executions may go on after a shutdown signal before they are cancelled.
+        public var shutdownGrace: Duration
+
+        public init(host: String, port: Int, endpoint: MCPEndpoint, maxRequestBytes: Int, allowedHosts: [String],
+                    allowedOrigins: [String], shutdownGrace: Duration) {
+            self.host = host
+            self.port = port
+            self.endpoint = endpoint
+            self.maxRequestBytes = maxRequestBytes
+            self.allowedHosts = allowedHosts
+            self.allowedOrigins = allowedOrigins
+            self.shutdownGrace = shutdownGrace
+        }
+    }
+
+    /// Host and Origin patterns allowed when none are given: this machine, any port.
+    public static let localHosts = ["localhost:*", "127.0.0.1:*", "[::1]:*"]
+    public static let localOrigins = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+
+    let configuration: Configuration
+    let setup: MCPServerSetup
+    let pool: WorkerPool
+    let logger: Logger
+
+    public init(configuration: Configuration, setup: MCPServerSetup, pool: WorkerPool, logger: Logger) {
+        self.configuration = configuration
+        self.setup = setup
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains: new work is refused, MCP sessions close, running
+    /// executions get `shutdownGrace` to finish, and what is left is cancelled.
+    public func run() async throws {
+        let draining = ShutdownState()
+        let router = Router(context: MCPV8RequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: RebindingGuardMiddleware(allowedHosts: configuration.allowedHosts,
+                                                        allowedOrigins: configuration.allowedOrigins))
+        router.get("/healthz") { _, _ in
+            HTTPMessages.json(["status": .string(draining.isDraining ? "shutting_down" : "ok")],
+                              status: draining.isDraining ? .serviceUnavailable : .ok)
+        }
+        router.get(RouterPath(OpenAPIDocument.path)) { _, _ in
+            Response(status: .ok, headers: [.contentType: HTTPMessages.jsonContentType],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+        }
+        RESTRoutes(setup: setup, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
+            .register(on: router)
+
+        let closeSessions: @Sendable () async -> Void
+        switch configuration.endpoint {
+        case .streamableHTTP:
+            let sessions = StreamableHTTPSessions(setup: setup, logger: logger)
+            sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
+            closeSessions = { await sessions.closeAll() }
+        case .legacySSE:
+            let sessions = LegacySSESessions(setup: setup, logger: logger)
+            sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
+            closeSessions = { await sessions.closeAll() }
+        }
+
+        let endpointName = configuration.endpoint == .streamableHTTP ? "/mcp" : "/sse"
+        let logger = self.logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info("mcp-v8 \(MCPV8Version.current) listening on http://\(configuration.host):\(port) (MCP at \(endpointName), REST at /api)")
+            },
+            logger: logger)
+        let drain = DrainOnShutdown { [pool, configuration] in
+            draining.beginDraining()
+            await closeSessions()
+            let deadline = ContinuousClock.now + configuration.shutdownGrace
+            while pool.pendingJobs > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+            logger.info("shutting down: \(pool.pendingJobs) executions still running are cancelled")
+            pool.shutdown()
+        }
+        // Shutdown runs in reverse order: the drain first, then the server stops accepting and
+        // finishes the requests in flight (which the drain has let end).
+        let group = ServiceGroup(configuration: .init(services: [app, drain],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// Runs `drain` when the service group begins a graceful shutdown.
+private struct DrainOnShutdown: Service {
+    let drain: @Sendable () async -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await drain()
+    }
+}
+
+extension HTTPService.MCPEndpoint: Equatable {}

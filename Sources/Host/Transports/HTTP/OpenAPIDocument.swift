@@ -1,0 +1,159 @@
+import Foundation
+import MCP
+
+/// The OpenAPI 3 description of the REST API, served at `/api-doc/openapi.json` and printed by
+/// `--print-openapi`; `docs/openapi.json` is its committed copy, which a test keeps equal.
+enum OpenAPIDocument {
+    static let path = "/api-doc/openapi.json"
+
+    static var document: Value {
+        .object([
+            "openapi": "3.0.3",
+            "info": .object([
+                "title": "mcp-v8 REST API",
+                "version": .string(MCPV8Version.current),
+                "description": .string("Run JavaScript in sandboxed V8 isolates without MCP framing. Fields follow "
+                    + "the MCP tools (run_js, get_execution, get_execution_output, cancel_execution, "
+                    + "list_executions). In stateless mode (--stateless) only POST /api/exec exists; the execution "
+                    + "routes answer 404. Every failure has the body {\"error\": message}."),
+            ]),
+            "paths": .object([
+                "/api/exec": .object(["post": operation(
+                    "exec", "Run code. Stateless: the result. Stateful: an execution, complete if it ended within "
+                        + "inline_wait_ms (200), else still running (202).",
+                    body: ref("ExecRequest"),
+                    responses: ["200": jsonResponse("The run ended (a failed run has `error`).", .object(["anyOf": .array([
+                        ref("StatelessResult"), ref("Execution")])])),
+                                "202": jsonResponse("Stateful: still running; poll GET /api/executions/{id}.", ref("Execution"))],
+                    errors: ["400", "413", "415", "429", "503"])]),
+                "/api/executions": .object(["get": operation(
+                    "listExecutions", "Every execution this server knows, oldest first.",
+                    responses: ["200": jsonResponse("The executions.", ref("ExecutionList"))], errors: ["404"])]),
+                "/api/executions/{id}": .object(["get": operation(
+                    "getExecution", "Status and result of one execution.", parameters: [idParameter],
+                    responses: ["200": jsonResponse("The execution.", ref("Execution"))], errors: ["404"])]),
+                "/api/executions/{id}/output": .object(["get": operation(
+                    "getExecutionOutput", "A page of an execution's console output, readable while it runs: line "
+                        + "mode (line_offset, line_limit) or byte mode (byte_offset, byte_limit), not both.",
+                    parameters: [idParameter, query("line_offset", minimum: 0), query("line_limit", minimum: 1, maximum: 100_000),
+                                 query("byte_offset", minimum: 0), query("byte_limit", minimum: 1, maximum: 16_777_216)],
+                    responses: ["200": jsonResponse("The page.", ref("OutputPage"))], errors: ["400", "404"])]),
+                "/api/executions/{id}/cancel": .object(["post": operation(
+                    "cancelExecution", "Stop a queued or running execution.", parameters: [idParameter],
+                    responses: ["200": jsonResponse("The execution after the request.", ref("Execution"))],
+                    errors: ["404"])]),
+            ]),
+            "components": .object([
+                "schemas": .object([
+                    "ExecRequest": object([
+                        "code": string("JavaScript source to run."),
+                        "heap": .object(["type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+                                         "description": "Stateful: the heap to start from; omit for a new one."]),
+                        "session": .object(["type": "string", "minLength": 1, "maxLength": 200,
+                                            "description": "Stateful: the session to log the run under."]),
+                        "tags": .object(["type": "object", "additionalProperties": .object(["type": "string"]),
+                                         "description": "Stateful: tags to set on the new heap."]),
+                        "heap_memory_max_mb": integer("Heap limit of this run, in MB.", 4, 64),
+                        "execution_timeout_secs": integer("Wall-clock limit of this run, in seconds.", 1, 300),
+                        "inline_wait_ms": integer("Stateful: how long to wait for the run to end.", 0, 60_000),
+                    ], required: ["code"], closed: true),
+                    "StatelessResult": object([
+                        "output": string("Console output."),
+                        "result": .object(["description": "The value of the last expression, as JSON."]),
+                        "error": string("Present when the run failed."),
+                    ], required: ["output"]),
+                    "Execution": object([
+                        "execution_id": string("The execution's id."),
+                        "status": .object(["type": "string",
+                                           "enum": ["running", "completed", "failed", "cancelled", "timed_out"]]),
+                        "result": .object(["description": "The value of the last expression, as JSON."]),
+                        "heap": string("The heap the run ended with (64 hex characters)."),
+                        "error": string("What went wrong, when the run failed."),
+                        "started_at": string("ISO 8601 time."),
+                        "completed_at": string("ISO 8601 time."),
+                        "output": string("The first page of console output (POST /api/exec when complete)."),
+                        "output_has_more": .object(["type": "boolean"]),
+                        "message": string("What a cancel request did."),
+                    ], required: ["execution_id", "status"]),
+                    "ExecutionList": object([
+                        "executions": .object(["type": "array", "items": object([
+                            "execution_id": string("The execution's id."),
+                            "status": .object(["type": "string"]),
+                            "started_at": string("ISO 8601 time."),
+                            "completed_at": string("ISO 8601 time."),
+                        ], required: ["execution_id", "status", "started_at"])]),
+                    ], required: ["executions"]),
+                    "OutputPage": object([
+                        "execution_id": string("The execution's id."),
+                        "status": .object(["type": "string"]),
+                        "output": string("The page's text."),
+                        "line_offset": .object(["type": "integer"]), "next_line_offset": .object(["type": "integer"]),
+                        "byte_offset": .object(["type": "integer"]), "next_byte_offset": .object(["type": "integer"]),
+                        "total_lines": .object(["type": "integer"]), "total_bytes": .object(["type": "integer"]),
+                        "has_more": .object(["type": "boolean"]),
+                    ], required: ["execution_id", "status", "output", "has_more"]),
+                    "Error": object(["error": string("What went wrong and what is allowed.")], required: ["error"]),
+                ]),
+                "securitySchemes": .object(["bearer": .object(["type": "http", "scheme": "bearer", "bearerFormat": "JWT"])]),
+            ]),
+        ])
+    }
+
+    private static let errorMeanings = [
+        "400": "A field is missing, of the wrong type, or out of range.",
+        "401": "No valid bearer token (servers started with --jwks-url).",
+        "403": "The token is valid but not for this server.",
+        "404": "No such execution (or a stateless server).",
+        "413": "The body is larger than --max-request-bytes.",
+        "415": "The body is not declared as application/json.",
+        "429": "The execution queue is full; retry shortly.",
+        "503": "The server is shutting down.",
+    ]
+
+    private static func operation(_ id: String, _ summary: String, parameters: [Value] = [], body: Value? = nil,
+                                  responses: [String: Value], errors: [String]) -> Value {
+        var all = responses
+        for code in errors + ["401", "403"] { all[code] = jsonResponse(errorMeanings[code] ?? "", ref("Error")) }
+        var fields: [String: Value] = ["operationId": .string(id), "summary": .string(summary),
+                                       "responses": .object(all), "security": [.object([:]), ["bearer": []]]]
+        if !parameters.isEmpty { fields["parameters"] = .array(parameters) }
+        if let body {
+            fields["requestBody"] = ["required": true, "content": ["application/json": ["schema": body]]]
+        }
+        return .object(fields)
+    }
+
+    private static let idParameter: Value = ["name": "id", "in": "path", "required": true, "schema": ["type": "string"]]
+
+    private static func query(_ name: String, minimum: Int, maximum: Int? = nil) -> Value {
+        var schema: [String: Value] = ["type": "integer", "minimum": .int(minimum)]
+        if let maximum { schema["maximum"] = .int(maximum) }
+        return ["name": .string(name), "in": "query", "required": false, "schema": .object(schema)]
+    }
+
+    private static func jsonResponse(_ description: String, _ schema: Value) -> Value {
+        ["description": .string(description), "content": ["application/json": ["schema": schema]]]
+    }
+
+    private static func ref(_ name: String) -> Value { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    private static func string(_ description: String) -> Value { ["type": "string", "description": .string(description)] }
+
+    private static func integer(_ description: String, _ minimum: Int, _ maximum: Int) -> Value {
+        ["type": "integer", "minimum": .int(minimum), "maximum": .int(maximum), "description": .string(description)]
+    }
+
+    private static func object(_ properties: [String: Value], required: [String], closed: Bool = false) -> Value {
+        var fields: [String: Value] = ["type": "object", "properties": .object(properties),
+                                       "required": .array(required.map { .string($0) })]
+        if closed { fields["additionalProperties"] = false }
+        return .object(fields)
+    }
+
+    /// The document as pretty, key-sorted JSON text.
+    static var text: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}

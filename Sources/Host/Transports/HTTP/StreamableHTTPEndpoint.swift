@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import Logging
+import MCP
+
+/// MCP over Streamable HTTP at `/mcp`: one swift-sdk server and transport per session, found by
+/// the `Mcp-Session-Id` header. An `initialize` POST without one opens a session.
+actor StreamableHTTPSessions {
+    private struct Session {
+        let server: Server
+        let transport: StatefulHTTPServerTransport
+        let subject: String?
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    private let setup: MCPServerSetup
+    private let logger: Logger
+    private var sessions: [String: Session] = [:]
+    /// Sessions unused this long are closed; clients open a new one with `initialize`.
+    static let idleTimeout: Duration = .seconds(30 * 60)
+    static let maximumSessions = 10_000
+
+    init(setup: MCPServerSetup, logger: Logger) {
+        self.setup = setup
+        self.logger = logger
+    }
+
+    nonisolated func register(on router: Router<MCPV8RequestContext>, maxRequestBytes: Int, draining: ShutdownState) {
+        let handler: @Sendable (Request, MCPV8RequestContext) async throws -> Response = { request, context in
+            let body = request.method == .post ? try await HTTPMessages.body(of: request, limit: maxRequestBytes) : nil
+            let mcpRequest = HTTPMessages.mcpRequest(request, body: body)
+            return HTTPMessages.response(await self.handle(mcpRequest, subject: context.subject, draining: draining))
+        }
+        router.post("/mcp", use: handler)
+        router.get("/mcp", use: handler)
+        router.delete("/mcp", use: handler)
+    }
+
+    func handle(_ request: MCP.HTTPRequest, subject: String?, draining: ShutdownState) async -> MCP.HTTPResponse {
+        if let id = request.header(HTTPHeaderName.sessionID) {
+            guard var session = sessions[id], session.subject == subject else {
+                return .error(statusCode: 404, .invalidRequest("Session '\(id.prefix(80))' is unknown or expired; "
+                    + "send initialize without Mcp-Session-Id to open a new one."))
+            }
+            session.lastUsed = .now
+            sessions[id] = session
+            let response = await session.transport.handleRequest(request)
+            if request.method == "DELETE", response.statusCode == 200 { await close(id) }
+            return response
+        }
+        guard request.method == "POST", let body = request.body, Self.isInitialize(body) else {
+            return .error(statusCode: 400, .invalidRequest("Missing Mcp-Session-Id header: only an initialize "
+                + "request may come without one."))
+        }
+        guard !draining.isDraining else {
+            return .error(statusCode: 503, .internalError("The server is shutting down."))
+        }
+        guard sessions.count < Self.maximumSessions else {
+            return .error(statusCode: 503, .internalError("Too many open MCP sessions (\(Self.maximumSessions)); "
+                + "close unused ones with DELETE /mcp."))
+        }
+        return await open(request, subject: subject)
+    }
+
+    private static func isInitialize(_ body: Data) -> Bool {
+        guard case .object(let message)? = try? PlainJSON.value(from: body) else { return false }
+        return message["method"] == "initialize"
+    }
+
+    private func open(_ request: MCP.HTTPRequest, subject: String?) async -> MCP.HTTPResponse {
+        let id = UUID().uuidString.lowercased()
+        let transport = StatefulHTTPServerTransport(
+            sessionIDGenerator: FixedSessionID(id: id),
+            // Host and Origin are checked for every route by RebindingGuardMiddleware.
+            validationPipeline: StandardValidationPipeline(validators: [
+                AcceptHeaderValidator(mode: .sseRequired), ContentTypeValidator(),
+                ProtocolVersionValidator(), SessionValidator(),
+            ]),
+            logger: logger)
+        let server = await setup.makeServer()
+        do {
+            try await server.start(transport: transport)
+        } catch {
+            return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
+        }
+        sessions[id] = Session(server: server, transport: transport, subject: subject, lastUsed: .now)
+        let response = await transport.handleRequest(request)
+        if case .error = response { await close(id) }
+        return response
+    }
+
+    private func close(_ id: String) async {
+        guard let session = sessions.removeValue(forKey: id) else { return }
+        await session.server.stop()
+    }
+
+    func closeIdle() async {
+        let now = ContinuousClock.now
+        for (id, session) in sessions where now - session.lastUsed > Self.idleTimeout { await close(id) }
+    }
+
+    func closeAll() async {
+        for id in Array(sessions.keys) { await close(id) }
+    }
+
+    private struct FixedSessionID: SessionIDGenerator {
+        let id: String
+        func generateSessionID() -> String { id }
+    }
+}
