@@ -83,6 +83,16 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "HTTP server: seconds running executions may go on after SIGTERM/SIGINT before they are cancelled (0-3600).")
     var shutdownTimeout = 10
 
+    @Option(name: .customLong("jwks-url"),
+            help: "HTTP server: require a bearer JWT on /mcp, /sse, /message and /api/*, verified against the JSON Web Key Set at this http(s) URL.")
+    var jwksURL: String?
+
+    @Option(name: .customLong("jwt-issuer"), help: "With --jwks-url: the 'iss' tokens must carry.")
+    var jwtIssuer: String?
+
+    @Option(name: .customLong("jwt-audience"), help: "With --jwks-url: an 'aud' tokens must include.")
+    var jwtAudience: String?
+
     @Flag(name: .customLong("print-openapi"), help: "Print the REST API's OpenAPI 3 document and exit.")
     var printOpenAPI = false
 
@@ -121,6 +131,16 @@ public struct MCPV8Command: AsyncParsableCommand {
         if httpPort != nil && ssePort != nil {
             throw ValidationError("--http-port and --sse-port conflict: the server speaks one MCP transport; "
                 + "use --http-port for Streamable HTTP or --sse-port for legacy SSE clients.")
+        }
+        if let jwksURL {
+            guard httpPort != nil || ssePort != nil else {
+                throw ValidationError("--jwks-url needs --http-port or --sse-port: tokens are checked on HTTP requests.")
+            }
+            guard let url = URL(string: jwksURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ValidationError("--jwks-url must be an http:// or https:// URL; got '\(jwksURL)'.")
+            }
+        } else if jwtIssuer != nil || jwtAudience != nil {
+            throw ValidationError("--jwt-issuer and --jwt-audience need --jwks-url.")
         }
         try Self.check("--max-request-bytes", maxRequestBytes, in: 1024...67_108_864, unit: " bytes")
         try Self.check("--shutdown-timeout", shutdownTimeout, in: 0...3600, unit: " s")
@@ -195,7 +215,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             maxRequestBytes: maxRequestBytes,
             allowedHosts: allowedHosts.map(Self.list) ?? HTTPService.localHosts + ["\(bindHost):*"],
             allowedOrigins: allowedOrigins.map(Self.list) ?? HTTPService.localOrigins,
-            shutdownGrace: .seconds(shutdownTimeout))
+            shutdownGrace: .seconds(shutdownTimeout), jwksURL: jwksURL, jwtIssuer: jwtIssuer, jwtAudience: jwtAudience)
         try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
     }
 

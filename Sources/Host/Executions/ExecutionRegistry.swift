@@ -35,6 +35,8 @@ public struct ExecutionSummary: Sendable {
     public var error: String?
     public var startedAt: Date
     public var completedAt: Date?
+    /// Who started it: the caller's token subject, nil when the server checks no tokens.
+    public var owner: String?
 }
 
 /// The stateful executions of this server: each runs on the worker pool from its input heap,
@@ -45,6 +47,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
     private final class Record {
         let id: String
         let jobID: UInt64
+        let owner: String?
         let startedAt = Date()
         let output = ExecutionOutput()
         var lifecycle = ExecutionLifecycle()
@@ -53,9 +56,10 @@ public final class ExecutionRegistry: @unchecked Sendable {
         var completedAt: Date?
         var waiters: [ResumeOnce] = []
 
-        init(id: String, jobID: UInt64) {
+        init(id: String, jobID: UInt64, owner: String?) {
             self.id = id
             self.jobID = jobID
+            self.owner = owner
         }
     }
 
@@ -79,7 +83,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     /// Starts an execution and returns its id at once. Throws when the server is busy or the input
     /// heap is unknown or cannot be read; the run itself reports its failures through the execution.
-    public func start(_ parameters: StatefulRunParameters) throws -> String {
+    public func start(_ parameters: StatefulRunParameters, owner: String? = nil) throws -> String {
         try pool.checkRoom()
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
@@ -89,7 +93,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             inputHeap = heap
         }
-        let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID())
+        let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: owner)
         lock.lock()
         records[record.id] = record
         lock.unlock()
@@ -137,7 +141,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let completedAt = Date()
         let stored = MetadataDatabase.StoredExecution(
             id: record.id, status: record.lifecycle.state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
-            error: outcome.error, startedAt: record.startedAt, completedAt: completedAt)
+            error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner)
         lock.unlock()
         // Saved before it is reported finished, so whatever a caller reads next is on disk.
         // A failure to save leaves the execution readable from memory until it is evicted.
@@ -190,13 +194,14 @@ public final class ExecutionRegistry: @unchecked Sendable {
     private static func summary(_ stored: MetadataDatabase.StoredExecution) -> ExecutionSummary {
         ExecutionSummary(id: stored.id, state: ExecutionLifecycle.finalState(named: stored.status) ?? .failed,
                          resultJSON: stored.resultJSON, heap: stored.heap.flatMap { try? HeapID(validating: $0) },
-                         error: stored.error, startedAt: stored.startedAt, completedAt: stored.completedAt)
+                         error: stored.error, startedAt: stored.startedAt, completedAt: stored.completedAt,
+                         owner: stored.owner)
     }
 
     private func summary(_ record: Record) -> ExecutionSummary {
         ExecutionSummary(id: record.id, state: record.lifecycle.state, resultJSON: record.outcome?.resultJSON,
                          heap: record.heap, error: record.outcome?.error, startedAt: record.startedAt,
-                         completedAt: record.completedAt)
+                         completedAt: record.completedAt, owner: record.owner)
     }
 
     /// The execution's output: live while it runs; read back from the database (all at once,

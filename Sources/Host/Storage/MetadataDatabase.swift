@@ -76,6 +76,10 @@ public final class MetadataDatabase: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v4-execution-owner") { db in
+            // The verified token subject that started the execution (NULL without --jwks-url).
+            try db.execute(sql: "ALTER TABLE executions ADD COLUMN owner TEXT")
+        }
         try migrator.migrate(database)
     }
 
@@ -163,15 +167,18 @@ public final class MetadataDatabase: Sendable {
         public var error: String?
         public var startedAt: Date
         public var completedAt: Date
+        /// The caller's token subject, when the server checks tokens.
+        public var owner: String? = nil
     }
 
     public func save(_ execution: StoredExecution, output: [String]) throws {
         try database.write { db in
             try db.execute(sql: """
-                INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [execution.id, execution.status, execution.resultJSON, execution.heap, execution.error,
-                                 execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970])
+                                 execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970,
+                                 execution.owner])
             for (index, line) in output.enumerated() {
                 try db.execute(sql: "INSERT OR REPLACE INTO execution_output (execution_id, line_index, text) VALUES (?, ?, ?)",
                                arguments: [execution.id, index, line])
@@ -208,6 +215,6 @@ public final class MetadataDatabase: Sendable {
     private static func execution(_ row: Row) -> StoredExecution {
         StoredExecution(id: row["id"], status: row["status"], resultJSON: row["result_json"], heap: row["heap"],
                         error: row["error"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                        completedAt: Date(timeIntervalSince1970: row["completed_at"]))
+                        completedAt: Date(timeIntervalSince1970: row["completed_at"]), owner: row["owner"])
     }
 }

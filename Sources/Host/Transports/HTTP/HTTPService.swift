@@ -22,9 +22,14 @@ public struct HTTPService: Sendable {
         public var allowedOrigins: [String]
         /// How long running executions may go on after a shutdown signal before they are cancelled.
         public var shutdownGrace: Duration
+        /// Where to check bearer tokens (nil: no tokens asked for).
+        public var jwksURL: String?
+        public var jwtIssuer: String?
+        public var jwtAudience: String?
 
         public init(host: String, port: Int, endpoint: MCPEndpoint, maxRequestBytes: Int, allowedHosts: [String],
-                    allowedOrigins: [String], shutdownGrace: Duration) {
+                    allowedOrigins: [String], shutdownGrace: Duration, jwksURL: String? = nil,
+                    jwtIssuer: String? = nil, jwtAudience: String? = nil) {
             self.host = host
             self.port = port
             self.endpoint = endpoint
@@ -32,6 +37,9 @@ public struct HTTPService: Sendable {
             self.allowedHosts = allowedHosts
             self.allowedOrigins = allowedOrigins
             self.shutdownGrace = shutdownGrace
+            self.jwksURL = jwksURL
+            self.jwtIssuer = jwtIssuer
+            self.jwtAudience = jwtAudience
         }
     }
 
@@ -59,6 +67,12 @@ public struct HTTPService: Sendable {
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: RebindingGuardMiddleware(allowedHosts: configuration.allowedHosts,
                                                         allowedOrigins: configuration.allowedOrigins))
+        if let jwksURL = configuration.jwksURL {
+            let verifier = JWKSVerifier(configuration: .init(url: jwksURL, issuer: configuration.jwtIssuer,
+                                                             audience: configuration.jwtAudience), logger: logger)
+            await verifier.prefetch()
+            router.add(middleware: BearerAuthMiddleware(verifier: verifier))
+        }
         router.get("/healthz") { _, _ in
             HTTPMessages.json(["status": .string(draining.isDraining ? "shutting_down" : "ok")],
                               status: draining.isDraining ? .serviceUnavailable : .ok)

@@ -77,7 +77,7 @@ actor StreamableHTTPSessions {
                 ProtocolVersionValidator(), SessionValidator(),
             ]),
             logger: logger)
-        let server = await setup.makeServer()
+        let server = await setup.makeServer(caller: subject)
         do {
             try await server.start(transport: transport)
         } catch {

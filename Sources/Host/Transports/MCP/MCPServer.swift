@@ -35,9 +35,10 @@ public struct MCPServerSetup: Sendable {
         }
     }
 
-    /// Carries out a call of one of `tools`. Throws what `ToolFailure.classify` names when the
-    /// call cannot be carried out for a reason the caller should hear.
-    public func answer(tool name: String, arguments: [String: Value]?) async throws -> ToolAnswer {
+    /// Carries out a call of one of `tools` for `caller` (a verified token subject; nil when the
+    /// server checks no tokens). Throws what `ToolFailure.classify` names when the call cannot be
+    /// carried out for a reason the caller should hear.
+    public func answer(tool name: String, arguments: [String: Value]?, caller: String?) async throws -> ToolAnswer {
         guard tools.contains(where: { $0.name == name }) else {
             throw UnknownToolError(name: name, available: tools.map(\.name))
         }
@@ -45,17 +46,19 @@ public struct MCPServerSetup: Sendable {
         case .stateless(let executor):
             return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments)))
         case .stateful(let registry, let wait):
-            return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait)
+            return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait,
+                                                  caller: caller)
         }
     }
 
-    public func makeServer() async -> Server {
+    /// A server for one client connection; `caller` is its verified token subject, if any.
+    public func makeServer(caller: String? = nil) async -> Server {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
                             capabilities: .init(tools: .init(listChanged: false)))
         await server.withMethodHandler(ListTools.self) { [tools] _ in ListTools.Result(tools: tools) }
         await server.withMethodHandler(CallTool.self) { [self] call in
             do {
-                let answer = try await answer(tool: call.name, arguments: call.arguments)
+                let answer = try await answer(tool: call.name, arguments: call.arguments, caller: caller)
                 return RunJSTool.structured(answer.fields, isError: answer.isError)
             } catch let error as UnknownToolError {
                 throw MCPError.invalidParams(error.description)

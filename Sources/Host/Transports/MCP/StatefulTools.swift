@@ -97,16 +97,20 @@ enum StatefulTools {
                  "maxProperties": .int(tagsPerCall), "description": .string(description)])
     }
 
-    /// Carries out one stateful tool call. Throws what `ToolFailure.classify` names for the caller.
+    /// Carries out one stateful tool call for `caller` (a token subject, or nil without tokens):
+    /// executions another caller started are unknown to it. Throws what `ToolFailure.classify`
+    /// names for the caller.
     static func answer(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
-                       inlineWaitMilliseconds: Int) async throws -> ToolAnswer {
+                       inlineWaitMilliseconds: Int, caller: String?) async throws -> ToolAnswer {
         switch name {
-        case "run_js": return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds)
+        case "run_js":
+            return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds, caller: caller)
         case "get_execution":
-            return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry)), isError: false)
-        case "get_execution_output": return try output(arguments, registry: registry)
+            return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry, caller: caller)),
+                              isError: false)
+        case "get_execution_output": return try output(arguments, registry: registry, caller: caller)
         case "cancel_execution":
-            let id = try ToolArguments(arguments, tool: name, allowed: ["execution_id"]).requiredString("execution_id")
+            let id = try execution(arguments, tool: name, registry: registry, caller: caller).id
             guard let (summary, alreadyEnded) = registry.cancel(id) else { throw UnknownExecutionError(id) }
             var result = fields(summary)
             result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
@@ -121,7 +125,7 @@ enum StatefulTools {
             return try heapTags(name, arguments, registry: registry)
         default:
             _ = try ToolArguments(arguments, tool: name, allowed: [])
-            let list = registry.list().map { summary -> Value in
+            let list = registry.list().filter { $0.owner == caller }.map { summary -> Value in
                 var entry: [String: Value] = ["execution_id": .string(summary.id),
                                               "status": .string(summary.state.statusName),
                                               "started_at": .string(timestamp(summary.startedAt))]
@@ -133,7 +137,7 @@ enum StatefulTools {
     }
 
     private static func runJS(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                              defaultWait: Int) async throws -> ToolAnswer {
+                              defaultWait: Int, caller: String?) async throws -> ToolAnswer {
         let checked = try ToolArguments(arguments, tool: "run_js", allowed: runJSParameters)
         let heap = try checked.optionalString("heap").map { text throws(ToolArgumentError) -> HeapID in
             do { return try HeapID(validating: text) } catch { throw ToolArgumentError("run_js: parameter 'heap': \(error)") }
@@ -148,7 +152,7 @@ enum StatefulTools {
             heapMB: try checked.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
             timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
         let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
-        let id = try registry.start(parameters)
+        let id = try registry.start(parameters, owner: caller)
         await registry.wait(for: id, upTo: .milliseconds(wait))
         guard let summary = registry.summary(of: id), summary.completedAt != nil else {
             return ToolAnswer(fields: ["execution_id": .string(id), "status": "running"], isError: false)
@@ -162,7 +166,8 @@ enum StatefulTools {
         return ToolAnswer(fields: result, isError: summary.state != .completed)
     }
 
-    private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> ToolAnswer {
+    private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry,
+                               caller: String?) throws -> ToolAnswer {
         let name = "get_execution_output"
         let checked = try ToolArguments(arguments, tool: name,
                                         allowed: ["execution_id", "line_offset", "line_limit", "byte_offset", "byte_limit"])
@@ -171,7 +176,7 @@ enum StatefulTools {
         if byteMode && (checked.has("line_offset") || checked.has("line_limit")) {
             throw ToolArgumentError("\(name): use line_offset/line_limit or byte_offset/byte_limit, not both.")
         }
-        guard let output = registry.output(of: id), let summary = registry.summary(of: id) else {
+        guard let summary = registry.summary(of: id), summary.owner == caller, let output = registry.output(of: id) else {
             throw UnknownExecutionError(id)
         }
         let page = byteMode
@@ -255,10 +260,10 @@ enum StatefulTools {
         return ToolAnswer(fields: ["session": .string(session), "snapshots": .array(snapshots)], isError: false)
     }
 
-    private static func execution(_ arguments: [String: Value]?, tool: String,
-                                  registry: ExecutionRegistry) throws -> ExecutionSummary {
+    private static func execution(_ arguments: [String: Value]?, tool: String, registry: ExecutionRegistry,
+                                  caller: String?) throws -> ExecutionSummary {
         let id = try ToolArguments(arguments, tool: tool, allowed: ["execution_id"]).requiredString("execution_id")
-        guard let summary = registry.summary(of: id) else { throw UnknownExecutionError(id) }
+        guard let summary = registry.summary(of: id), summary.owner == caller else { throw UnknownExecutionError(id) }
         return summary
     }
 

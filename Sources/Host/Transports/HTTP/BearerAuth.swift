@@ -1,0 +1,178 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import JWTKit
+import Logging
+
+/// Verifies bearer tokens against a JSON Web Key Set fetched from `--jwks-url`: signature, `exp`,
+/// `nbf`, and `iss`/`aud` when configured. The key set is cached; a token naming a key the cache
+/// lacks triggers one refetch (at most every `refetchInterval`), so key rotation needs no restart.
+actor JWKSVerifier {
+    struct Configuration: Sendable {
+        var url: String
+        var issuer: String?
+        var audience: String?
+    }
+
+    enum Failure: Error {
+        /// No usable token: 401.
+        case unauthorized(String)
+        /// A genuine token that is not meant for this server: 403.
+        case forbidden(String)
+        /// The key set cannot be had: 503.
+        case keysUnavailable(String)
+    }
+
+    let configuration: Configuration
+    private let logger: Logger
+    private var keys: KeySet?
+    private var fetchedAt: ContinuousClock.Instant?
+    static let refetchInterval: Duration = .seconds(2)
+    /// Keys older than this are refetched before use (the old ones serve if that fails).
+    static let maximumKeyAge: Duration = .seconds(3600)
+
+    init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The token's subject, once every check passed.
+    func subject(of token: String) async throws(Failure) -> String {
+        var keys = try await currentKeys()
+        // jwt-kit falls back to its default key for a kid it lacks, so unknown kids are caught here.
+        if let kid = Self.keyID(of: token), !keys.kids.contains(kid) {
+            guard let refreshed = try? await fetch(force: false), refreshed.kids.contains(kid) else {
+                throw .unauthorized("the token is signed by a key ('\(kid.prefix(80))') the key set does not hold")
+            }
+            keys = refreshed
+        }
+        let claims: BearerClaims
+        do {
+            claims = try await keys.collection.verify(token, as: BearerClaims.self)
+        } catch {
+            throw Self.failure(error)
+        }
+        if let issuer = configuration.issuer, claims.iss?.value != issuer {
+            throw .forbidden("the token's issuer is '\(claims.iss?.value ?? "")', not '\(issuer)' (--jwt-issuer)")
+        }
+        if let audience = configuration.audience, !(claims.aud?.value.contains(audience) ?? false) {
+            throw .forbidden("the token is not for the audience '\(audience)' (--jwt-audience)")
+        }
+        guard let subject = claims.sub?.value, !subject.isEmpty else {
+            throw .unauthorized("the token has no 'sub' claim; executions are bound to the caller's subject")
+        }
+        return subject
+    }
+
+    /// Loads the key set at start, so a wrong URL shows in the log at once (requests retry later).
+    func prefetch() async {
+        do {
+            _ = try await fetch(force: true)
+        } catch {
+            logger.warning("--jwks-url: \(error); requests with tokens get 503 until the key set can be fetched")
+        }
+    }
+
+    /// The `kid` of the token's header, read before any check.
+    private static func keyID(of token: String) -> String? {
+        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
+        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64),
+              let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return fields["kid"] as? String
+    }
+
+    private static func failure(_ error: any Error) -> Failure {
+        guard let error = error as? JWTError else { return .unauthorized("the token is not a valid JWT") }
+        return switch error.errorType {
+        case .claimVerificationFailure: .unauthorized("the token \(error.reason ?? "failed a claim check")")
+        case .signatureVerificationFailed: .unauthorized("the token's signature does not verify")
+        case .missingKIDHeader: .unauthorized("the token names no key ('kid' header)")
+        case .unsupportedAlgorithm: .unauthorized("the token's algorithm is not accepted")
+        default: .unauthorized("the token is not a valid JWT (\(error.errorType))")
+        }
+    }
+
+    private func currentKeys() async throws(Failure) -> KeySet {
+        if let keys, let fetchedAt, ContinuousClock.now - fetchedAt < Self.maximumKeyAge { return keys }
+        do {
+            return try await fetch(force: true)
+        } catch {
+            if let keys { return keys }
+            throw .keysUnavailable("cannot verify tokens: the key set at \(configuration.url) could not be fetched (\(error))")
+        }
+    }
+
+    /// Fetches the key set unless it was fetched within `refetchInterval` (or `force`).
+    private func fetch(force: Bool) async throws -> KeySet {
+        if !force, let keys, let fetchedAt, ContinuousClock.now - fetchedAt < Self.refetchInterval { return keys }
+        var request = HTTPClientRequest(url: configuration.url)
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else { throw KeySetError("HTTP \(response.status.code)") }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        let jwks = try JSONDecoder().decode(JWKS.self, from: Data(buffer: body))
+        let collection = JWTKeyCollection()
+        try await collection.add(jwks: jwks)
+        let fetched = KeySet(collection: collection, kids: Set(jwks.keys.compactMap { $0.keyIdentifier?.string }))
+        keys = fetched
+        fetchedAt = .now
+        return fetched
+    }
+
+    private struct KeySet {
+        let collection: JWTKeyCollection
+        let kids: Set<String>
+    }
+
+    private struct KeySetError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+/// The claims mcp-v8 reads; `exp` is required, so no token lives forever.
+struct BearerClaims: JWTPayload {
+    var sub: SubjectClaim?
+    var exp: ExpirationClaim
+    var nbf: NotBeforeClaim?
+    var iss: IssuerClaim?
+    var aud: AudienceClaim?
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+        try nbf?.verifyNotBefore()
+    }
+}
+
+/// Lets a request through to the MCP endpoints and the REST API only with a valid bearer token,
+/// and records the token's subject in the context.
+struct BearerAuthMiddleware: RouterMiddleware {
+    typealias Context = MCPV8RequestContext
+    let verifier: JWKSVerifier
+    static let protectedPrefixes = ["/mcp", "/sse", "/message", "/api/"]
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard Self.protectedPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
+        else { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            return HTTPMessages.error(.unauthorized, "A bearer token is required (Authorization: Bearer <JWT>).",
+                                      headers: [.wwwAuthenticate: "Bearer realm=\"mcp-v8\""])
+        }
+        var context = context
+        do {
+            context.subject = try await verifier.subject(of: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+        } catch .unauthorized(let reason) {
+            return HTTPMessages.error(.unauthorized, "Invalid bearer token: \(reason).",
+                                      headers: [.wwwAuthenticate: "Bearer realm=\"mcp-v8\", error=\"invalid_token\""])
+        } catch .forbidden(let reason) {
+            return HTTPMessages.error(.forbidden, "Forbidden: \(reason).")
+        } catch .keysUnavailable(let reason) {
+            return HTTPMessages.error(.serviceUnavailable, reason)
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,176 @@
+"""Bearer tokens checked against a JWKS served from loopback, with keys made here."""
+import base64
+import json
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from mcp import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from conftest import http_server, run
+
+ISSUER, AUDIENCE = "https://issuer.test", "mcp-v8"
+
+
+class KeySet:
+    """RSA keys by kid, and which of them the JWKS endpoint currently publishes."""
+
+    def __init__(self):
+        self.private = {kid: rsa.generate_private_key(public_exponent=65537, key_size=2048) for kid in ("k1", "k2")}
+        self.published = ["k1"]
+        self.fetches = 0
+
+    def document(self) -> bytes:
+        keys = []
+        for kid in self.published:
+            jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private[kid].public_key()))
+            keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
+        return json.dumps({"keys": keys}).encode()
+
+    def token(self, subject="alice", kid="k1", **claims) -> str:
+        now = int(time.time())
+        payload = {"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "exp": now + 300, "nbf": now - 5, **claims}
+        return jwt.encode({k: v for k, v in payload.items() if v is not None}, self.private[kid],
+                          algorithm="RS256", headers={"kid": kid})
+
+
+@contextmanager
+def jwks_server(keys: KeySet):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            keys.fetches += 1
+            body = keys.document()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def keys():
+    return KeySet()
+
+
+@pytest.fixture
+def secured(keys, tmp_path, binary):
+    with jwks_server(keys) as jwks_url:
+        with http_server("--http-port", "0", "--jwks-url", jwks_url, "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE,
+                         "--directory-path", str(tmp_path / "heaps"), "--session-db-path", str(tmp_path / "db")) as url:
+            yield url
+
+
+def exec_as(url: str, token: str | None, code="1 + 1", **extra):
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}/api/exec", json={"code": code, **extra}, headers=headers, timeout=30)
+
+
+def test_a_valid_token_gets_in_and_a_missing_one_does_not(secured, keys):
+    assert exec_as(secured, keys.token()).json()["result"] == 2
+    missing = exec_as(secured, None)
+    assert missing.status_code == 401 and "Bearer" in missing.headers["www-authenticate"]
+    assert "bearer token is required" in missing.json()["error"]
+    assert httpx.get(f"{secured}/healthz", timeout=30).status_code == 200, "health checks need no token"
+
+
+def unsigned(claims: dict) -> str:
+    encode = lambda part: base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+    return f"{encode({'alg': 'none', 'typ': 'JWT', 'kid': 'k1'})}.{encode(claims)}."
+
+
+@pytest.mark.parametrize("make_token, status", [
+    (lambda keys: keys.token(exp=int(time.time()) - 60), 401),
+    (lambda keys: keys.token(nbf=int(time.time()) + 600), 401),
+    (lambda keys: keys.token(exp=None), 401),
+    (lambda keys: keys.token(subject=None), 401),
+    (lambda keys: keys.token(aud="someone-else"), 403),
+    (lambda keys: keys.token(iss="https://elsewhere.test"), 403),
+    (lambda keys: keys.token(kid="k2"), 401),
+    (lambda keys: keys.token()[:-4] + "AAAA", 401),
+    (lambda keys: unsigned({"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 300}), 401),
+    (lambda keys: "not.a.jwt", 401),
+], ids=["expired", "not-yet-valid", "no-exp", "no-sub", "other-audience", "other-issuer", "unknown-key",
+        "bad-signature", "alg-none", "garbage"])
+def test_bad_tokens_are_refused_with_a_reason(secured, keys, make_token, status):
+    answer = exec_as(secured, make_token(keys))
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"].startswith("Invalid bearer token" if status == 401 else "Forbidden")
+    assert exec_as(secured, keys.token()).status_code == 200, "the server goes on serving"
+
+
+def test_a_rotated_key_is_fetched_when_a_token_names_it(secured, keys):
+    assert exec_as(secured, keys.token(kid="k2")).status_code == 401
+    keys.published = ["k1", "k2"]
+    time.sleep(2.2)  # refetches triggered by unknown keys are at most one per 2 s
+    fetches = keys.fetches
+    assert exec_as(secured, keys.token(kid="k2")).status_code == 200
+    assert keys.fetches == fetches + 1
+
+
+def test_executions_belong_to_the_caller(secured, keys):
+    alice, bob = keys.token("alice"), keys.token("bob")
+    started = exec_as(secured, alice, "console.log('secret'); 7").json()
+    own = httpx.get(f"{secured}/api/executions/{started['execution_id']}",
+                    headers={"authorization": f"Bearer {alice}"}, timeout=30)
+    assert own.status_code == 200 and own.json()["result"] == 7
+    for method, suffix in [("GET", ""), ("GET", "/output"), ("POST", "/cancel")]:
+        other = httpx.request(method, f"{secured}/api/executions/{started['execution_id']}{suffix}",
+                              headers={"authorization": f"Bearer {bob}"}, timeout=30)
+        assert other.status_code == 404, f"{method} {suffix}: {other.text}"
+    listed = httpx.get(f"{secured}/api/executions", headers={"authorization": f"Bearer {bob}"}, timeout=30).json()
+    assert listed == {"executions": []}
+
+
+def test_mcp_transports_need_the_token_and_keep_sessions_to_their_caller(keys, tmp_path, binary):
+    async def call_over_streamable_http(url, token):
+        async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
+            async with streamable_http_client(f"{url}/mcp", http_client=client) as (read, write, session_id):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    result = await session.call_tool("run_js", {"code": "40 + 2"})
+                    return result.structuredContent["result"], session_id()
+
+    async def call_over_sse(url, token):
+        async with sse_client(f"{url}/sse", headers={"authorization": f"Bearer {token}"}) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                return (await session.call_tool("run_js", {"code": "6 * 7"})).structuredContent["result"]
+
+    with jwks_server(keys) as jwks_url:
+        common = ["--jwks-url", jwks_url, "--directory-path", str(tmp_path / "heaps"),
+                  "--session-db-path", str(tmp_path / "db")]
+        with http_server("--http-port", "0", *common) as url:
+            result, session_id = run(call_over_streamable_http(url, keys.token("alice")))
+            assert result == 42
+            assert httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
+                              timeout=30).status_code == 401
+            initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+            accept = {"accept": "application/json, text/event-stream"}
+            opened = httpx.post(f"{url}/mcp", json=initialize, timeout=30,
+                                headers={"authorization": f"Bearer {keys.token('alice')}", **accept})
+            alice_session = opened.headers["mcp-session-id"]
+            borrowed = httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, timeout=30,
+                                  headers={"authorization": f"Bearer {keys.token('bob')}",
+                                           "mcp-session-id": alice_session, **accept})
+            assert borrowed.status_code == 404
+        with http_server("--sse-port", "0", *common) as url:
+            assert run(call_over_sse(url, keys.token("alice"))) == 42
+            assert httpx.get(f"{url}/sse", timeout=30).status_code == 401
