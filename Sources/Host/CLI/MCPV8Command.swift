@@ -93,6 +93,10 @@ public struct MCPV8Command: AsyncParsableCommand {
     @Option(name: .customLong("jwt-audience"), help: "With --jwks-url: an 'aud' tokens must include.")
     var jwtAudience: String?
 
+    @Option(name: .customLong("log-level"),
+            help: "Least severe log level written to stderr: trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
     @Flag(name: .customLong("print-openapi"), help: "Print the REST API's OpenAPI 3 document and exit.")
     var printOpenAPI = false
 
@@ -126,6 +130,10 @@ public struct MCPV8Command: AsyncParsableCommand {
         try Self.check("--max-queued-executions", maxQueuedExecutions, in: ExecutionLimits.queuedExecutions)
         try Self.check("--max-output-bytes", maxOutputBytes, in: ExecutionLimits.outputBytes, unit: " bytes")
         try Self.check("--inline-wait-ms", inlineWaitMilliseconds, in: StatefulTools.inlineWaitMilliseconds, unit: " ms")
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; "
+                + "got '\(logLevel)'.")
+        }
         if let httpPort { try Self.check("--http-port", httpPort, in: 0...65535) }
         if let ssePort { try Self.check("--sse-port", ssePort, in: 0...65535) }
         if httpPort != nil && ssePort != nil {
@@ -168,7 +176,7 @@ public struct MCPV8Command: AsyncParsableCommand {
 
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "mcp-v8")
-        logger.logLevel = .info
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let instructionsText = try instructions.map { try Self.textOrFile($0, flag: "--instructions") }
         let descriptionText = try runJSDescription.map { try Self.textOrFile($0, flag: "--run-js-description") }
 

@@ -155,7 +155,8 @@ public final class WorkerPool: @unchecked Sendable {
         let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
                          timeoutMilliseconds: request.timeoutSeconds * 1000,
                          outputLimitBytes: request.outputLimitBytes, checkpoint: request.checkpoint)
-        return try await withTaskCancellationHandler {
+        let started = ContinuousClock.now
+        let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 enqueue(Job(request: job, timeout: TimeInterval(request.timeoutSeconds),
                             onOutput: onOutput, continuation: continuation))
@@ -163,6 +164,8 @@ public final class WorkerPool: @unchecked Sendable {
         } onCancel: {
             cancel(jobID: jobID)
         }
+        ExecutionMetrics.finished(outcome.status, after: ContinuousClock.now - started)
+        return outcome
     }
 
     /// Throws `ServerBusyError` when a run submitted now would be refused: for callers that must
@@ -170,7 +173,10 @@ public final class WorkerPool: @unchecked Sendable {
     public func checkRoom() throws(ServerBusyError) {
         lock.lock()
         defer { lock.unlock() }
-        if let busy = busyErrorLocked() { throw busy }
+        if let busy = busyErrorLocked() {
+            ExecutionMetrics.refusedBusy()
+            throw busy
+        }
     }
 
     /// Runs queued or running.
@@ -185,6 +191,13 @@ public final class WorkerPool: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return queue.count
+    }
+
+    /// Workers running a job now.
+    public var busyWorkers: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.filter { if case .busy = $0.state { true } else { false } }.count
     }
 
     private func busyErrorLocked() -> ServerBusyError? {
@@ -231,6 +244,7 @@ public final class WorkerPool: @unchecked Sendable {
         }
         if let busy = busyErrorLocked() {
             lock.unlock()
+            ExecutionMetrics.refusedBusy()
             job.continuation.resume(throwing: busy)
             return
         }
@@ -333,6 +347,7 @@ public final class WorkerPool: @unchecked Sendable {
             break
         }
         workerRestarts += 1
+        ExecutionMetrics.workerReplaced()
         slots[index].process = nil
         if diedBeforeReady {
             logger.error("worker process \(how) before it was ready; retrying in \(Self.restartPause)s")

@@ -2,11 +2,12 @@ import Foundation
 import Hummingbird
 import Logging
 import MCP
+import Metrics
 import ServiceLifecycle
 
 /// The network face of mcp-v8: one HTTP server carrying an MCP endpoint (Streamable HTTP at
-/// `/mcp`, or legacy SSE at `/sse` + `/message`), the REST API, its OpenAPI document and
-/// `/healthz`. SIGTERM or SIGINT shut it down gracefully.
+/// `/mcp`, or legacy SSE at `/sse` + `/message`), the REST API, its OpenAPI document,
+/// `/healthz` and `/metrics` (Prometheus). SIGTERM or SIGINT shut it down gracefully.
 public struct HTTPService: Sendable {
     public enum MCPEndpoint: Sendable {
         case streamableHTTP
@@ -76,6 +77,14 @@ public struct HTTPService: Sendable {
         router.get("/healthz") { _, _ in
             HTTPMessages.json(["status": .string(draining.isDraining ? "shutting_down" : "ok")],
                               status: draining.isDraining ? .serviceUnavailable : .ok)
+        }
+        let metrics = ExecutionMetrics.bootstrapPrometheus()
+        router.get("/metrics") { [pool] _, _ in
+            // Levels are read when scraped; counts and durations are recorded as runs end.
+            Gauge(label: "mcpv8_queue_depth").record(pool.queueDepth)
+            Gauge(label: "mcpv8_busy_workers").record(pool.busyWorkers)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
         router.get(RouterPath(OpenAPIDocument.path)) { _, _ in
             Response(status: .ok, headers: [.contentType: HTTPMessages.jsonContentType],

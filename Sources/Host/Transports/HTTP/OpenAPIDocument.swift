@@ -8,7 +8,7 @@ enum OpenAPIDocument {
 
     static var document: Value {
         .object([
-            "openapi": "3.0.3",
+            "openapi": "3.1.0",
             "info": .object([
                 "title": "mcp-v8 REST API",
                 "version": .string(MCPV8Version.current),
@@ -25,37 +25,39 @@ enum OpenAPIDocument {
                     responses: ["200": jsonResponse("The run ended (a failed run has `error`).", .object(["anyOf": .array([
                         ref("StatelessResult"), ref("Execution")])])),
                                 "202": jsonResponse("Stateful: still running; poll GET /api/executions/{id}.", ref("Execution"))],
-                    errors: ["400", "413", "415", "429", "503"])]),
+                    errors: ["400", "404", "405", "413", "415", "429", "503"])]),
                 "/api/executions": .object(["get": operation(
                     "listExecutions", "Every execution this server knows, oldest first.",
-                    responses: ["200": jsonResponse("The executions.", ref("ExecutionList"))], errors: ["404"])]),
+                    responses: ["200": jsonResponse("The executions.", ref("ExecutionList"))], errors: ["404", "405"])]),
                 "/api/executions/{id}": .object(["get": operation(
                     "getExecution", "Status and result of one execution.", parameters: [idParameter],
-                    responses: ["200": jsonResponse("The execution.", ref("Execution"))], errors: ["404"])]),
+                    responses: ["200": jsonResponse("The execution.", ref("Execution"))], errors: ["404", "405"])]),
                 "/api/executions/{id}/output": .object(["get": operation(
                     "getExecutionOutput", "A page of an execution's console output, readable while it runs: line "
                         + "mode (line_offset, line_limit) or byte mode (byte_offset, byte_limit), not both.",
                     parameters: [idParameter, query("line_offset", minimum: 0), query("line_limit", minimum: 1, maximum: 100_000),
                                  query("byte_offset", minimum: 0), query("byte_limit", minimum: 1, maximum: 16_777_216)],
-                    responses: ["200": jsonResponse("The page.", ref("OutputPage"))], errors: ["400", "404"])]),
+                    responses: ["200": jsonResponse("The page.", ref("OutputPage"))], errors: ["400", "404", "405"])]),
                 "/api/executions/{id}/cancel": .object(["post": operation(
                     "cancelExecution", "Stop a queued or running execution.", parameters: [idParameter],
                     responses: ["200": jsonResponse("The execution after the request.", ref("Execution"))],
-                    errors: ["404"])]),
+                    errors: ["404", "405"])]),
             ]),
             "components": .object([
                 "schemas": .object([
                     "ExecRequest": object([
                         "code": string("JavaScript source to run."),
-                        "heap": .object(["type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+                        "heap": nullable(["type": "string", "pattern": "^[0-9a-fA-F]{64}$",
                                          "description": "Stateful: the heap to start from; omit for a new one."]),
-                        "session": .object(["type": "string", "minLength": 1, "maxLength": 200,
+                        "session": nullable(["type": "string", "minLength": 1, "maxLength": 200,
                                             "description": "Stateful: the session to log the run under."]),
-                        "tags": .object(["type": "object", "additionalProperties": .object(["type": "string"]),
+                        "tags": nullable(["type": "object", "maxProperties": 100,
+                                         "propertyNames": .object(["minLength": 1, "maxLength": 200]),
+                                         "additionalProperties": .object(["type": "string", "maxLength": 1000]),
                                          "description": "Stateful: tags to set on the new heap."]),
-                        "heap_memory_max_mb": integer("Heap limit of this run, in MB.", 4, 64),
-                        "execution_timeout_secs": integer("Wall-clock limit of this run, in seconds.", 1, 300),
-                        "inline_wait_ms": integer("Stateful: how long to wait for the run to end.", 0, 60_000),
+                        "heap_memory_max_mb": nullable(integer("Heap limit of this run, in MB.", 4, 64)),
+                        "execution_timeout_secs": nullable(integer("Wall-clock limit of this run, in seconds.", 1, 300)),
+                        "inline_wait_ms": nullable(integer("Stateful: how long to wait for the run to end.", 0, 60_000)),
                     ], required: ["code"], closed: true),
                     "StatelessResult": object([
                         "output": string("Console output."),
@@ -103,7 +105,8 @@ enum OpenAPIDocument {
         "400": "A field is missing, of the wrong type, or out of range.",
         "401": "No valid bearer token (servers started with --jwks-url).",
         "403": "The token is valid but not for this server.",
-        "404": "No such execution (or a stateless server).",
+        "404": "No such execution or heap (or a stateless server).",
+        "405": "The path does not answer this method (see Allow).",
         "413": "The body is larger than --max-request-bytes.",
         "415": "The body is not declared as application/json.",
         "429": "The execution queue is full; retry shortly.",
@@ -136,6 +139,15 @@ enum OpenAPIDocument {
     }
 
     private static func ref(_ name: String) -> Value { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    /// Optional request fields may also be null, which means absent.
+    private static func nullable(_ schema: Value) -> Value {
+        guard case .object(var fields) = schema, let type = fields["type"] else { return schema }
+        fields["type"] = [type, "null"]
+        return .object(fields)
+    }
+
+    private static func nullable(_ fields: [String: Value]) -> Value { nullable(.object(fields)) }
 
     private static func string(_ description: String) -> Value { ["type": "string", "description": .string(description)] }
 

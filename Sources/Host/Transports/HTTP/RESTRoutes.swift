@@ -18,9 +18,20 @@ struct RESTRoutes {
         ("POST", "/api/executions/{id}/cancel"),
     ]
 
+    /// The methods `routes` serve for a concrete path (`{id}` matches one segment).
+    static func methods(servingPath path: String) -> [String] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return routes.filter { route in
+            let pattern = route.path.split(separator: "/", omittingEmptySubsequences: false)
+            return pattern.count == segments.count
+                && zip(pattern, segments).allSatisfy { $0 == "{id}" ? !$1.isEmpty : $0 == $1 }
+        }.map(\.method)
+    }
+
     static let outputQueryParameters = ["line_offset", "line_limit", "byte_offset", "byte_limit"]
 
     func register(on router: Router<MCPV8RequestContext>) {
+        router.add(middleware: MethodNotAllowedMiddleware())
         router.post("/api/exec") { request, context in
             guard !draining.isDraining else { throw ShutdownState.refusal }
             let body = try await HTTPMessages.jsonObject(of: request, limit: maxRequestBytes)
@@ -78,5 +89,22 @@ struct RESTRoutes {
     private var noExecutions: HTTPEndpointError {
         HTTPEndpointError(.notFound, "This server runs in stateless mode (--stateless), which keeps no executions; "
             + "POST /api/exec answers with the result.")
+    }
+}
+
+/// 405 with `Allow` for a REST path asked with a method it does not serve (the router alone says 404).
+struct MethodNotAllowedMiddleware: RouterMiddleware {
+    typealias Context = MCPV8RequestContext
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let allowed = RESTRoutes.methods(servingPath: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method.rawValue) else { throw error }
+            return HTTPMessages.error(.methodNotAllowed, "\(request.uri.path) answers \(allowed.joined(separator: ", ")), "
+                + "not \(request.method).", headers: [.allow: allowed.joined(separator: ", ")])
+        }
     }
 }
