@@ -1,0 +1,409 @@
+"""make bench, HTTP part: constant request rates against POST /api/exec, shaped like the seeds' table.
+
+For each topology (a Node `http` + `vm.runInNewContext` server as the baseline, mcp-v8 stateless,
+mcp-v8 stateful) and each target rate, requests of trivial code are started on a fixed schedule for
+a fixed duration, and the run reports the achieved rate (answers of any status per second),
+average/p95/p99 latency, success rate and dropped requests (those that could not start on schedule). Writes bench/results/load.md (the table), load-p95.png (p95 against rate) and
+load.json (raw numbers).
+
+The generator is open-loop, here rather than Debian's `hey`: hey's workers each tick at the same
+instant (c requests in one burst every 1/q s, not a steady rate), a worker whose request is slow
+skips ticks unseen, and its CSV leaves out failed requests. This one starts request i at
+start + i/rate on an idle keep-alive connection, opening one when none is idle, up to
+MAX_CONNECTIONS in flight; a request due when all of them are busy is dropped, as k6's
+constant-arrival-rate drops an iteration when no VU is free. Latency runs from writing the
+request to reading its whole response, over every response (failed ones too, as k6 counts them).
+Success is checked on each body: HTTP 200 with result 2 (stateless, Node) or status
+"completed" (stateful; a 202 "running" is not a success).
+"""
+import argparse
+import asyncio
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections import Counter, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
+BODY = json.dumps({"code": "1+1"}).encode()
+# 1000/s at 256 ms each still finds a connection: past that the server has fallen behind.
+MAX_CONNECTIONS = 256
+# How long the in-flight requests may take to finish once the schedule is over.
+GRACE_SECONDS = 10
+WARM_UP_RATE, WARM_UP_SECONDS = 100, 3
+# A rate is held when every request went out on schedule and this share of them succeeded.
+HELD_SUCCESS_PERCENT = 99.0
+# The issue's goals on 2 cores: (topology, rate, p95 ms).
+GOALS = [("mcp-v8-stateless", 1000, 10.0), ("mcp-v8-stateful", 200, 50.0)]
+
+
+@dataclass
+class Topology:
+    name: str
+    command: list[str]
+    succeeded: Callable[[dict], bool]
+
+
+def stateless_ok(body: dict) -> bool:
+    return body.get("result") == 2
+
+
+def stateful_ok(body: dict) -> bool:
+    return body.get("status") == "completed"
+
+
+class Server:
+    """A server process on a free port; its stderr goes to a file (a pipe nobody reads would fill
+    and stall it) where the port is read from the `listening on` line."""
+
+    def __init__(self, command: list[str], log_path: Path):
+        self.log_path = log_path
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + 30
+        while not (match := LISTENING.search(log_path.read_text(errors="replace"))):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{command[0]} did not start listening:\n{self.log_tail()}")
+            time.sleep(0.05)
+        self.port = int(match.group(1))
+
+    def log_tail(self) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def check_answer(port: int, topology: Topology) -> None:
+    """One request outside the load, so a wrong answer stops the run with the body in view."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/exec", data=BODY,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    if status != 200 or not topology.succeeded(json.loads(text)):
+        raise RuntimeError(f"{topology.name}: unexpected answer to 1+1: HTTP {status} {text}")
+
+
+class Connection(asyncio.Protocol):
+    """A keep-alive connection carrying one request at a time. The answer is timed and judged in the
+    callback that completes it, so no task wakes per request: the generator shares the cores."""
+
+    def __init__(self, load: "ConstantRate"):
+        self.load = load
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.started: float | None = None  # when the request in flight was written
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def send(self) -> None:
+        self.buffer = b""
+        self.started = self.load.loop.time()
+        self.transport.write(self.load.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return
+        head = self.buffer[:head_end].decode("latin-1").split("\r\n")
+        headers = {name.strip().lower(): value.strip().lower()
+                   for name, _, value in (line.partition(":") for line in head[1:])}
+        if "content-length" not in headers:  # /api/exec answers are whole JSON documents, never chunked
+            self.load.finish(self, "response without Content-Length", reusable=False)
+            return
+        body = self.buffer[head_end + 4:]
+        if len(body) < int(headers["content-length"]):
+            return
+        status = int(head[0].split(" ", 2)[1])
+        if status != 200:
+            outcome = f"HTTP {status}"
+        else:
+            outcome = "success" if self.load.succeeded(json.loads(body)) else "wrong answer"
+        self.load.finish(self, outcome, reusable=headers.get("connection") != "close")
+
+    def connection_lost(self, exc) -> None:
+        self.load.lost(self)
+
+
+class ConstantRate:
+    """Starts request i at start + i/rate on an idle connection, or a new one while fewer than
+    MAX_CONNECTIONS are open; with all of them busy, the request is dropped."""
+
+    def __init__(self, port: int, succeeded: Callable[[dict], bool]):
+        self.port = port
+        self.succeeded = succeeded
+        self.request = (f"POST /api/exec HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                        f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+
+    async def run(self, rate: int, duration: float) -> dict:
+        self.loop = asyncio.get_running_loop()
+        self.idle: deque[Connection] = deque()
+        self.connections: set[Connection] = set()
+        self.opening = 0
+        self.in_flight = 0
+        self.latencies: list[float] = []
+        self.outcomes: Counter[str] = Counter()
+        self.last_answer = 0.0
+        self.all_answered: asyncio.Event | None = None  # made once the schedule is over
+        cpu_before = time.process_time()
+        scheduled = round(rate * duration)
+        dropped = 0
+        start = self.loop.time() + 0.01
+        for i in range(scheduled):
+            delay = start + i / rate - self.loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self.idle:
+                self.in_flight += 1
+                # The longest idle: every connection stays in use, so none reaches a keep-alive timeout.
+                self.idle.popleft().send()
+            elif len(self.connections) + self.opening < MAX_CONNECTIONS:
+                self.in_flight += 1
+                self.opening += 1
+                self.loop.create_task(self.open_and_send())
+            else:
+                dropped += 1
+        self.all_answered = asyncio.Event()
+        if self.in_flight:
+            try:
+                await asyncio.wait_for(self.all_answered.wait(), GRACE_SECONDS)
+            except TimeoutError:
+                self.outcomes["no answer in time"] = self.in_flight
+        for connection in self.connections:
+            connection.started = None  # closed by us: not a connection error
+            connection.transport.close()
+        self.connections.clear()
+        # Like k6's iterations/s: answers over the whole run, the wait for the last answers included.
+        elapsed = max(duration, self.last_answer - start)
+        cpu = time.process_time() - cpu_before
+        return self.summary(rate, duration, scheduled, dropped, elapsed, cpu)
+
+    async def open_and_send(self) -> None:
+        try:
+            _, connection = await self.loop.create_connection(lambda: Connection(self), "127.0.0.1", self.port)
+        except OSError:
+            self.opening -= 1
+            self.finish(None, "connection error", reusable=False)
+            return
+        self.opening -= 1
+        self.connections.add(connection)
+        connection.send()
+
+    def finish(self, connection: Connection | None, outcome: str, reusable: bool) -> None:
+        self.outcomes[outcome] += 1
+        if connection:
+            if outcome != "connection error":
+                self.last_answer = self.loop.time()
+                self.latencies.append(self.last_answer - connection.started)
+            connection.started = None
+            if reusable:
+                self.idle.append(connection)
+            else:
+                self.connections.discard(connection)
+                connection.transport.close()
+        self.in_flight -= 1
+        if self.in_flight == 0 and self.all_answered:
+            self.all_answered.set()
+
+    def lost(self, connection: Connection) -> None:
+        if connection.started is not None:
+            self.finish(connection, "connection error", reusable=False)
+        elif connection in self.connections:  # closed by the server while idle
+            self.connections.discard(connection)
+            self.idle.remove(connection)
+
+    def summary(self, rate: int, duration: float, scheduled: int, dropped: int, elapsed: float, cpu: float) -> dict:
+        latencies, outcomes = sorted(self.latencies), self.outcomes
+        sent = scheduled - dropped
+
+        def percentile(p: float) -> float | None:
+            return latencies[max(0, math.ceil(p / 100 * len(latencies)) - 1)] * 1000 if latencies else None
+
+        success_percent = 100 * outcomes["success"] / sent if sent else 0.0
+        return {
+            "target_rate": rate,
+            "duration_s": duration,
+            "scheduled": scheduled,
+            "sent": sent,
+            "dropped": dropped,
+            "answered": len(latencies),
+            "achieved_rate": len(latencies) / elapsed,
+            "avg_ms": sum(latencies) / len(latencies) * 1000 if latencies else None,
+            "p95_ms": percentile(95),
+            "p99_ms": percentile(99),
+            "success_percent": success_percent,
+            "outcomes": dict(outcomes),
+            "held": dropped == 0 and success_percent >= HELD_SUCCESS_PERCENT,
+            "generator_cpu_percent": 100 * cpu / elapsed,
+        }
+
+
+def measure(topology: Topology, rates: list[int], duration: float, workdir: Path) -> list[dict]:
+    server = Server(topology.command, workdir / f"{topology.name}.log")
+    try:
+        check_answer(server.port, topology)
+        print(f"{topology.name}: warming up ({WARM_UP_RATE}/s for {WARM_UP_SECONDS} s)", file=sys.stderr)
+        load = ConstantRate(server.port, topology.succeeded)
+        asyncio.run(load.run(WARM_UP_RATE, WARM_UP_SECONDS))
+        points = []
+        for rate in rates:
+            time.sleep(1)  # the previous point's leftovers (stateful runs answered 202) settle
+            point = asyncio.run(load.run(rate, duration))
+            point["topology"] = topology.name
+            points.append(point)
+            print(f"{topology.name} {rate}/s: {point['achieved_rate']:.0f}/s, p95 {fmt(point['p95_ms'])} ms, "
+                  f"success {point['success_percent']:.1f}%, dropped {point['dropped']}, "
+                  f"generator CPU {point['generator_cpu_percent']:.0f}%", file=sys.stderr)
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{topology.name} exited during the run:\n{server.log_tail()}")
+        return points
+    finally:
+        server.stop()
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def failures(point: dict) -> str:
+    return ", ".join(f"{kind} ×{count}" for kind, count in sorted(point["outcomes"].items()) if kind != "success")
+
+
+def p95_cell(point: dict) -> str:
+    return fmt(point["p95_ms"]) + ("" if point["held"] else " (rate not held)")
+
+
+def markdown(points: list[dict], duration: float, node_version: str) -> str:
+    lines = [
+        f"Constant request rates for {duration:g} s each against `POST /api/exec` with `1+1`, "
+        f"{os.cpu_count()} cores, server and generator on the same machine, {time.strftime('%Y-%m-%d')}."
+        + (f" Baseline `node-vm`: Node {node_version} `http` + `vm.runInNewContext` (bench/node_exec_server.js)."
+           if any(p["topology"] == "node-vm" for p in points) else ""),
+        "",
+        "| Topology | Target Rate | Actual Iter/s | Exec Avg (ms) | Exec p95 (ms) | Exec p99 (ms) | Success % | Dropped | Failures |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in points:
+        lines.append(f"| {p['topology']} | {p['target_rate']}/s | {p['achieved_rate']:.1f} | {fmt(p['avg_ms'])} | "
+                     f"{fmt(p['p95_ms'])} | {fmt(p['p99_ms'])} | {p['success_percent']:.1f} | {p['dropped']} | "
+                     f"{failures(p)} |")
+    by_key = {(p["topology"], p["target_rate"]): p for p in points}
+    rates = sorted({p["target_rate"] for p in points})
+    if any(("node-vm", r) in by_key and ("mcp-v8-stateless", r) in by_key for r in rates):
+        lines += ["", "p95 ratio, baseline / mcp-v8 stateless (above 1, mcp-v8 is faster):", "",
+                  "| Target Rate | node-vm p95 (ms) | mcp-v8-stateless p95 (ms) | ratio |", "| --- | --- | --- | --- |"]
+        for r in rates:
+            node, ours = by_key.get(("node-vm", r)), by_key.get(("mcp-v8-stateless", r))
+            if node and ours and node["p95_ms"] and ours["p95_ms"]:
+                lines.append(f"| {r}/s | {p95_cell(node)} | {p95_cell(ours)} | {node['p95_ms'] / ours['p95_ms']:.2f} |")
+    goals = [(name, rate, limit, by_key[(name, rate)]) for name, rate, limit in GOALS if (name, rate) in by_key]
+    if goals:
+        lines += ["", f"Goals (held: no request dropped, at least {HELD_SUCCESS_PERCENT:g}% succeeded):", ""]
+        for name, rate, limit, p in goals:
+            met = p["held"] and p["p95_ms"] is not None and p["p95_ms"] <= limit
+            lines.append(f"- {name} holds {rate}/s with p95 ≤ {limit:g} ms: {'met' if met else 'NOT met'} "
+                         f"(p95 {fmt(p['p95_ms'])} ms, success {p['success_percent']:.1f}%, dropped {p['dropped']})")
+    lines += ["", f"The generator (one Python process) used at most "
+              f"{max(p['generator_cpu_percent'] for p in points):.0f}% of a core.",
+              "", "![p95 latency against target rate](load-p95.png)", ""]
+    return "\n".join(lines)
+
+
+def plot(points: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    plotted = list(dict.fromkeys(p["topology"] for p in points))
+    rates = sorted({p["target_rate"] for p in points})
+    for name in plotted:
+        mine = [p for p in points if p["topology"] == name and p["p95_ms"] is not None]
+        line, = axes.plot([p["target_rate"] for p in mine], [p["p95_ms"] for p in mine], marker="o", label=name)
+        # Hollow markers: rates not held, whose p95 may count quick refusals.
+        missed = [p for p in mine if not p["held"]]
+        axes.plot([p["target_rate"] for p in missed], [p["p95_ms"] for p in missed], "o", markersize=10,
+                  color=line.get_color(), markerfacecolor="white")
+    for name, rate, limit in [goal for goal in GOALS if goal[0] in plotted and goal[1] in rates]:
+        axes.plot([rate], [limit], "x", color="gray")
+        axes.annotate(f"goal {name.removeprefix('mcp-v8-')}", (rate, limit), textcoords="offset points",
+                      xytext=(-4, 6), ha="right", fontsize=8, color="gray")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xticks(rates, [str(r) for r in rates])
+    axes.minorticks_off()
+    axes.set_xlabel("target rate (requests/s)")
+    axes.set_ylabel("p95 latency (ms)")
+    axes.set_title(f"POST /api/exec 1+1, {os.cpu_count()} cores (hollow: rate not held)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", help="the mcp-v8 binary (needed unless only node-vm runs)")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per rate (default 10)")
+    parser.add_argument("--rates", default="100,200,500,1000", help="requests per second, comma-separated")
+    parser.add_argument("--topologies", default="node-vm,mcp-v8-stateless,mcp-v8-stateful")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    names = args.topologies.split(",")
+
+    node = shutil.which("node")
+    if "node-vm" in names and not node:
+        sys.exit("load.py: the baseline needs Node.js's `node` on PATH (scripts/setup bench installs Debian's nodejs)")
+    if any(n.startswith("mcp-v8") for n in names) and not (args.binary and os.access(args.binary, os.X_OK)):
+        sys.exit(f"load.py: --binary must name the mcp-v8 executable (got {args.binary!r})")
+    node_version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip() if node else "n/a"
+
+    with tempfile.TemporaryDirectory(prefix="mcp-v8-load-") as directory:
+        workdir = Path(directory)
+        topologies = {t.name: t for t in [
+            Topology("node-vm", [node, str(ROOT / "bench/node_exec_server.js"), "0"], stateless_ok),
+            Topology("mcp-v8-stateless", [args.binary, "--stateless", "--http-port", "0"], stateless_ok),
+            Topology("mcp-v8-stateful", [args.binary, "--http-port", "0", "--directory-path", str(workdir / "heaps"),
+                                         "--session-db-path", str(workdir / "sessions")], stateful_ok),
+        ]}
+        unknown = set(names) - topologies.keys()
+        if unknown:
+            sys.exit(f"load.py: unknown topologies {sorted(unknown)}; known: {', '.join(topologies)}")
+        points = [point for name in names for point in measure(topologies[name], rates, args.duration, workdir)]
+
+    table = markdown(points, args.duration, node_version)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "load.md").write_text(table)
+    (args.out_dir / "load.json").write_text(json.dumps({"cores": os.cpu_count(), "node": node_version,
+                                                        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                                        "points": points}, indent=2))
+    plot(points, args.out_dir / "load-p95.png")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
