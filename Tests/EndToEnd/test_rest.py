@@ -188,7 +188,7 @@ def test_schemathesis_finds_no_server_error_and_no_departure_from_the_document(t
             [str(Path(sys.executable).parent / "schemathesis"), "run", f"{url}{'/api-doc/openapi.json'}",
              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
              "--max-examples", "25", "--workers", "1", "--seed", "1"],
-            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL, cwd=tmp_path)
         assert completed.returncode == 0, completed.stdout[-6000:]
         assert "generated" in completed.stdout
 
@@ -206,3 +206,18 @@ def test_metrics_count_executions_by_status(stateless_url):
     assert samples['mcpv8_executions_total{status="error"}'] >= 1
     assert samples["mcpv8_execution_duration_seconds_count"] >= 2
     assert samples["mcpv8_queue_depth"] == 0 and "mcpv8_busy_workers" in samples
+
+
+def test_mcp_endpoints_name_a_missing_or_unknown_session(tmp_path):
+    accept = {"accept": "application/json, text/event-stream"}
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    with http_server("--stateless", "--http-port", "0") as url:
+        missing = httpx.post(f"{url}/mcp", json=listing, headers=accept, timeout=30)
+        assert missing.status_code == 400 and "Missing Mcp-Session-Id" in missing.text
+        unknown = httpx.post(f"{url}/mcp", json=listing, headers={**accept, "mcp-session-id": "nope"}, timeout=30)
+        assert unknown.status_code == 404 and "unknown or expired" in unknown.text
+    with http_server("--stateless", "--sse-port", "0") as url:
+        no_id = httpx.post(f"{url}/message", json=listing, timeout=30)
+        assert no_id.status_code == 400 and "sessionId" in no_id.json()["error"]
+        unknown = httpx.post(f"{url}/message", params={"sessionId": "nope"}, json=listing, timeout=30)
+        assert unknown.status_code == 404 and "GET /sse" in unknown.json()["error"]
