@@ -136,18 +136,25 @@ public final class ExecutionRegistry: @unchecked Sendable {
     }
 
     private func finish(_ record: Record, outcome: RunOutcome, heap: HeapID?) {
-        lock.lock()
-        _ = record.lifecycle.handle(.finished(outcome.status))
         let completedAt = Date()
-        let stored = MetadataDatabase.StoredExecution(
-            id: record.id, status: record.lifecycle.state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
-            error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner)
+        func stored(_ state: ExecutionLifecycle.State) -> MetadataDatabase.StoredExecution {
+            MetadataDatabase.StoredExecution(
+                id: record.id, status: state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
+                error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner)
+        }
+        lock.lock()
+        var lifecycle = record.lifecycle
+        _ = lifecycle.handle(.finished(outcome.status))
+        let saved = stored(lifecycle.state)
         lock.unlock()
         // Saved before it is reported finished, so whatever a caller reads next is on disk.
         // A failure to save leaves the execution readable from memory until it is evicted.
-        try? metadata.save(stored, output: record.output.allLines)
+        try? metadata.save(saved, output: record.output.allLines)
 
+        // The state, result and heap change together: a reader never sees one without the others.
         lock.lock()
+        _ = record.lifecycle.handle(.finished(outcome.status))
+        let final = stored(record.lifecycle.state)
         record.outcome = outcome
         record.heap = heap
         record.completedAt = completedAt
@@ -158,6 +165,8 @@ public final class ExecutionRegistry: @unchecked Sendable {
             records[finishedInMemory.removeFirst()] = nil
         }
         lock.unlock()
+        // A cancel that came in while saving can change the final status: save that instead.
+        if final != saved { try? metadata.save(final, output: record.output.allLines) }
         waiters.forEach { $0.resume() }
     }
 

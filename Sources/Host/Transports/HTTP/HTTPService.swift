@@ -98,7 +98,16 @@ public struct HTTPService: Sendable {
         case .streamableHTTP:
             let sessions = StreamableHTTPSessions(setup: setup, logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
-            closeSessions = { await sessions.closeAll() }
+            let expiry = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: StreamableHTTPSessions.expiryInterval)
+                    await sessions.closeIdle()
+                }
+            }
+            closeSessions = {
+                expiry.cancel()
+                await sessions.closeAll()
+            }
         case .legacySSE:
             let sessions = LegacySSESessions(setup: setup, logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)

@@ -18,6 +18,8 @@ actor StreamableHTTPSessions {
     private var sessions: [String: Session] = [:]
     /// Sessions unused this long are closed; clients open a new one with `initialize`.
     static let idleTimeout: Duration = .seconds(30 * 60)
+    /// How often idle sessions are looked for.
+    static let expiryInterval: Duration = .seconds(60)
     static let maximumSessions = 10_000
 
     init(setup: MCPServerSetup, logger: Logger) {
