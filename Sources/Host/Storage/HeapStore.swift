@@ -36,8 +36,10 @@ public struct DirectoryHeapStore: HeapStore {
 
     public func put(_ heap: SealedHeap) throws(HeapStoreError) {
         let (id, sealed) = (heap.id, heap.bytes)
-        // Already stored and intact: nothing to do. (A damaged copy is replaced by this one.)
-        if (try? get(id)) != nil { return }
+        // Already stored byte for byte: nothing to do. (Sealing is deterministic, so a stored copy
+        // that differs is damaged, and this one replaces it.) Comparing costs far less than
+        // verifying, and identical heaps are common: every trivial run on a new session makes one.
+        if (try? readSealed(id)) == sealed { return }
         let temporary = directory.appendingPathComponent(".\(id.hex).\(UUID().uuidString).tmp").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(temporary): \(errorText())") }
@@ -54,6 +56,14 @@ public struct DirectoryHeapStore: HeapStore {
     }
 
     public func get(_ id: HeapID) throws(HeapStoreError) -> SealedHeap? {
+        guard let sealed = try readSealed(id) else { return nil }
+        let heap = SealedHeap(id: id, bytes: sealed)
+        _ = try HeapEnvelope.open(heap)
+        return heap
+    }
+
+    /// The stored bytes, unverified, or nil when no heap has this id.
+    private func readSealed(_ id: HeapID) throws(HeapStoreError) -> Data? {
         let fd = open(path(id), O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -71,9 +81,7 @@ public struct DirectoryHeapStore: HeapStore {
             if count == 0 { break }
             sealed.append(contentsOf: chunk[0..<count])
         }
-        let heap = SealedHeap(id: id, bytes: Data(sealed))
-        _ = try HeapEnvelope.open(heap)
-        return heap
+        return Data(sealed)
     }
 
     public func exists(_ id: HeapID) throws(HeapStoreError) -> Bool {
