@@ -84,7 +84,6 @@ public final class ExecutionRegistry: @unchecked Sendable {
     /// Starts an execution and returns its id at once. Throws when the server is busy or the input
     /// heap is unknown or cannot be read; the run itself reports its failures through the execution.
     public func start(_ parameters: StatefulRunParameters, owner: String? = nil) throws -> String {
-        try pool.checkRoom()
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
             guard let heap = try store.get(id) else {
@@ -93,6 +92,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             inputHeap = heap
         }
+        try pool.reserve()
         let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: owner)
         lock.lock()
         records[record.id] = record
@@ -105,7 +105,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         Task { [self] in
             var outcome: RunOutcome
             do {
-                outcome = try await pool.run(request, jobID: record.jobID, onOutput: record.output.append)
+                outcome = try await pool.run(request, jobID: record.jobID, reserved: true, onOutput: record.output.append)
             } catch {
                 outcome = RunOutcome(status: .error, error: "\(error)")
             }

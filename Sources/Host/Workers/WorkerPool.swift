@@ -93,6 +93,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var queue: [Job] = []
     private var jobs: [UInt64: Job] = [:]
     private var cancelledBeforeQueued: Set<UInt64> = []
+    /// Places in the queue promised by `reserve()` to runs not submitted yet.
+    private var reservedPlaces = 0
     private var nextJobID: UInt64 = 1
     private var workerRestarts = 0
     private var sweeper: DispatchSourceTimer?
@@ -149,7 +151,9 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Runs code on the next free worker. Throws `ServerBusyError` when the queue is full.
     /// Cancelling the calling task cancels the execution.
-    public func run(_ request: RunRequest, jobID: UInt64? = nil,
+    /// `reserved`: the caller holds a place from `reserve()`, which this run uses up (it is then
+    /// never refused as busy).
+    public func run(_ request: RunRequest, jobID: UInt64? = nil, reserved: Bool = false,
                     onOutput: @escaping @Sendable ([OutputLine]) -> Void) async throws -> RunOutcome {
         let jobID = jobID ?? makeJobID()
         let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
@@ -159,7 +163,7 @@ public final class WorkerPool: @unchecked Sendable {
         let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 enqueue(Job(request: job, timeout: TimeInterval(request.timeoutSeconds),
-                            onOutput: onOutput, continuation: continuation))
+                            onOutput: onOutput, continuation: continuation), reserved: reserved)
             }
         } onCancel: {
             cancel(jobID: jobID)
@@ -168,15 +172,16 @@ public final class WorkerPool: @unchecked Sendable {
         return outcome
     }
 
-    /// Throws `ServerBusyError` when a run submitted now would be refused: for callers that must
-    /// answer "busy" before they hand the run to a background task.
-    public func checkRoom() throws(ServerBusyError) {
+    /// Holds a place in the queue for a run the caller will submit with `run(reserved: true)`,
+    /// or throws `ServerBusyError` now: for callers that answer before they submit the run.
+    public func reserve() throws(ServerBusyError) {
         lock.lock()
         defer { lock.unlock() }
         if let busy = busyErrorLocked() {
             ExecutionMetrics.refusedBusy()
             throw busy
         }
+        reservedPlaces += 1
     }
 
     /// Runs queued or running.
@@ -204,7 +209,7 @@ public final class WorkerPool: @unchecked Sendable {
         // Workers still starting (or restarting) will take a job each soon: only jobs beyond
         // them count as waiting.
         let slotsNotBusy = slots.filter { if case .busy = $0.state { false } else { true } }.count
-        guard queue.count >= configuration.maximumQueued + slotsNotBusy else { return nil }
+        guard queue.count + reservedPlaces >= configuration.maximumQueued + slotsNotBusy else { return nil }
         return ServerBusyError(description:
             "Server busy: \(configuration.workerCount) executions are running and "
             + "\(configuration.maximumQueued) are waiting, the most allowed "
@@ -234,15 +239,16 @@ public final class WorkerPool: @unchecked Sendable {
         process?.send(.cancel(jobID: jobID))
     }
 
-    private func enqueue(_ job: Job) {
+    private func enqueue(_ job: Job, reserved: Bool) {
         lock.lock()
         let jobID = job.request.jobID
+        if reserved { reservedPlaces -= 1 }
         if cancelledBeforeQueued.remove(jobID) != nil || stopped {
             lock.unlock()
             job.continuation.resume(returning: RunOutcome(status: .cancelled, error: cancelledMessage))
             return
         }
-        if let busy = busyErrorLocked() {
+        if !reserved, let busy = busyErrorLocked() {
             lock.unlock()
             ExecutionMetrics.refusedBusy()
             job.continuation.resume(throwing: busy)
