@@ -182,9 +182,9 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             record.waiters.append(waiter)
             lock.unlock()
-            let (seconds, attoseconds) = timeout.components
-            let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { waiter.resume() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds))) {
+                waiter.resume()
+            }
         }
     }
 

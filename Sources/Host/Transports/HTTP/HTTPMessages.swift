@@ -9,11 +9,8 @@ enum HTTPMessages {
     static let jsonContentType = "application/json"
 
     static func json(_ value: Value, status: HTTPResponse.Status = .ok) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(value)) ?? Data("{}".utf8)
-        return Response(status: status, headers: [.contentType: jsonContentType],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        Response(status: status, headers: [.contentType: jsonContentType],
+                 body: .init(byteBuffer: ByteBuffer(bytes: PlainJSON.encoded(value))))
     }
 
     /// `{"error": message}` with the status; every failure of every endpoint looks like this.

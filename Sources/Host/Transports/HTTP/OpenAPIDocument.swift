@@ -164,8 +164,6 @@ enum OpenAPIDocument {
 
     /// The document as pretty, key-sorted JSON text.
     static var text: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        return String(decoding: (try? encoder.encode(document)) ?? Data(), as: UTF8.self) + "\n"
+        String(decoding: PlainJSON.encoded(document, pretty: true), as: UTF8.self) + "\n"
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import MCP
 
-/// Decodes JSON text into an MCP `Value` exactly as written. (`Value`'s own decoding turns any
-/// string shaped like a data URL into `.data`, and matches a freshly built regex against every
-/// string to find out, which cost a third of the host's CPU when decoding results.)
+/// JSON text to and from an MCP `Value`. Decoding keeps values exactly as written. (`Value`'s own
+/// decoding turns any string shaped like a data URL into `.data`, and matches a freshly built regex
+/// against every string to find out, which cost a third of the host's CPU when decoding results.)
 enum PlainJSON {
     static func value(from json: String) throws -> Value {
         try value(from: Data(json.utf8))
@@ -11,6 +11,14 @@ enum PlainJSON {
 
     static func value(from json: Data) throws -> Value {
         try JSONDecoder().decode(Node.self, from: json).value
+    }
+
+    /// `value` as key-sorted JSON with unescaped slashes: the one form every answer is written in.
+    static func encoded(_ value: Value, pretty: Bool = false) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+                                          : [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
     }
 
     /// A run's result for the `result` field: its JSON value, or the text itself if it does not parse.

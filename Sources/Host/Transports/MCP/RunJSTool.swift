@@ -93,9 +93,7 @@ enum RunJSTool {
     /// `fields` as structured content and as its JSON text, the two forms every tool answers in.
     static func structured(_ fields: [String: Value], isError: Bool) -> CallTool.Result {
         let value = Value.object(fields)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let text = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let text = String(decoding: PlainJSON.encoded(value), as: UTF8.self)
         let content: [Tool.Content] = [.text(text: text, annotations: nil, _meta: nil)]
         let structuredContent: Value? = value
         return CallTool.Result(content: content, structuredContent: structuredContent, isError: isError, _meta: nil)
