@@ -49,10 +49,13 @@ let package = Package(
                 .unsafeFlags(["-L", libnodeLib, "-Xlinker", "-rpath", "-Xlinker", libnodeLib]),
             ]
         ),
+        // The plugin ABI: one C header (include/mcpv8_capability.h) and a check of its layout.
+        .target(name: "CapabilityABI"),
         .target(
             name: "Host",
             dependencies: [
                 "CV8",
+                "CapabilityABI",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -98,7 +98,10 @@ void RunControl::stop(StopReason reason) {
   if (!running) return;
   int expected = 0;
   if (stop_reason.compare_exchange_strong(expected, static_cast<int>(reason))) isolate->TerminateExecution();
-  wake.notify_all();
+  if (host_calls) {
+    std::lock_guard<std::mutex> channel_lock(host_calls->mutex);
+    host_calls->wake.notify_all();
+  }
 }
 
 size_t RunControl::near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit) {
@@ -251,6 +254,7 @@ class Run {
     state_ = state;
     TryCatch try_catch(isolate_);
     call_internal("installWebAssemblyHooks", 0, nullptr);
+    install_capabilities();
     Local<Value> completion;
     if (!fail_status_ && evaluate(&completion) && !fail_status_) drive(completion);
     return finish();
@@ -258,6 +262,66 @@ class Run {
 
  private:
   using Clock = cv8::Clock;
+
+  // ---- capabilities -------------------------------------------------------------------------
+
+  /// Runs each capability's prelude as `function (host) { ... }` with its own host object.
+  void install_capabilities() {
+    for (size_t index = 0; index < request_->capability_count && !fail_status_; index++) {
+      const cv8_capability &capability = request_->capabilities[index];
+      TryCatch try_catch(isolate_);
+      Local<String> body = source_string(std::string(capability.prelude, capability.prelude_length));
+      Local<String> parameter = String::NewFromUtf8Literal(isolate_, "host");
+      ScriptOrigin origin(isolate_, String::NewFromUtf8Literal(isolate_, "mcp-v8:capability.js"));
+      ScriptCompiler::Source source(body, origin);
+      Local<Function> prelude;
+      Local<Value> host, index_value = Integer::NewFromUnsigned(isolate_, static_cast<uint32_t>(index)), ignored;
+      if (body.IsEmpty() || !ScriptCompiler::CompileFunction(context_, &source, 1, &parameter).ToLocal(&prelude) ||
+          !call_internal("capabilityHost", 1, &index_value).ToLocal(&host) ||
+          !prelude->Call(context_, Undefined(isolate_), 1, &host).ToLocal(&ignored)) {
+        if (stopped_or_terminated(try_catch)) return;
+        std::string reason = try_catch.HasCaught() ? to_utf8(isolate_, try_catch.Exception()) : "it could not be compiled";
+        fail(CV8_STATUS_INTERNAL, "capability " + std::to_string(index) + " failed to install: " + reason);
+      }
+    }
+  }
+
+  /// Hands the host calls that ended to JavaScript; false when the run has failed.
+  bool deliver_host_calls() {
+    std::deque<cv8::HostCallChannel::Completion> ended;
+    {
+      std::lock_guard<std::mutex> lock(state_->host_calls->mutex);
+      ended.swap(state_->host_calls->completions);
+    }
+    for (auto &completion : ended) {
+      state_->host_calls_outstanding--;
+      auto *allocator = static_cast<cv8::CappedAllocator *>(isolate_->GetData(kAllocatorSlot));
+      if (completion.ok && completion.has_bytes && allocator && !allocator->fits(completion.bytes.size())) {
+        completion = {completion.id, false, true,
+                      "{\"message\":\"the capability's answer of " + std::to_string(completion.bytes.size()) +
+                          " bytes does not fit in this run's memory for buffers\",\"code\":\"ERR_BUFFER_LIMIT\"}",
+                      false, {}};
+      }
+      HandleScope scope(isolate_);
+      TryCatch try_catch(isolate_);
+      Local<Value> arguments[4] = {Number::New(isolate_, static_cast<double>(completion.id)),
+                                   Boolean::New(isolate_, completion.ok), Null(isolate_), Undefined(isolate_)};
+      if (completion.has_json) {
+        Local<String> json = source_string(completion.json);
+        if (json.IsEmpty()) return fail(CV8_STATUS_ERROR, "a capability answered with more text than a string can hold");
+        arguments[2] = json;
+      }
+      if (completion.has_bytes) {
+        Local<ArrayBuffer> buffer = ArrayBuffer::New(isolate_, completion.bytes.size());
+        if (!completion.bytes.empty())
+          memcpy(buffer->GetBackingStore()->Data(), completion.bytes.data(), completion.bytes.size());
+        arguments[3] = Uint8Array::New(buffer, 0, completion.bytes.size());
+      }
+      Local<Value> ignored;
+      if (!call_internal("completeHostCall", 4, arguments).ToLocal(&ignored)) return fail_from(try_catch);
+    }
+    return true;
+  }
 
   // ---- compile and evaluate -----------------------------------------------------------------
 
@@ -325,7 +389,7 @@ class Run {
   void drive(Local<Value> completion) {
     result_.Reset(isolate_, completion);
     for (;;) {
-      if (!checkpoint()) return;
+      if (!deliver_host_calls() || !checkpoint()) return;
       if (!module_evaluation_.IsEmpty() && !take_module_result()) return;
       double delay = number_internal("nextTimerDelay");
       if (fail_status_) return;
@@ -340,7 +404,7 @@ class Run {
       }
       double pending_operations = number_internal("pendingOperations");
       if (fail_status_) return;
-      if (delay < 0 && pending_operations == 0) {
+      if (delay < 0 && pending_operations == 0 && state_->host_calls_outstanding == 0) {
         if (result_pending()) {
           fail(CV8_STATUS_ERROR,
                "The result is a promise that can never settle: nothing is left that could settle it "
@@ -348,12 +412,17 @@ class Run {
         }
         return;
       }
-      auto wake_at = Clock::now() + (pending_operations > 0 ? kPlatformPollInterval
-                                                            : std::chrono::duration_cast<Clock::duration>(
-                                                                  std::chrono::duration<double, std::milli>(delay)));
-      std::unique_lock<std::mutex> lock(control_->stop_mutex);
-      control_->wake.wait_until(lock, std::min(wake_at, deadline_ + std::chrono::milliseconds(5)),
-                               [&] { return control_->stopped() != cv8::StopReason::none; });
+      // Host calls wake the loop when they end; background compilation has to be polled.
+      auto until_timer = delay < 0 ? deadline_ - Clock::now()
+                                   : std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double, std::milli>(delay));
+      auto wake_at = Clock::now() + (pending_operations > 0 ? std::min<Clock::duration>(kPlatformPollInterval, until_timer)
+                                                            : until_timer);
+      cv8::HostCallChannel &channel = *state_->host_calls;
+      std::unique_lock<std::mutex> lock(channel.mutex);
+      channel.wake.wait_until(lock, std::min(wake_at, deadline_ + std::chrono::milliseconds(5)), [&] {
+        return control_->stopped() != cv8::StopReason::none || !channel.completions.empty();
+      });
       if (control_->stopped() != cv8::StopReason::none) {
         fail_stopped();
         return;
@@ -594,6 +663,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   isolate->SetData(kRunSlot, &state);
   {
     std::lock_guard<std::mutex> lock(control.stop_mutex);
+    control.host_calls = state.host_calls;
     control.running = true;
     control.stop_reason = 0;
     control.heap_limit_extended = false;
@@ -609,6 +679,13 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   {
     std::lock_guard<std::mutex> lock(control.stop_mutex);
     control.running = false;
+    control.host_calls.reset();
+  }
+  {
+    // Calls still out end into a closed channel (cv8_host_call_complete drops them).
+    std::lock_guard<std::mutex> lock(state.host_calls->mutex);
+    state.host_calls->open = false;
+    state.host_calls->completions.clear();
   }
   // A terminate can land after the run's last check (or inside an uninterruptible builtin);
   // it must not carry over into what the isolate does next.

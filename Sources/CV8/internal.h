@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -41,6 +43,24 @@ std::string acorn_source();
 /// Why a run was stopped from outside the guest's control.
 enum class StopReason : int { none = 0, timed_out, cancelled, out_of_memory };
 
+/// Host calls of one run that have ended, handed from any thread to the run's event loop. Each
+/// cv8_host_call shares it, so a call that ends after its run finds it closed instead of freed.
+struct HostCallChannel {
+  struct Completion {
+    uint64_t id;
+    bool ok;
+    bool has_json;
+    std::string json;
+    bool has_bytes;
+    std::vector<uint8_t> bytes;
+  };
+  std::mutex mutex;
+  /// Wakes the event loop: a call ended, or the run was stopped.
+  std::condition_variable wake;
+  bool open = true;
+  std::deque<Completion> completions;
+};
+
 /// Per-run state the native callbacks reach through the isolate's data slot.
 struct RunState {
   Clock::time_point started;
@@ -49,6 +69,10 @@ struct RunState {
   bool output_truncated = false;
   /// Promises rejected with no handler yet, in order; checked after every microtask checkpoint.
   std::vector<v8::Global<v8::Promise>> unhandled_rejections;
+  std::shared_ptr<HostCallChannel> host_calls = std::make_shared<HostCallChannel>();
+  uint64_t last_host_call_id = 0;
+  /// Host calls started and not yet delivered back to JavaScript (touched on the run's thread only).
+  size_t host_calls_outstanding = 0;
 };
 
 /// Counts off-heap ArrayBuffer memory against a cap; over it, allocation fails and JS gets a
@@ -74,12 +98,12 @@ struct RunControl {
   v8::Isolate *isolate = nullptr;
   uint32_t heap_limit_mb = 0;
   std::mutex stop_mutex;
-  /// Wakes the event loop's sleep when the run is stopped.
-  std::condition_variable wake;
   bool running = false;
   std::atomic<int> stop_reason{0};
   /// Whether this run already got its one extension of the heap limit.
   bool heap_limit_extended = false;
+  /// The running run's host calls, whose event loop waits on it (set and cleared under stop_mutex).
+  std::shared_ptr<HostCallChannel> host_calls;
 
   void stop(StopReason reason);
   StopReason stopped() const { return static_cast<StopReason>(stop_reason.load()); }
@@ -109,6 +133,11 @@ void disarm(uint64_t token);
 std::string export_last_expression(const std::string &source, const std::string &export_name);
 
 }  // namespace cv8
+
+struct cv8_host_call {
+  std::shared_ptr<cv8::HostCallChannel> channel;
+  uint64_t id;
+};
 
 struct cv8_runtime {
   v8::StartupData blob;

@@ -156,6 +156,34 @@ void native_utf8_decode(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(text);
 }
 
+/// hostCall(capability, operation, requestJSON, bytes?): reports a capability call to the host;
+/// returns its id, which the engine later hands to the prelude's completeHostCall.
+void native_host_call(const FunctionCallbackInfo<Value> &info) {
+  Isolate *isolate = info.GetIsolate();
+  RunState *run = current_run(isolate);
+  const cv8_run_request *request = run ? run->request : nullptr;
+  if (!request || !request->on_host_call || !info[0]->IsUint32() || !info[1]->IsString() || !info[2]->IsString())
+    return throw_error(isolate, "capabilities are not available in this run");
+  size_t capability = info[0].As<Uint32>()->Value();
+  if (capability >= request->capability_count) return throw_error(isolate, "no such capability in this run");
+  const uint8_t *bytes = nullptr;
+  size_t bytes_length = 0;
+  if (info[3]->IsUint8Array()) {
+    Local<Uint8Array> view = info[3].As<Uint8Array>();
+    bytes = static_cast<const uint8_t *>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
+    bytes_length = view->ByteLength();
+  }
+  String::Utf8Value operation(isolate, info[1]);
+  String::Utf8Value json(isolate, info[2]);
+  if (!*operation || !*json) return;
+  uint64_t id = ++run->last_host_call_id;
+  run->host_calls_outstanding++;
+  auto *call = new cv8_host_call{run->host_calls, id};
+  request->on_host_call(request->host_call_context, call, capability, *operation, *json, json.length(),
+                        bytes_length ? bytes : nullptr, bytes_length);
+  info.GetReturnValue().Set(static_cast<double>(id));
+}
+
 struct NativeBinding {
   const char *name;
   FunctionCallback callback;
@@ -170,6 +198,7 @@ const NativeBinding kBindings[] = {
     {"promiseState", native_promise_state},
     {"utf8Encode", native_utf8_encode},
     {"utf8Decode", native_utf8_decode},
+    {"hostCall", native_host_call},
 };
 
 }  // namespace
@@ -184,6 +213,7 @@ const intptr_t external_references[] = {
     reinterpret_cast<intptr_t>(native_promise_state),
     reinterpret_cast<intptr_t>(native_utf8_encode),
     reinterpret_cast<intptr_t>(native_utf8_decode),
+    reinterpret_cast<intptr_t>(native_host_call),
     0,
 };
 
@@ -241,6 +271,20 @@ bool build_runtime_blob(cv8_runtime *runtime, std::string *error) {
 }  // namespace
 
 extern "C" {
+
+void cv8_host_call_complete(cv8_host_call *call, int ok, const char *json, size_t json_length, const uint8_t *bytes,
+                            size_t bytes_length) {
+  {
+    cv8::HostCallChannel &channel = *call->channel;
+    std::lock_guard<std::mutex> lock(channel.mutex);
+    if (channel.open) {
+      channel.completions.push_back({call->id, ok != 0, json != nullptr, json ? std::string(json, json_length) : "",
+                                     ok && bytes != nullptr, std::vector<uint8_t>(bytes, bytes + (bytes ? bytes_length : 0))});
+      channel.wake.notify_all();
+    }
+  }
+  delete call;
+}
 
 cv8_runtime *cv8_runtime_create(char **error_out) {
   if (cv8_initialize(error_out) != 0) return nullptr;

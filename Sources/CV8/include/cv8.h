@@ -72,6 +72,32 @@ typedef enum {
 typedef void (*cv8_output_callback)(void *context, cv8_console_level level, const char *line,
                                     size_t length);
 
+/* ---- host calls: how capability plugins reach a run ------------------------------------------
+ * A run may install capabilities: JavaScript function bodies (a plugin's prelude) evaluated with
+ * one parameter, `host`, before the code. `host.call(operation, request, bytes)` returns a promise
+ * and reports the call to the request's on_host_call; the run's event loop waits for it to end.
+ * The host ends every call exactly once with cv8_host_call_complete, from any thread, at any time:
+ * a call that ends after its run did is dropped and freed there. */
+typedef struct cv8_host_call cv8_host_call;
+
+typedef struct {
+  const char *prelude; /* UTF-8 body of `function (host) { ... }` */
+  size_t prelude_length;
+} cv8_capability;
+
+/* Called on the running thread: `capability` indexes the request's capabilities; `request_json`
+ * is JSON.stringify of the request; `bytes` (may be NULL) is the binary body. All are valid only
+ * during the call. The handler must return quickly (hand the work to another thread). */
+typedef void (*cv8_host_call_handler)(void *context, cv8_host_call *call, size_t capability, const char *operation,
+                                      const char *request_json, size_t request_length, const uint8_t *bytes,
+                                      size_t bytes_length);
+
+/* Ends a call. ok != 0: `json` (NULL for null) is the value and `bytes` (may be NULL) a Uint8Array
+ * beside it. ok == 0: `json` is {"message": ..., "code"?: ...} and the promise rejects with an
+ * Error. Copies what it needs; `call` is invalid afterwards. */
+void cv8_host_call_complete(cv8_host_call *call, int ok, const char *json, size_t json_length, const uint8_t *bytes,
+                            size_t bytes_length);
+
 typedef struct {
   const char *code;
   size_t code_length;
@@ -82,6 +108,11 @@ typedef struct {
   size_t output_limit_bytes;
   cv8_output_callback on_output;
   void *output_context;
+  /* Capabilities installed before the code runs, in order; none when capability_count is 0. */
+  const cv8_capability *capabilities;
+  size_t capability_count;
+  cv8_host_call_handler on_host_call;
+  void *host_call_context;
 } cv8_run_request;
 
 typedef enum {

@@ -14,12 +14,18 @@
 //     promiseState(promise)     [state, value]: 0 pending, 1 fulfilled, 2 rejected
 //     utf8Encode(string)        Uint8Array of UTF-8 (lone surrogates become U+FFFD)
 //     utf8Decode(uint8array)    string (invalid sequences become U+FFFD)
+//     hostCall(capability, operation, requestJSON, bytes?)
+//                               reports a capability call to the host; returns its id
 //   internals (called by the engine, with the run's context entered):
 //     nextTimerDelay()          ms until the next timer is due (>= 0), or -1 when none is set
 //     runNextDueTimer()         runs the earliest due timer; true if one ran. Exceptions propagate.
 //     pendingOperations()       count of host operations (async WebAssembly compiles, ...) not settled
 //     resultJSON(value)         JSON text for a run's result, or undefined for undefined
 //     formatError(exception)    the text for an uncaught exception ("Error: msg\n    at ...")
+//     capabilityHost(index)     the `host` object a capability's prelude receives: host.call(operation,
+//                               request, bytes?) returns a promise of {value, bytes} (see cv8.h)
+//     completeHostCall(id, ok, json, bytes)
+//                               settles the promise of an ended host call
 //     installWebAssemblyHooks() called at the start of every run (WebAssembly does not exist while
 //                               the snapshot is built): wraps WebAssembly.compile/instantiate so each
 //                               returned promise counts in pendingOperations() until it settles.
@@ -31,6 +37,7 @@
   // context, but never what the runtime itself calls.
   const uncurryThis = Function.prototype.bind.bind(Function.prototype.call);
   const JSONStringify = JSON.stringify;
+  const JSONParse = JSON.parse;
   const StringCtor = String;
   const NumberCtor = Number;
   const ErrorCtor = Error;
@@ -146,6 +153,7 @@
   const nativePromiseState = native.promiseState;
   const nativeUtf8Encode = native.utf8Encode;
   const nativeUtf8Decode = native.utf8Decode;
+  const nativeHostCall = native.hostCall;
 
   function define(target, name, value) {
     ObjectDefineProperty(target, name, { __proto__: null, value, writable: true, enumerable: false, configurable: true });
@@ -2535,8 +2543,53 @@
     ObjectDefineProperty(wrapper, 'length', { __proto__: null, value: original.length, configurable: true });
     define(target, name, wrapper);
   }
+  // Host calls in flight, by id: {resolve, reject} of the promise host.call returned.
+  const hostCalls = { __proto__: null };
+  function capabilityHost(index) {
+    return ObjectFreeze({
+      __proto__: null,
+      call(operation, request, bytes) {
+        const requestJSON = JSONStringify(request === undefined ? null : request);
+        let body;
+        if (bytes instanceof ArrayBufferCtor) {
+          body = new Uint8ArrayCtor(bytes);
+        } else if (bytes instanceof Uint8ArrayCtor) {
+          body = bytes;
+        } else if (bytes !== undefined && bytes !== null) {
+          throw new TypeErrorCtor('host.call: bytes must be a Uint8Array or an ArrayBuffer');
+        }
+        return new PromiseCtor((resolve, reject) => {
+          hostCalls[nativeHostCall(index, StringCtor(operation), requestJSON, body)] = { __proto__: null, resolve, reject };
+        });
+      },
+    });
+  }
+  // A settled value has no prototype, so a guest's Object.prototype.then cannot hijack it.
+  function completeHostCall(id, ok, json, bytes) {
+    const pending = hostCalls[id];
+    if (pending === undefined) return;
+    delete hostCalls[id];
+    let parsed = null;
+    try {
+      if (json !== null) parsed = JSONParse(json);
+    } catch {
+      pending.reject(new ErrorCtor('a capability answered with malformed JSON'));
+      return;
+    }
+    if (ok) {
+      pending.resolve({ __proto__: null, value: parsed, bytes });
+      return;
+    }
+    const error = new ErrorCtor(parsed !== null && typeof parsed.message === 'string' ? parsed.message : 'the capability failed');
+    if (parsed !== null && typeof parsed.code === 'string') error.code = parsed.code;
+    // The only frames here are the runtime's own: the guest learns nothing from them.
+    ObjectDefineProperty(error, 'stack', { __proto__: null, value: 'Error: ' + error.message, writable: true, configurable: true });
+    pending.reject(error);
+  }
   return {
     __proto__: null,
+    capabilityHost,
+    completeHostCall,
     nextTimerDelay() {
       if (timers.length === 0) return -1;
       const delay = timers[0].due - nativeNow();

@@ -93,6 +93,42 @@ public struct MCPV8Command: AsyncParsableCommand {
     @Option(name: .customLong("jwt-audience"), help: "With --jwks-url: an 'aud' tokens must include.")
     var jwtAudience: String?
 
+    @Option(name: .customLong("policies-json"),
+            help: ArgumentHelp("Capability policies by category, as JSON or the path of a JSON file (see docs/policies.md). A capability's globals exist only when its category has a policy.",
+                               valueName: "json-or-path"))
+    var policiesJSON: String?
+
+    @Option(name: .customLong("opa-url"),
+            help: "Enable fetch, allowed per request by the OPA server at this http(s) URL (POST /v1/data/<--opa-fetch-policy>).")
+    var opaURL: String?
+
+    @Option(name: .customLong("opa-fetch-policy"), help: "With --opa-url: the OPA policy path of the fetch decision.")
+    var opaFetchPolicy = "mcp/fetch"
+
+    @Option(name: .customLong("fetch-header"),
+            help: ArgumentHelp("Add a header to fetch requests for a host (repeatable; needs a fetch policy). Headers the guest sets win.",
+                               valueName: "host=<host>,header=<name>,value=<value>[,methods=GET;POST]"))
+    var fetchHeaders: [String] = []
+
+    @Option(name: .customLong("fetch-header-config"),
+            help: ArgumentHelp(#"A JSON file of fetch header rules: [{"host": "*.example.com", "methods": ["GET"], "headers": {"X-Key": "..."}}]."#,
+                               valueName: "path"))
+    var fetchHeaderConfig: String?
+
+    @Option(name: .customLong("plugin"),
+            help: ArgumentHelp("Load a capability plugin (.so built against mcpv8_capability.h; repeatable). It is used only when its category has a policy.",
+                               valueName: "path"))
+    var plugins: [String] = []
+
+    @Option(name: .customLong("plugin-config"),
+            help: ArgumentHelp("A setting for a plugin (repeatable), such as fetch.timeout_ms=10000.", valueName: "name.key=value"))
+    var pluginConfig: [String] = []
+
+    @Option(name: .customLong("rego-library"),
+            help: ArgumentHelp("rego-cpp's librego_shared.so, for local Rego policies (default: vendor/regopy above this binary, where scripts/setup puts it).",
+                               valueName: "path"))
+    var regoLibrary: String?
+
     @Option(name: .customLong("log-level"),
             help: "Least severe log level written to stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -155,6 +191,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
+        if opaURL == nil && opaFetchPolicy != "mcp/fetch" {
+            throw ValidationError("--opa-fetch-policy needs --opa-url.")
+        }
         if stateless && sessionDBPath != nil {
             throw ValidationError("--stateless and --session-db-path conflict: stateless mode logs no sessions.")
         }
@@ -180,12 +219,14 @@ public struct MCPV8Command: AsyncParsableCommand {
         let instructionsText = try instructions.map { try Self.textOrFile($0, flag: "--instructions") }
         let descriptionText = try runJSDescription.map { try Self.textOrFile($0, flag: "--run-js-description") }
 
+        let capabilities = try capabilityConfiguration(logger: logger)
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
                 workerCount: maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64),
                 maximumQueued: maxQueuedExecutions,
                 defaultHeapLimitMB: heapMemoryMax,
-                executablePath: Self.executablePath()),
+                executablePath: ThisBinary.path,
+                capabilities: capabilities),
             logger: logger)
         pool.start()
         defer { pool.shutdown() }
@@ -227,6 +268,32 @@ public struct MCPV8Command: AsyncParsableCommand {
         try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
     }
 
+    /// The policies, plugins and plugin settings the flags ask for, each checked now.
+    func capabilityConfiguration(logger: Logger) throws -> CapabilityConfiguration {
+        do {
+            var policies = try policiesJSON.map(PolicyConfiguration.parse) ?? PolicyConfiguration()
+            if let opaURL { try policies.addOPAFetchPolicy(url: opaURL, policyPath: opaFetchPolicy) }
+            var settings = try CapabilityConfiguration.parseSettings(pluginConfig)
+            let headerRules = try fetchHeaders.map(FetchHeaderRule.parse(flag:))
+                + (try fetchHeaderConfig.map(FetchHeaderRule.parse(configFile:)) ?? [])
+            if !headerRules.isEmpty {
+                guard policies.categories["fetch"] != nil else {
+                    throw PluginError("--fetch-header and --fetch-header-config need a fetch policy (--policies-json with \"fetch\", or --opa-url)")
+                }
+                settings["fetch", default: [:]]["header_rules"] = FetchHeaderRule.setting(headerRules)
+            }
+            let configuration = try CapabilityConfiguration.resolve(
+                policies: policies, explicitPlugins: plugins, settings: settings, regoLibraryPath: regoLibrary,
+                logLevel: logLevel, logger: logger)
+            for path in configuration.pluginPaths { logger.info("capability plugin \(path) loaded") }
+            return configuration
+        } catch let error as PolicyError {
+            throw ValidationError(error.description)
+        } catch let error as PluginError {
+            throw ValidationError(error.description)
+        }
+    }
+
     static func list(_ commaSeparated: String) -> [String] {
         commaSeparated.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -245,8 +312,4 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
     }
 
-    /// This binary, to start again in the worker role.
-    static func executablePath() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
 }

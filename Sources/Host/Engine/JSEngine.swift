@@ -78,6 +78,9 @@ public struct RunOutcome: Codable, Sendable, Equatable {
     public var outputBytes: UInt64
     /// The end state of a stateful run that completed, sealed for storage; nil otherwise.
     public var newHeap: SealedHeap?
+    /// Capability policy decisions made in the worker since its last report, by
+    /// "category/allowed|denied" (for metrics); nil when there were none.
+    public var policyDecisions: [String: Int]?
 
     public init(status: RunStatus, resultJSON: String? = nil, error: String? = nil,
                 outputTruncated: Bool = false, outputBytes: UInt64 = 0, newHeap: SealedHeap? = nil) {
@@ -113,10 +116,10 @@ public final class JSEngine: @unchecked Sendable {
     public func cancel() { cv8_engine_cancel(pointer) }
 
     /// Runs `code`; `onOutput` is called on this thread for each console line as it is printed.
-    public func run(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int,
+    public func run(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int, capabilities: CapabilitySet? = nil,
                     onOutput: (ConsoleLevel, String) -> Void) -> RunOutcome {
         withRunRequest(code: code, timeoutMilliseconds: timeoutMilliseconds, outputLimitBytes: outputLimitBytes,
-                       onOutput: onOutput) { request in
+                       capabilities: capabilities, onOutput: onOutput) { request in
             var result = cv8_engine_run(pointer, request)
             defer { cv8_run_result_free(&result) }
             return RunOutcome(result)
@@ -142,9 +145,10 @@ public final class JSCheckpointer: @unchecked Sendable {
     /// `heap` must be a payload verified by `HeapEnvelope.open`; nil starts from the runtime.
     /// Returns the new heap's payload when the run completed.
     public func run(code: String, heap: [UInt8]?, timeoutMilliseconds: Int, outputLimitBytes: Int,
+                    capabilities: CapabilitySet? = nil,
                     onOutput: (ConsoleLevel, String) -> Void) -> (RunOutcome, newHeap: [UInt8]?) {
         withRunRequest(code: code, timeoutMilliseconds: timeoutMilliseconds, outputLimitBytes: outputLimitBytes,
-                       onOutput: onOutput) { request in
+                       capabilities: capabilities, onOutput: onOutput) { request in
             var result = if let heap {
                 heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, request) }
             } else {
@@ -167,9 +171,10 @@ extension RunOutcome {
     }
 }
 
-/// Builds the C request for `code`, routing console lines to `onOutput`, for the duration of `body`.
+/// Builds the C request for `code`, routing console lines to `onOutput` and capability calls to
+/// `capabilities`, for the duration of `body`.
 private func withRunRequest<Result>(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int,
-                                    onOutput: (ConsoleLevel, String) -> Void,
+                                    capabilities: CapabilitySet?, onOutput: (ConsoleLevel, String) -> Void,
                                     _ body: (UnsafePointer<cv8_run_request>) -> Result) -> Result {
     withoutActuallyEscaping(onOutput) { onOutput in
         var sink = OutputSink(onOutput)
@@ -186,7 +191,9 @@ private func withRunRequest<Result>(code: String, timeoutMilliseconds: Int, outp
                         let text = String(decoding: UnsafeRawBufferPointer(start: line, count: length), as: UTF8.self)
                         sink.pointee.deliver(ConsoleLevel(rawValue: Int(level.rawValue)) ?? .log, text)
                     },
-                    output_context: UnsafeMutableRawPointer(sinkPointer))
+                    output_context: UnsafeMutableRawPointer(sinkPointer),
+                    capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil)
+                capabilities?.install(into: &request)
                 return body(&request)
             }
         }

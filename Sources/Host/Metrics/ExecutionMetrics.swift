@@ -10,6 +10,16 @@ public enum ExecutionMetrics {
         Metrics.Timer(label: "mcpv8_execution_duration_seconds").recordNanoseconds(duration.nanoseconds)
     }
 
+    /// Capability policy decisions a worker made, keyed "category/allowed" or "category/denied".
+    static func policyDecisions(_ counts: [String: Int]?) {
+        for (key, count) in counts ?? [:] {
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            Counter(label: "mcpv8_policy_decisions_total", dimensions: [("category", parts[0]), ("decision", parts[1])])
+                .increment(by: count)
+        }
+    }
+
     static func refusedBusy() {
         Counter(label: "mcpv8_executions_refused_busy_total").increment()
     }

@@ -1,5 +1,6 @@
 import CV8
 import Foundation
+import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -66,11 +67,31 @@ final class JobExecutor: @unchecked Sendable {
         return running?.job
     }
 
+    /// The plugins and policies the host configured (nil when none).
+    private let capabilities: CapabilitySet?
+
     init(defaultHeapLimitMB: Int, events: FrameWriter) throws {
+        capabilities = try Self.loadCapabilities()
         runtime = try JSRuntime()
         defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
         defaultEngine.prepare()
         self.events = events
+    }
+
+    /// Loads what the host put in the environment; it checked all of it at start-up already.
+    private static func loadCapabilities() throws -> CapabilitySet? {
+        guard let json = ProcessInfo.processInfo.environment[CapabilityConfiguration.environmentVariable] else { return nil }
+        let configuration: CapabilityConfiguration
+        do {
+            configuration = try JSONDecoder().decode(CapabilityConfiguration.self, from: Data(json.utf8))
+        } catch {
+            throw EngineError(description: "the host's capability configuration does not decode: \(error)")
+        }
+        guard !configuration.pluginPaths.isEmpty else { return nil }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "mcp-v8.worker")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        return try CapabilitySet(configuration: configuration, logger: logger)
     }
 
     func start() {
@@ -120,9 +141,9 @@ final class JobExecutor: @unchecked Sendable {
         }
         let outcome = runUnlessCancelled(job, cancel: engine.cancel) { onOutput in
             engine.run(code: job.code, timeoutMilliseconds: job.timeoutMilliseconds,
-                       outputLimitBytes: job.outputLimitBytes, onOutput: onOutput)
+                       outputLimitBytes: job.outputLimitBytes, capabilities: capabilities, onOutput: onOutput)
         }
-        events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
+        finish(job, outcome)
         engine.prepare()
     }
 
@@ -144,7 +165,8 @@ final class JobExecutor: @unchecked Sendable {
         var outcome = runUnlessCancelled(job, cancel: checkpointer.cancel) { onOutput in
             let (outcome, heap) = checkpointer.run(code: job.code, heap: payload,
                                                    timeoutMilliseconds: job.timeoutMilliseconds,
-                                                   outputLimitBytes: job.outputLimitBytes, onOutput: onOutput)
+                                                   outputLimitBytes: job.outputLimitBytes, capabilities: capabilities,
+                                                   onOutput: onOutput)
             newHeap = heap
             return outcome
         }
@@ -155,6 +177,14 @@ final class JobExecutor: @unchecked Sendable {
                 outcome = RunOutcome(status: .internalError, error: "could not seal the new heap: \(error)")
             }
         }
+        finish(job, outcome)
+    }
+
+    /// Reports a job's end, with the policy decisions made since the last report.
+    private func finish(_ job: RunJob, _ outcome: RunOutcome) {
+        var outcome = outcome
+        let decisions = capabilities?.takeDecisionCounts() ?? [:]
+        outcome.policyDecisions = decisions.isEmpty ? nil : decisions
         events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
     }
 

@@ -10,12 +10,16 @@ public struct WorkerPoolConfiguration: Sendable {
     public var defaultHeapLimitMB: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
+    /// The plugins and policies every worker loads.
+    public var capabilities: CapabilityConfiguration
 
-    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, executablePath: String) {
+    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, executablePath: String,
+                capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.defaultHeapLimitMB = defaultHeapLimitMB
         self.executablePath = executablePath
+        self.capabilities = capabilities
     }
 }
 
@@ -87,6 +91,8 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     public let configuration: WorkerPoolConfiguration
+    /// `configuration.capabilities` as every worker reads it from its environment.
+    private let capabilitiesJSON: String
     private let logger: Logger
     private let lock = NSLock()
     private var slots: [Slot]
@@ -102,6 +108,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     public init(configuration: WorkerPoolConfiguration, logger: Logger) {
         self.configuration = configuration
+        capabilitiesJSON = String(decoding: (try? JSONEncoder().encode(configuration.capabilities)) ?? Data(), as: UTF8.self)
         self.logger = logger
         slots = Array(repeating: Slot(), count: configuration.workerCount)
     }
@@ -169,6 +176,7 @@ public final class WorkerPool: @unchecked Sendable {
             cancel(jobID: jobID)
         }
         ExecutionMetrics.finished(outcome.status, after: ContinuousClock.now - started)
+        ExecutionMetrics.policyDecisions(outcome.policyDecisions)
         return outcome
     }
 
@@ -288,6 +296,7 @@ public final class WorkerPool: @unchecked Sendable {
             slots[index].process = try WorkerProcess(
                 executable: configuration.executablePath,
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB)],
+                environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
                 onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })
             slots[index].state = .starting(since: Date())

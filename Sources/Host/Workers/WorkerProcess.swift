@@ -12,7 +12,7 @@ final class WorkerProcess: @unchecked Sendable {
 
     /// Starts `executable` in the worker role. `onEvent` runs on the reader thread for each
     /// event; `onExit` runs once, with a description of how the process ended, after its last event.
-    init(executable: String, arguments: [String],
+    init(executable: String, arguments: [String], environment extraEnvironment: [String: String],
          onEvent: @escaping @Sendable (WorkerEvent) -> Void,
          onExit: @escaping @Sendable (String) -> Void) throws {
         let (requestRead, requestWrite) = try makePipe()
@@ -32,6 +32,7 @@ final class WorkerProcess: @unchecked Sendable {
         // backtrace would only flood the server's log.
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment.merge(extraEnvironment) { $1 }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0

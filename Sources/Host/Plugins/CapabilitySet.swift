@@ -1,0 +1,132 @@
+import CV8
+import CapabilityABI
+import Foundation
+import Logging
+
+/// What the operator enabled beyond the sandbox, as the host hands it to every worker: the
+/// policies, the plugin files to load, and their settings.
+public struct CapabilityConfiguration: Codable, Sendable, Equatable {
+    public var policies = PolicyConfiguration()
+    /// Plugin files to load, in order; each one's category has a policy.
+    public var pluginPaths: [String] = []
+    /// Settings by plugin name, then key.
+    public var pluginSettings: [String: [String: String]] = [:]
+    public var regoLibraryPath: String?
+    public var logLevel = "info"
+
+    public init() {}
+
+    /// Workers get the configuration in their environment: settings may hold secrets (injected
+    /// headers), which an argument would show to every user of `ps`.
+    static let environmentVariable = "MCPV8_CAPABILITIES"
+}
+
+/// The loaded plugins and the policy engine of one process, and the bridge between the engine's
+/// host calls and the plugins' operations.
+public final class CapabilitySet: @unchecked Sendable {
+    let plugins: [LoadedPlugin]
+    let policies: PolicyEngine
+    /// The preludes as the engine takes them, allocated once for the life of the process.
+    private let engineCapabilities: UnsafeMutableBufferPointer<cv8_capability>
+    private let decisionCounts = DecisionCounts()
+
+    /// Loads every configured plugin and compiles every policy; errors name the file and reason.
+    public convenience init(configuration: CapabilityConfiguration, logger: Logger) throws {
+        PluginHostAPI.settings = configuration.pluginSettings
+        PluginHostAPI.logger = logger
+        let policies = try PolicyEngine(configuration: configuration.policies,
+                                        regoLibraryPath: configuration.regoLibraryPath, logger: logger)
+        self.init(plugins: try configuration.pluginPaths.map { try LoadedPlugin(path: $0) }, policies: policies)
+    }
+
+    init(plugins: [LoadedPlugin], policies: PolicyEngine) {
+        self.plugins = plugins
+        self.policies = policies
+        engineCapabilities = .allocate(capacity: plugins.count)
+        for (index, plugin) in plugins.enumerated() {
+            let prelude = strdup(plugin.prelude)!
+            engineCapabilities[index] = cv8_capability(prelude: prelude, prelude_length: strlen(prelude))
+        }
+    }
+
+    var isEmpty: Bool { plugins.isEmpty }
+
+    /// Fills a run request's capability fields for the duration of `body`.
+    func install(into request: inout cv8_run_request) {
+        guard !plugins.isEmpty else { return }
+        request.capabilities = UnsafePointer(engineCapabilities.baseAddress)
+        request.capability_count = plugins.count
+        request.host_call_context = Unmanaged.passUnretained(self).toOpaque()
+        request.on_host_call = { context, call, index, operation, request, requestLength, bytes, bytesLength in
+            let capabilities = Unmanaged<CapabilitySet>.fromOpaque(context!).takeUnretainedValue()
+            capabilities.dispatch(
+                EngineCall(pointer: call!), plugin: capabilities.plugins[index], operation: String(cString: operation!),
+                request: Array(UnsafeBufferPointer(start: request, count: requestLength)),
+                bytes: bytes.map { Array(UnsafeBufferPointer(start: $0, count: bytesLength)) })
+        }
+    }
+
+    /// Policy decisions since the last call, as "category/allowed|denied" → count.
+    public func takeDecisionCounts() -> [String: Int] { decisionCounts.take() }
+
+    /// Off the isolate's thread: asks the plugin for the policy input, the policy for a decision,
+    /// and only then starts the operation.
+    private func dispatch(_ engineCall: EngineCall, plugin: LoadedPlugin, operation name: String,
+                          request: [CChar], bytes: [UInt8]?) {
+        DispatchQueue.global().async { [self] in
+            guard let operation = plugin.operations[name] else {
+                PluginCall.fail(engineCall, code: "ERR_UNKNOWN_OPERATION",
+                                message: "the \(plugin.name) plugin has no operation '\(name)'")
+                return
+            }
+            var input: UnsafeMutablePointer<CChar>?
+            var error: UnsafeMutablePointer<CChar>?
+            let status = request.withUnsafeBufferPointer {
+                operation.policy_input(plugin.state, $0.baseAddress, $0.count, &input, &error)
+            }
+            defer {
+                plugin.release(input)
+                plugin.release(error)
+            }
+            guard status == 0, let input else {
+                PluginCall.fail(engineCall, code: "ERR_INVALID_ARG_VALUE",
+                                message: error.map { String(cString: $0) } ?? "\(plugin.name).\(name): invalid request")
+                return
+            }
+            let decision = policies.decide(category: plugin.category, inputJSON: String(cString: input))
+            decisionCounts.add("\(plugin.category)/\(decision.allowed ? "allowed" : "denied")")
+            guard decision.allowed else {
+                PluginCall.fail(engineCall, code: "ERR_POLICY_DENIED",
+                                message: "\(plugin.name).\(name) denied by the \(plugin.category) policy: \(decision.reason)")
+                return
+            }
+            let call = PluginCall(engineCall: engineCall, plugin: plugin, policies: policies)
+            request.withUnsafeBufferPointer { requestBuffer in
+                let start = { (body: UnsafePointer<UInt8>?, length: Int) in
+                    operation.start(plugin.state, call.retainedHandle(), requestBuffer.baseAddress, requestBuffer.count,
+                                    body, length)
+                }
+                if let bytes { bytes.withUnsafeBufferPointer { start($0.baseAddress, $0.count) } } else { start(nil, 0) }
+            }
+        }
+    }
+}
+
+private final class DecisionCounts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+
+    func add(_ key: String) {
+        lock.lock()
+        counts[key, default: 0] += 1
+        lock.unlock()
+    }
+
+    func take() -> [String: Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = counts
+        counts = [:]
+        return taken
+    }
+}

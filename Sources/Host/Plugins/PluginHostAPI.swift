@@ -1,0 +1,94 @@
+import CV8
+import CapabilityABI
+import Foundation
+import Logging
+
+/// A host call of the engine's, to be ended once from any thread.
+struct EngineCall: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// One operation in flight, as a plugin holds it (the `mcpv8_call *` of the ABI): the engine's
+/// call to end, and the policy that judges further steps.
+final class PluginCall: @unchecked Sendable {
+    let engineCall: EngineCall
+    let plugin: LoadedPlugin
+    let policies: PolicyEngine
+
+    init(engineCall: EngineCall, plugin: LoadedPlugin, policies: PolicyEngine) {
+        self.engineCall = engineCall
+        self.plugin = plugin
+        self.policies = policies
+    }
+
+    /// Ends an engine call with an error the guest sees as `Error(message)` with `.code`.
+    static func fail(_ engineCall: EngineCall, code: String?, message: String) {
+        var failure = ["message": message]
+        failure["code"] = code
+        let json = (try? JSONEncoder().encode(failure)) ?? Data(#"{"message":"the capability failed"}"#.utf8)
+        json.withUnsafeBytes {
+            cv8_host_call_complete(engineCall.pointer, 0, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count, nil, 0)
+        }
+    }
+
+    /// The ABI handle: the plugin owns one reference until it completes or fails the call.
+    func retainedHandle() -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
+
+    static func takeHandle(_ handle: OpaquePointer?) -> PluginCall {
+        Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(handle!)).takeRetainedValue()
+    }
+
+    static func peekHandle(_ handle: OpaquePointer?) -> PluginCall {
+        Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(handle!)).takeUnretainedValue()
+    }
+}
+
+/// The host API table every plugin receives: static, process-wide.
+enum PluginHostAPI {
+    /// `--plugin-config NAME.KEY=VALUE` settings (and Fetch's header rules), by plugin then key.
+    /// Set once, before any plugin is loaded.
+    nonisolated(unsafe) static var settings: [String: [String: String]] = [:]
+    nonisolated(unsafe) static var logger = Logger(label: "mcp-v8.plugin")
+
+    nonisolated(unsafe) static let table: UnsafeMutablePointer<mcpv8_host_api> = {
+        let table = UnsafeMutablePointer<mcpv8_host_api>.allocate(capacity: 1)
+        table.initialize(to: mcpv8_host_api(
+            size: MemoryLayout<mcpv8_host_api>.size,
+            abi_major: UInt32(MCPV8_ABI_MAJOR),
+            abi_minor: UInt32(MCPV8_ABI_MINOR),
+            check_policy: { handle, input, length, reasonOut in
+                let call = PluginCall.peekHandle(handle)
+                let inputJSON = String(decoding: UnsafeRawBufferPointer(start: input, count: length), as: UTF8.self)
+                let decision = call.policies.decide(category: call.plugin.category, inputJSON: inputJSON)
+                if decision.allowed { return MCPV8_POLICY_ALLOW }
+                reasonOut?.pointee = strdup(decision.reason)
+                return MCPV8_POLICY_DENY
+            },
+            complete: { handle, json, jsonLength, bytes, bytesLength in
+                let call = PluginCall.takeHandle(handle)
+                cv8_host_call_complete(call.engineCall.pointer, 1, json, json == nil ? 0 : jsonLength, bytes, bytesLength)
+            },
+            fail: { handle, code, message in
+                let call = PluginCall.takeHandle(handle)
+                PluginCall.fail(call.engineCall, code: code.map { String(cString: $0) },
+                                message: message.map { String(cString: $0) } ?? "\(call.plugin.name) failed")
+            },
+            log: { name, level, message in
+                let text = Logger.Message(stringLiteral: message.map { String(cString: $0) } ?? "")
+                let metadata: Logger.Metadata = ["plugin": .string(name.map { String(cString: $0) } ?? "?")]
+                switch level {
+                case MCPV8_LOG_DEBUG: PluginHostAPI.logger.debug(text, metadata: metadata)
+                case MCPV8_LOG_INFO: PluginHostAPI.logger.info(text, metadata: metadata)
+                case MCPV8_LOG_WARNING: PluginHostAPI.logger.warning(text, metadata: metadata)
+                default: PluginHostAPI.logger.error(text, metadata: metadata)
+                }
+            },
+            config: { name, key in
+                guard let name, let key,
+                      let value = PluginHostAPI.settings[String(cString: name)]?[String(cString: key)] else { return nil }
+                return strdup(value)
+            },
+            release: { free($0) }))
+        return table
+    }()
+}

@@ -1,0 +1,95 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// rego-cpp's C API (`librego_shared.so` from the `regopy` wheel), loaded with dlopen so the
+/// server neither links it nor needs it until a local Rego policy is configured.
+final class RegoLibrary: @unchecked Sendable {
+    typealias Handle = UnsafeMutableRawPointer
+
+    let newInterpreter: @convention(c) () -> Handle?
+    let freeInterpreter: @convention(c) (Handle?) -> Void
+    let addModule: @convention(c) (Handle?, UnsafePointer<CChar>, UnsafePointer<CChar>) -> UInt32
+    let setQuery: @convention(c) (Handle?, UnsafePointer<CChar>) -> UInt32
+    let build: @convention(c) (Handle?) -> Handle?
+    let bundleOK: @convention(c) (Handle?) -> Bool
+    let freeBundle: @convention(c) (Handle?) -> Void
+    let setInputTerm: @convention(c) (Handle?, UnsafePointer<CChar>) -> UInt32
+    let bundleQuery: @convention(c) (Handle?, Handle?) -> Handle?
+    let outputJSONSize: @convention(c) (Handle?) -> UInt32
+    let outputJSON: @convention(c) (Handle?, UnsafeMutablePointer<CChar>, UInt32) -> UInt32
+    let freeOutput: @convention(c) (Handle?) -> Void
+    let errorSize: @convention(c) (Handle?) -> UInt32
+    let error: @convention(c) (Handle?, UnsafeMutablePointer<CChar>, UInt32) -> UInt32
+
+    /// rego-cpp's status code for success.
+    static let ok: UInt32 = 0
+
+    /// Where the library is looked for: `explicitPath` when given, else a `vendor/regopy` (where
+    /// scripts/setup puts it) in the folder of this binary or any folder above it.
+    static func locate(explicitPath: String?) throws -> String {
+        if let explicitPath { return explicitPath }
+        var folder = URL(fileURLWithPath: ThisBinary.path).deletingLastPathComponent()
+        while folder.path != "/" {
+            let candidate = folder.appendingPathComponent("vendor/regopy/regopy/librego_shared.so").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        throw PolicyError(
+            "local Rego policies need rego-cpp's librego_shared.so, which was not found in a vendor/regopy folder "
+            + "above this binary: run scripts/setup, or name the file with --rego-library")
+    }
+
+    init(path: String) throws {
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            throw PolicyError("could not load rego-cpp from \(path): \(String(cString: dlerror()))")
+        }
+        func symbol<T>(_ name: String, as _: T.Type) throws -> T {
+            guard let pointer = dlsym(handle, name) else {
+                throw PolicyError("\(path) is not rego-cpp's C library: it lacks \(name)")
+            }
+            return unsafeBitCast(pointer, to: T.self)
+        }
+        newInterpreter = try symbol("regoNew", as: (@convention(c) () -> Handle?).self)
+        freeInterpreter = try symbol("regoFree", as: (@convention(c) (Handle?) -> Void).self)
+        addModule = try symbol("regoAddModule", as: (@convention(c) (Handle?, UnsafePointer<CChar>, UnsafePointer<CChar>) -> UInt32).self)
+        setQuery = try symbol("regoSetQuery", as: (@convention(c) (Handle?, UnsafePointer<CChar>) -> UInt32).self)
+        build = try symbol("regoBuild", as: (@convention(c) (Handle?) -> Handle?).self)
+        bundleOK = try symbol("regoBundleOk", as: (@convention(c) (Handle?) -> Bool).self)
+        freeBundle = try symbol("regoFreeBundle", as: (@convention(c) (Handle?) -> Void).self)
+        setInputTerm = try symbol("regoSetInputTerm", as: (@convention(c) (Handle?, UnsafePointer<CChar>) -> UInt32).self)
+        bundleQuery = try symbol("regoBundleQuery", as: (@convention(c) (Handle?, Handle?) -> Handle?).self)
+        outputJSONSize = try symbol("regoOutputJSONSize", as: (@convention(c) (Handle?) -> UInt32).self)
+        outputJSON = try symbol("regoOutputJSON", as: (@convention(c) (Handle?, UnsafeMutablePointer<CChar>, UInt32) -> UInt32).self)
+        freeOutput = try symbol("regoFreeOutput", as: (@convention(c) (Handle?) -> Void).self)
+        errorSize = try symbol("regoErrorSize", as: (@convention(c) (Handle?) -> UInt32).self)
+        error = try symbol("regoError", as: (@convention(c) (Handle?, UnsafeMutablePointer<CChar>, UInt32) -> UInt32).self)
+        // rego-cpp prints compile errors to stdout unless told not to, and stdout is where stdio
+        // clients read JSON-RPC: level 0 (none) keeps it quiet; errors are read with regoError.
+        let setDefaultLogLevel = try symbol("regoSetDefaultLogLevel", as: (@convention(c) (UInt32) -> UInt32).self)
+        _ = setDefaultLogLevel(0)
+    }
+
+    /// The interpreter's last error message.
+    func lastError(_ interpreter: Handle?) -> String {
+        readString(size: errorSize(interpreter)) { error(interpreter, $0, $1) }
+    }
+
+    /// The output's JSON text ("undefined" when the query has no value).
+    func outputText(_ output: Handle?) -> String {
+        readString(size: outputJSONSize(output)) { outputJSON(output, $0, $1) }
+    }
+
+    private func readString(size: UInt32, _ fill: (UnsafeMutablePointer<CChar>, UInt32) -> UInt32) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(size) + 1)
+        guard fill(&buffer, UInt32(buffer.count)) == Self.ok else { return "" }
+        return String(cString: buffer)
+    }
+}
+
+/// A policy could not be loaded or configured.
+struct PolicyError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,70 @@
+import CV8
+import Foundation
+import XCTest
+
+/// Capabilities reach a run through host calls: a prelude gets `host`, host.call reports to the
+/// request's handler, and the promise settles when the host ends the call, from any thread.
+final class HostCallTests: XCTestCase {
+    private let echoPrelude = """
+        globalThis.echo = async (request, bytes) => {
+          const answer = await host.call('echo', request, bytes);
+          return { value: answer.value, bytes: answer.bytes === undefined ? null : Array.from(answer.bytes) };
+        };
+        """
+
+    func testACallEndedOnAnotherThreadResolvesWithItsValueAndBytes() {
+        let capabilities = TestCapabilities(preludes: [echoPrelude]) { call, operation, request, bytes in
+            let answer = #"{"operation":"\#(operation)","request":\#(request),"received":\#(bytes?.count ?? -1)}"#
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.05)
+                completeHostCall(call, json: answer, bytes: [1, 2, 255])
+            }
+        }
+        let report = sharedEngine.run("await echo({a: 1}, new Uint8Array([7, 8]))", capabilities: capabilities)
+        assertCompleted(report, result: #"{"value":{"operation":"echo","request":{"a":1},"received":2},"bytes":[1,2,255]}"#)
+    }
+
+    func testAFailedCallRejectsWithItsMessageAndCode() {
+        let capabilities = TestCapabilities(preludes: [echoPrelude]) { call, _, _, _ in
+            completeHostCall(call, ok: false, json: #"{"message":"no such file","code":"ENOENT"}"#)
+        }
+        let report = sharedEngine.run(
+            "await echo(1).then(() => 'resolved', e => [e instanceof Error, e.message, e.code].join('|'))",
+            capabilities: capabilities)
+        assertCompleted(report, result: #""true|no such file|ENOENT""#)
+    }
+
+    func testACallThatNeverEndsTimesOutAndItsLateEndIsDropped() throws {
+        let late = NSCondition()
+        var pending: PendingHostCall?
+        let capabilities = TestCapabilities(preludes: [echoPrelude]) { call, _, _, _ in
+            late.lock()
+            pending = call
+            late.unlock()
+        }
+        let report = sharedEngine.run("await echo(1)", timeoutMilliseconds: 200, capabilities: capabilities)
+        XCTAssertEqual(report.status, CV8_STATUS_TIMED_OUT, report.error ?? "")
+        late.lock()
+        let call = pending
+        late.unlock()
+        // The run is over: ending its call now must neither crash nor reach the next run.
+        completeHostCall(try XCTUnwrap(call), json: "1")
+        assertCompleted(sharedEngine.run("typeof echo"), result: #""undefined""#)
+    }
+
+    func testCallsInFlightTogetherAllSettle() {
+        let capabilities = TestCapabilities(preludes: [echoPrelude]) { call, _, request, _ in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int.random(in: 1...30))) {
+                completeHostCall(call, json: request)
+            }
+        }
+        let report = sharedEngine.run(
+            "(await Promise.all(Array.from({length: 50}, (_, i) => echo(i)))).reduce((sum, r) => sum + r.value, 0)",
+            capabilities: capabilities)
+        assertCompleted(report, result: "1225")
+    }
+
+    func testWithoutCapabilitiesThereIsNoPreludeAndNoGlobal() {
+        assertCompleted(sharedEngine.run("typeof host + typeof echo"), result: #""undefinedundefined""#)
+    }
+}
