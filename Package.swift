@@ -16,6 +16,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "mcp-v8", targets: ["mcp-v8"]),
+        // Capability plugins, loaded by the server from next to its binary (libmcpv8-<category>.so).
+        .library(name: "mcpv8-fetch", type: .dynamic, targets: ["FetchPlugin"]),
+        .library(name: "mcpv8-fs", type: .dynamic, targets: ["FSPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
@@ -70,6 +73,18 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "mcp-v8", dependencies: ["Host"]),
+        // Plugins are plain C against CapabilityABI alone (plus cJSON, and libcurl for fetch); each
+        // embeds its JavaScript prelude with #embed.
+        .target(
+            name: "FetchPlugin", dependencies: ["CapabilityABI"], path: "Plugins/Fetch",
+            exclude: ["fetch_prelude.js"], publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
+            linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("cjson")]),
+        .target(
+            name: "FSPlugin", dependencies: ["CapabilityABI"], path: "Plugins/FS",
+            exclude: ["fs_prelude.js"], publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
+            linkerSettings: [.linkedLibrary("cjson")]),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
     ],

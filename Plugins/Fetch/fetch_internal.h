@@ -1,0 +1,93 @@
+/*
+ * What the Fetch plugin's three files share: fetch_request.c turns the prelude's request into
+ * something checked and canonical (and into the policy input), fetch_transfer.c carries it out
+ * with libcurl, fetch_plugin.c ties both to the host.
+ */
+#ifndef FETCH_INTERNAL_H
+#define FETCH_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mcpv8_capability.h"
+
+#define FETCH_PLUGIN_NAME "fetch"
+
+/* A header name is lowercased; values never hold CR, LF or NUL. */
+typedef struct {
+  char *name;
+  char *value;
+} fetch_header;
+
+typedef struct {
+  fetch_header *items;
+  size_t count;
+} fetch_header_list;
+
+/* A URL as curl will use it: http or https, no credentials, no fragment, lowercase host, IPv4 in
+ * any notation and IPv4-mapped IPv6 written as dotted IPv4, dot segments removed. */
+typedef struct {
+  char *href;
+  char *scheme;
+  char *host; /* IPv6 without brackets */
+  long port;
+  char *path;
+  char *query; /* without '?'; "" when none */
+} fetch_url;
+
+typedef struct {
+  fetch_url url;
+  char *method;
+  fetch_header_list headers; /* the guest's own, in its order */
+} fetch_request;
+
+/* Operator-configured headers added to requests for matching hosts (config key header_rules). */
+typedef struct {
+  char *host_pattern; /* "api.example.com", or "*.example.com" for it and its subdomains */
+  char **methods;     /* uppercase; none means every method */
+  size_t method_count;
+  fetch_header_list headers;
+} fetch_header_rule;
+
+typedef struct {
+  const mcpv8_host_api *host;
+  fetch_header_rule *header_rules;
+  size_t header_rule_count;
+  size_t max_response_bytes;
+  long timeout_ms;
+  /* Set by shutdown: transfers in flight stop. */
+  atomic_bool stopping;
+} fetch_state;
+
+/* Each returns 0, or non-zero and a malloc'd message for the guest in *error. */
+int fetch_url_parse(const char *text, const char *base_href, fetch_url *url, char **error);
+int fetch_request_parse(const char *json, size_t length, fetch_request *request, char **error);
+int fetch_header_rules_parse(const char *json, fetch_header_rule **rules, size_t *count, char **error);
+
+void fetch_url_free(fetch_url *url);
+void fetch_request_free(fetch_request *request);
+void fetch_header_rules_free(fetch_header_rule *rules, size_t count);
+void fetch_header_list_free(fetch_header_list *list);
+
+/* Adds a copy of name and value; false when out of memory. */
+bool fetch_header_list_add(fetch_header_list *list, const char *name, const char *value);
+/* The first header called `name` (lowercase), or NULL. */
+const fetch_header *fetch_header_list_find(const fetch_header_list *list, const char *name);
+void fetch_header_list_remove(fetch_header_list *list, const char *name);
+
+/* The policy input document for `request` (malloc'd JSON text), NULL when out of memory. */
+char *fetch_policy_input(const fetch_request *request);
+
+/* The headers the operator's rules add to `request`: those of every rule matching its host and
+ * method, except ones the guest set itself. */
+bool fetch_injected_headers(const fetch_state *state, const fetch_request *request, fetch_header_list *injected);
+
+/* Like asprintf; NULL when out of memory. */
+char *fetch_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* Runs the request (following redirects, each one checked by the policy) and ends `call`. */
+void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *request, const unsigned char *body,
+                        size_t body_length);
+
+#endif

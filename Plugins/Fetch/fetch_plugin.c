@@ -1,0 +1,241 @@
+/*
+ * The Fetch capability plugin: gives guests `fetch`, `Headers` and `Response`, gated by the
+ * "fetch" policy category.
+ *
+ * Operation "request" (the prelude's host.call("request", request, body)):
+ *   request    {"url": "https://api.example.com/x", "method": "GET", "headers": [["name", "value"], ...]}
+ *   bytes      the request body, when there is one
+ *   policy     {"operation": "fetch", "url": "<normalised URL>", "method": "GET",
+ *              "headers": {"lowercased-name": "value", ...} (the guest's own, repeats joined with ", "),
+ *              "url_parsed": {"scheme", "host", "port", "path", "query" (without '?', "" when none)}}
+ *              and, for each redirect, the same document for the next hop (host->check_policy)
+ *   completion {"status": 200, "statusText": "OK", "url": "<final URL>", "redirected": false,
+ *              "headers": [["name", "value"], ...]} and the response body as bytes
+ *
+ * Settings (--plugin-config fetch.KEY=VALUE):
+ *   max_response_bytes  most bytes of response headers and body per hop (default 10485760, at most 1 GiB)
+ *   timeout_ms          most time for the whole request, redirects included (default 30000, at most a day)
+ *   header_rules        headers the operator adds for some hosts, kept out of policy input, logs
+ *                       and errors: [{"host": "api.example.com" | "*.example.com",
+ *                       "methods": ["GET", ...] (optional), "headers": {"Name": "value"}}]
+ *                       (the server builds it from --fetch-header and --fetch-header-config)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "fetch_internal.h"
+
+static const char prelude[] = {
+#embed "fetch_prelude.js"
+    , 0};
+
+#define DEFAULT_MAX_RESPONSE_BYTES 10485760
+#define MOST_MAX_RESPONSE_BYTES 1073741824 /* a response is held in memory, then copied into the isolate */
+#define DEFAULT_TIMEOUT_MS 30000
+#define MOST_TIMEOUT_MS 86400000
+
+/* ---- requests ---- */
+
+static int request_policy_input(void *plugin_state, const char *request_json, size_t request_length, char **input,
+                                 char **error) {
+  (void)plugin_state;
+  fetch_request request;
+  *input = NULL;
+  if (fetch_request_parse(request_json, request_length, &request, error) != 0) return 1;
+  *input = fetch_policy_input(&request);
+  fetch_request_free(&request);
+  if (*input) return 0;
+  *error = strdup("fetch: out of memory");
+  return 1;
+}
+
+typedef struct transfer_job {
+  fetch_state *state;
+  mcpv8_call *call;
+  fetch_request request;
+  unsigned char *body;
+  size_t body_length;
+  pthread_t thread;
+  struct transfer_job *next_finished;
+} transfer_job;
+
+/* Each transfer runs on a thread of its own. The threads are counted so shutdown can wait for
+ * them, and joined once finished, so none still runs this library's code when shutdown returns. */
+static struct {
+  pthread_mutex_t lock;
+  pthread_cond_t idle;
+  size_t running;
+  transfer_job *finished;
+} transfers = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
+
+static void free_job(transfer_job *job) {
+  fetch_request_free(&job->request);
+  free(job->body);
+  free(job);
+}
+
+static void *run_transfer(void *argument) {
+  transfer_job *job = argument;
+  fetch_transfer_run(job->state, job->call, &job->request, job->body, job->body_length);
+  pthread_mutex_lock(&transfers.lock);
+  job->next_finished = transfers.finished;
+  transfers.finished = job;
+  if (--transfers.running == 0) pthread_cond_broadcast(&transfers.idle);
+  pthread_mutex_unlock(&transfers.lock);
+  return NULL;
+}
+
+static void join_finished_transfers(void) {
+  pthread_mutex_lock(&transfers.lock);
+  transfer_job *finished = transfers.finished;
+  transfers.finished = NULL;
+  pthread_mutex_unlock(&transfers.lock);
+  while (finished) {
+    transfer_job *next = finished->next_finished;
+    pthread_join(finished->thread, NULL);
+    free_job(finished);
+    finished = next;
+  }
+}
+
+/* 0, or the errno why the thread did not start. The lock makes job->thread written before the
+ * thread can put the job on the finished list. */
+static int start_transfer_thread(transfer_job *job) {
+  pthread_mutex_lock(&transfers.lock);
+  int started = atomic_load(&job->state->stopping) ? ECANCELED
+                                                   : pthread_create(&job->thread, NULL, run_transfer, job);
+  if (started == 0) transfers.running++;
+  pthread_mutex_unlock(&transfers.lock);
+  return started;
+}
+
+/* Transfers take seconds, so each runs on a thread of its own and `start` returns at once. */
+static void request_start(void *plugin_state, mcpv8_call *call, const char *request_json, size_t request_length,
+                          const uint8_t *bytes, size_t bytes_length) {
+  fetch_state *state = plugin_state;
+  join_finished_transfers();
+  transfer_job *job = calloc(1, sizeof *job);
+  if (!job) {
+    state->host->fail(call, NULL, "fetch: out of memory");
+    return;
+  }
+  *job = (transfer_job){.state = state, .call = call, .body_length = bytes_length};
+  char *error = NULL;
+  const char *error_code = NULL;
+  bool parsed = fetch_request_parse(request_json, request_length, &job->request, &error) == 0;
+  if (parsed && bytes_length > 0 &&
+      (strcmp(job->request.method, "GET") == 0 || strcmp(job->request.method, "HEAD") == 0)) {
+    error = fetch_format("fetch: a %s request cannot have a body", job->request.method);
+    error_code = "EINVAL";
+  } else if (parsed && (bytes_length == 0 || (job->body = malloc(bytes_length)))) {
+    if (bytes_length > 0) memcpy(job->body, bytes, bytes_length);
+    int started = start_transfer_thread(job);
+    if (started == 0) return;
+    error = fetch_format("fetch: could not start the transfer: %s", strerror(started));
+  }
+  state->host->fail(call, error_code, error ? error : "fetch: out of memory");
+  free(error);
+  free_job(job);
+}
+
+static const mcpv8_operation operations[] = {
+    {.size = sizeof(mcpv8_operation),
+     .name = "request",
+     .policy_input = request_policy_input,
+     .start = request_start},
+};
+
+/* ---- the plugin ---- */
+
+static const char *const globals[] = {"fetch", "Headers", "Response"};
+
+static fetch_state plugin_state;
+
+static void release(void *plugin_owned) { free(plugin_owned); }
+
+/* Stops transfers in flight (they fail with "shutting down") and waits for their threads. */
+static void shutdown_plugin(void *state_pointer) {
+  fetch_state *state = state_pointer;
+  atomic_store(&state->stopping, true);
+  pthread_mutex_lock(&transfers.lock);
+  while (transfers.running > 0) pthread_cond_wait(&transfers.idle, &transfers.lock);
+  pthread_mutex_unlock(&transfers.lock);
+  join_finished_transfers();
+  fetch_header_rules_free(state->header_rules, state->header_rule_count);
+  state->header_rules = NULL;
+  state->header_rule_count = 0;
+  curl_global_cleanup();
+}
+
+static const mcpv8_plugin descriptor = {
+    .size = sizeof(mcpv8_plugin),
+    .abi_major = MCPV8_ABI_MAJOR,
+    .abi_minor = MCPV8_ABI_MINOR,
+    .name = FETCH_PLUGIN_NAME,
+    .version = "1.0.0",
+    .category = "fetch",
+    .globals = globals,
+    .global_count = sizeof globals / sizeof *globals,
+    .prelude_js = prelude,
+    .operations = operations,
+    .operation_count = sizeof operations / sizeof *operations,
+    .state = &plugin_state,
+    .release = release,
+    .shutdown = shutdown_plugin,
+};
+
+/* Reads setting `key` as a whole number from 1 to `maximum`; false with a message in `error`. */
+static bool read_limit(const mcpv8_host_api *host, const char *key, unsigned long long fallback,
+                       unsigned long long maximum, unsigned long long *limit, char *error, size_t error_capacity) {
+  char *text = host->config(FETCH_PLUGIN_NAME, key);
+  *limit = fallback;
+  if (!text) return true;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long value = strtoull(text, &end, 10);
+  bool valid = *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 && value >= 1 && value <= maximum;
+  if (valid) {
+    *limit = value;
+  } else {
+    snprintf(error, error_capacity, "fetch: --plugin-config fetch.%s must be a whole number from 1 to %llu, not \"%s\"",
+             key, maximum, text);
+  }
+  host->release(text);
+  return valid;
+}
+
+const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, size_t error_capacity) {
+  fetch_state *state = &plugin_state;
+  unsigned long long max_response_bytes, timeout_ms;
+  if (!read_limit(host, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, MOST_MAX_RESPONSE_BYTES, &max_response_bytes,
+                  error, error_capacity) ||
+      !read_limit(host, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms, error, error_capacity)) {
+    return NULL;
+  }
+  char *rules_json = host->config(FETCH_PLUGIN_NAME, "header_rules");
+  char *rules_error = NULL;
+  *state = (fetch_state){
+      .host = host, .max_response_bytes = (size_t)max_response_bytes, .timeout_ms = (long)timeout_ms};
+  int rules_read = rules_json ? fetch_header_rules_parse(rules_json, &state->header_rules, &state->header_rule_count,
+                                                         &rules_error)
+                              : 0;
+  host->release(rules_json);
+  if (rules_read != 0) {
+    snprintf(error, error_capacity, "%s", rules_error);
+    free(rules_error);
+    return NULL;
+  }
+  CURLcode initialised = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (initialised != CURLE_OK) {
+    snprintf(error, error_capacity, "fetch: libcurl could not start: %s", curl_easy_strerror(initialised));
+    fetch_header_rules_free(state->header_rules, state->header_rule_count);
+    return NULL;
+  }
+  return &descriptor;
+}

@@ -1,0 +1,434 @@
+/*
+ * Carrying out a checked request with libcurl, one hop at a time: curl never follows redirects
+ * itself, so every hop's URL goes through the policy first, and the operator's headers are
+ * worked out again for every hop's host.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "fetch_internal.h"
+
+/* As the Fetch Standard; browsers and Node stop at the same count. */
+#define MAX_REDIRECTS 20
+
+typedef struct {
+  fetch_state *state;
+  const fetch_url *url;
+  /* The response, as it arrives: header lines and body bytes both count towards the size limit. */
+  char *status_text;
+  fetch_header_list headers;
+  unsigned char *body;
+  size_t body_length, body_capacity;
+  size_t received;
+  bool body_started, too_large;
+  /* Set when the connection was refused because of where it led. */
+  char refused_address[INET6_ADDRSTRLEN];
+  char curl_error[CURL_ERROR_SIZE];
+} hop;
+
+static void hop_free(hop *response) {
+  free(response->status_text);
+  fetch_header_list_free(&response->headers);
+  free(response->body);
+}
+
+/* ---- where a connection may lead ---- */
+
+/* Link-local addresses and cloud metadata services: what server-side request forgery aims at. */
+static bool is_sensitive_ipv4(const unsigned char *address) {
+  static const unsigned char alibaba_metadata[4] = {100, 100, 100, 200};
+  return (address[0] == 169 && address[1] == 254) || memcmp(address, alibaba_metadata, 4) == 0;
+}
+
+static bool is_sensitive_ipv6(const unsigned char *address) {
+  static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  static const unsigned char aws_metadata[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+  if (memcmp(address, mapped_prefix, 12) == 0) return is_sensitive_ipv4(address + 12);
+  return (address[0] == 0xfe && (address[1] & 0xc0) == 0x80) || memcmp(address, aws_metadata, 16) == 0;
+}
+
+/* A sensitive address is only reached when the URL names it literally: then the policy saw it. */
+static curl_socket_t open_checked_socket(void *data, curlsocktype purpose, struct curl_sockaddr *address) {
+  hop *response = data;
+  struct sockaddr_storage storage = {0};
+  memcpy(&storage, &address->addr, address->addrlen < sizeof storage ? address->addrlen : sizeof storage);
+  unsigned char named[16];
+  const void *connecting = NULL;
+  bool sensitive = false, named_literally = false;
+  if (address->family == AF_INET) {
+    connecting = &((const struct sockaddr_in *)&storage)->sin_addr;
+    sensitive = is_sensitive_ipv4(connecting);
+    named_literally = inet_pton(AF_INET, response->url->host, named) == 1 && memcmp(named, connecting, 4) == 0;
+  } else if (address->family == AF_INET6) {
+    connecting = &((const struct sockaddr_in6 *)&storage)->sin6_addr;
+    sensitive = is_sensitive_ipv6(connecting);
+    named_literally = inet_pton(AF_INET6, response->url->host, named) == 1 && memcmp(named, connecting, 16) == 0;
+  }
+  if (purpose == CURLSOCKTYPE_IPCXN && sensitive && !named_literally) {
+    inet_ntop(address->family, connecting, response->refused_address, sizeof response->refused_address);
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+/* ---- reading the response ---- */
+
+/* Header bytes are Latin-1 to HTTP (and to Headers in browsers); JSON needs UTF-8. */
+static char *utf8_from_latin1(const char *bytes, size_t length) {
+  char *text = malloc(2 * length + 1), *out = text;
+  if (!text) return NULL;
+  for (size_t i = 0; i < length; i++) {
+    unsigned char byte = (unsigned char)bytes[i];
+    if (byte < 0x80) {
+      *out++ = (char)byte;
+    } else {
+      *out++ = (char)(0xc0 | byte >> 6);
+      *out++ = (char)(0x80 | (byte & 0x3f));
+    }
+  }
+  *out = '\0';
+  return text;
+}
+
+static bool count_received(hop *response, size_t length) {
+  response->received += length;
+  response->too_large = response->received > response->state->max_response_bytes;
+  return !response->too_large;
+}
+
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+/* "HTTP/1.1 404 Not Found" gives "Not Found"; HTTP/2 has no reason phrase. */
+static bool read_status_line(hop *response, const char *line, size_t length) {
+  size_t at = 0;
+  while (at < length && !is_blank(line[at])) at++;
+  while (at < length && is_blank(line[at])) at++;
+  while (at < length && !is_blank(line[at])) at++;
+  if (at < length) at++;
+  fetch_header_list_free(&response->headers);
+  free(response->status_text);
+  response->status_text = utf8_from_latin1(line + at, length - at);
+  return response->status_text != NULL;
+}
+
+static bool read_header_line(hop *response, const char *line, size_t length) {
+  if (memchr(line, '\0', length)) return true;
+  if (is_blank(line[0])) {
+    /* An obsolete folded line continues the header before it. */
+    if (response->headers.count == 0) return true;
+    fetch_header *last = &response->headers.items[response->headers.count - 1];
+    while (length && is_blank(*line)) line++, length--;
+    char *continuation = utf8_from_latin1(line, length);
+    char *joined = continuation ? fetch_format("%s %s", last->value, continuation) : NULL;
+    free(continuation);
+    if (!joined) return false;
+    free(last->value);
+    last->value = joined;
+    return true;
+  }
+  const char *colon = memchr(line, ':', length);
+  if (!colon) return true;
+  char *name = strndup(line, (size_t)(colon - line));
+  const char *value = colon + 1, *end = line + length;
+  while (value < end && is_blank(*value)) value++;
+  while (end > value && is_blank(end[-1])) end--;
+  char *utf8_value = utf8_from_latin1(value, (size_t)(end - value));
+  /* Headers the guest's Headers object would refuse are dropped, as browsers do. */
+  bool valid_name = name && *name && strcspn(name, " \t\"(),/:;<=>?@[\\]{}") == strlen(name);
+  bool kept = name && utf8_value && (!valid_name || fetch_header_list_add(&response->headers, name, utf8_value));
+  free(name);
+  free(utf8_value);
+  return kept;
+}
+
+static size_t on_header_line(char *buffer, size_t size, size_t count, void *data) {
+  hop *response = data;
+  size_t length = size * count, line_length = length;
+  if (!count_received(response, length)) return 0;
+  /* Trailers after the body are not headers of the response. */
+  if (response->body_started) return length;
+  while (line_length && (buffer[line_length - 1] == '\r' || buffer[line_length - 1] == '\n')) line_length--;
+  if (line_length == 0) return length;
+  bool read = line_length > 5 && memcmp(buffer, "HTTP/", 5) == 0 ? read_status_line(response, buffer, line_length)
+                                                                  : read_header_line(response, buffer, line_length);
+  return read ? length : 0;
+}
+
+static size_t on_body_bytes(char *bytes, size_t size, size_t count, void *data) {
+  hop *response = data;
+  size_t length = size * count;
+  response->body_started = true;
+  if (!count_received(response, length)) return 0;
+  if (response->body_length + length > response->body_capacity) {
+    size_t capacity = response->body_capacity ? response->body_capacity : 16384;
+    while (capacity < response->body_length + length) capacity *= 2;
+    unsigned char *grown = realloc(response->body, capacity);
+    if (!grown) return 0;
+    response->body = grown;
+    response->body_capacity = capacity;
+  }
+  memcpy(response->body + response->body_length, bytes, length);
+  response->body_length += length;
+  return length;
+}
+
+static int stop_when_shutting_down(void *data, curl_off_t download_total, curl_off_t downloaded,
+                                   curl_off_t upload_total, curl_off_t uploaded) {
+  (void)download_total, (void)downloaded, (void)upload_total, (void)uploaded;
+  const hop *response = data;
+  return atomic_load(&response->state->stopping);
+}
+
+/* ---- one hop ---- */
+
+static bool append_line(struct curl_slist **lines, const char *line) {
+  struct curl_slist *longer = line ? curl_slist_append(*lines, line) : NULL;
+  if (longer) *lines = longer;
+  return longer != NULL;
+}
+
+static bool append_header_lines(struct curl_slist **lines, const fetch_header_list *headers) {
+  for (size_t i = 0; i < headers->count; i++) {
+    const fetch_header *header = &headers->items[i];
+    /* "Name:" would tell curl to drop the header; "Name;" sends it empty. */
+    char *line = *header->value ? fetch_format("%s: %s", header->name, header->value)
+                                : fetch_format("%s;", header->name);
+    bool appended = append_line(lines, line);
+    free(line);
+    if (!appended) return false;
+  }
+  return true;
+}
+
+static bool sends_body(const fetch_request *request, size_t body_length) {
+  /* The Fetch Standard sends "Content-Length: 0" for a POST or PUT without a body. */
+  return body_length > 0 || strcmp(request->method, "POST") == 0 || strcmp(request->method, "PUT") == 0;
+}
+
+/* Sets `easy` up for `request` (timeout_ms at most) and runs it; the response lands in `response`. */
+static CURLcode perform_hop(CURL *easy, const fetch_request *request, const unsigned char *body, size_t body_length,
+                            long timeout_ms, hop *response) {
+  fetch_header_list injected;
+  if (!fetch_injected_headers(response->state, request, &injected)) return CURLE_OUT_OF_MEMORY;
+  bool with_body = sends_body(request, body_length);
+  struct curl_slist *lines = NULL;
+  /* "Expect:" and "Content-Type:" stop curl adding "Expect: 100-continue", and a form content type
+   * to a body. */
+  bool built = append_header_lines(&lines, &request->headers) && append_header_lines(&lines, &injected) &&
+               append_line(&lines, "Expect:") &&
+               (!with_body || fetch_header_list_find(&request->headers, "content-type") ||
+                append_line(&lines, "Content-Type:"));
+  fetch_header_list_free(&injected);
+  if (!built) {
+    curl_slist_free_all(lines);
+    return CURLE_OUT_OF_MEMORY;
+  }
+  curl_easy_reset(easy);
+  curl_easy_setopt(easy, CURLOPT_URL, request->url.href);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* A proxy from the environment would make the checked address not the one connected to. */
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, lines);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, response->curl_error);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, response);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header_line);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, response);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body_bytes);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, response);
+  curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, stop_when_shutting_down);
+  curl_easy_setopt(easy, CURLOPT_XFERINFODATA, response);
+  curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
+  if (strcmp(request->method, "HEAD") == 0) {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else if (strcmp(request->method, "GET") != 0) {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request->method);
+  }
+  if (with_body) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_length);
+  }
+  CURLcode code = curl_easy_perform(easy);
+  curl_slist_free_all(lines);
+  return code;
+}
+
+/* ---- redirects ---- */
+
+static bool is_redirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+static bool same_origin(const fetch_url *a, const fetch_url *b) {
+  return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
+}
+
+/* Headers that describe a body, dropped with it (Fetch Standard, HTTP-redirect fetch). */
+static const char *const body_headers[] = {"content-encoding", "content-language", "content-location",
+                                           "content-type"};
+
+/* Ends `call` with `message` (malloc'd, taken; NULL means the allocation failed). */
+static void fail_call(fetch_state *state, mcpv8_call *call, const char *error_code, char *message) {
+  state->host->fail(call, error_code, message ? message : "fetch: out of memory");
+  free(message);
+}
+
+/* Turns `request` into the request for the redirect to `location` after a `status` answer and
+ * asks the policy about it. Returns whether to go on; when not, it has ended `call`. */
+static bool follow_redirect(mcpv8_call *call, fetch_state *state, fetch_request *request, long status,
+                            const char *location, size_t *body_length) {
+  fetch_url next;
+  char *error = NULL;
+  if (fetch_url_parse(location, request->url.href, &next, &error) != 0) {
+    fail_call(state, call, NULL,
+              fetch_format("fetch: %s redirected to a URL that cannot be followed: %s", request->url.href,
+                           error + strlen("fetch: ")));
+    free(error);
+    return false;
+  }
+  bool post = strcmp(request->method, "POST") == 0;
+  bool get_or_head = strcmp(request->method, "GET") == 0 || strcmp(request->method, "HEAD") == 0;
+  if ((status == 303 && !get_or_head) || ((status == 301 || status == 302) && post)) {
+    char *get = strdup("GET");
+    if (!get) {
+      fetch_url_free(&next);
+      fail_call(state, call, NULL, NULL);
+      return false;
+    }
+    free(request->method);
+    request->method = get;
+    *body_length = 0;
+    for (size_t i = 0; i < sizeof body_headers / sizeof *body_headers; i++) {
+      fetch_header_list_remove(&request->headers, body_headers[i]);
+    }
+  }
+  /* The guest's credentials were meant for the origin it named (Fetch Standard). */
+  if (!same_origin(&request->url, &next)) fetch_header_list_remove(&request->headers, "authorization");
+  fetch_url_free(&request->url);
+  request->url = next;
+
+  char *input = fetch_policy_input(request);
+  if (!input) {
+    fail_call(state, call, NULL, NULL);
+    return false;
+  }
+  char *reason = NULL;
+  mcpv8_policy_decision decision = state->host->check_policy(call, input, strlen(input), &reason);
+  free(input);
+  if (decision != MCPV8_POLICY_ALLOW) {
+    fail_call(state, call, "EACCES",
+              fetch_format("fetch: the redirect to %s was denied by policy%s%s", request->url.href,
+                           reason ? ": " : "", reason ? reason : ""));
+  }
+  state->host->release(reason);
+  return decision == MCPV8_POLICY_ALLOW;
+}
+
+/* ---- the whole request ---- */
+
+static long milliseconds_until(const struct timespec *deadline) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *request, CURLcode code,
+                     const hop *response) {
+  const char *curl_reason = *response->curl_error ? response->curl_error : curl_easy_strerror(code);
+  const char *error_code = NULL;
+  char *message;
+  if (*response->refused_address) {
+    error_code = "EACCES";
+    message = fetch_format("fetch: refused to connect to %s for %s: link-local and cloud metadata addresses are "
+                           "only reachable when the URL names the address itself", response->refused_address,
+                           request->url.href);
+    state->host->log(FETCH_PLUGIN_NAME, MCPV8_LOG_WARNING, message);
+  } else if (response->too_large) {
+    error_code = "EFBIG";
+    message = fetch_format("fetch: the response from %s is larger than the limit of %zu bytes (raise it with "
+                           "--plugin-config fetch.max_response_bytes=N)", request->url.href,
+                           state->max_response_bytes);
+  } else if (atomic_load(&state->stopping)) {
+    error_code = "ECANCELED";
+    message = strdup("fetch: the server is shutting down");
+  } else if (code == CURLE_OPERATION_TIMEDOUT) {
+    error_code = "ETIMEDOUT";
+    message = fetch_format("fetch: %s %s did not finish within the limit of %ld ms (raise it with "
+                           "--plugin-config fetch.timeout_ms=N)", request->method, request->url.href,
+                           state->timeout_ms);
+  } else {
+    error_code = code == CURLE_COULDNT_RESOLVE_HOST ? "ENOTFOUND" : code == CURLE_COULDNT_CONNECT ? "ECONNREFUSED"
+                                                                                                 : NULL;
+    message = fetch_format("fetch: %s %s failed: %s", request->method, request->url.href, curl_reason);
+  }
+  fail_call(state, call, error_code, message);
+}
+
+static char *completion_value(long status, const hop *response, const fetch_request *request, bool redirected) {
+  cJSON *value = cJSON_CreateObject();
+  cJSON *headers = cJSON_AddArrayToObject(value, "headers");
+  bool built = cJSON_AddNumberToObject(value, "status", (double)status) &&
+               cJSON_AddStringToObject(value, "statusText", response->status_text ? response->status_text : "") &&
+               cJSON_AddStringToObject(value, "url", request->url.href) &&
+               cJSON_AddBoolToObject(value, "redirected", redirected) && headers;
+  for (size_t i = 0; built && i < response->headers.count; i++) {
+    const char *pair[2] = {response->headers.items[i].name, response->headers.items[i].value};
+    cJSON *item = cJSON_CreateStringArray(pair, 2);
+    built = item && cJSON_AddItemToArray(headers, item);
+  }
+  char *text = built ? cJSON_PrintUnformatted(value) : NULL;
+  cJSON_Delete(value);
+  return text;
+}
+
+void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *request, const unsigned char *body,
+                        size_t body_length) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_MONOTONIC, &deadline);
+  deadline.tv_sec += state->timeout_ms / 1000;
+  deadline.tv_nsec += state->timeout_ms % 1000 * 1000000;
+  if (deadline.tv_nsec >= 1000000000) deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
+  CURL *easy = curl_easy_init();
+  if (!easy) {
+    state->host->fail(call, NULL, "fetch: could not start a transfer (curl_easy_init failed)");
+    return;
+  }
+  for (int redirects = 0;; redirects++) {
+    hop response = {.state = state, .url = &request->url};
+    long remaining = milliseconds_until(&deadline);
+    CURLcode code = remaining > 0 ? perform_hop(easy, request, body, body_length, remaining, &response)
+                                  : CURLE_OPERATION_TIMEDOUT;
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    const fetch_header *location = is_redirect(status) ? fetch_header_list_find(&response.headers, "location") : NULL;
+    bool next_hop = false;
+    if (code != CURLE_OK) {
+      fail_hop(state, call, request, code, &response);
+    } else if (!location) {
+      char *value = completion_value(status, &response, request, redirects > 0);
+      if (value) state->host->complete(call, value, strlen(value), response.body, response.body_length);
+      else fail_call(state, call, NULL, NULL);
+      free(value);
+    } else if (redirects == MAX_REDIRECTS) {
+      fail_call(state, call, NULL,
+                fetch_format("fetch: %s redirected more than %d times; giving up", request->url.href, MAX_REDIRECTS));
+    } else {
+      next_hop = follow_redirect(call, state, request, status, location->value, &body_length);
+    }
+    hop_free(&response);
+    if (!next_hop) break;
+  }
+  curl_easy_cleanup(easy);
+}
