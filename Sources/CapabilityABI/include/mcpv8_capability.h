@@ -105,6 +105,12 @@ typedef struct {
 
   /* Frees memory the host handed out as host_owned. NULL is allowed. */
   void (*release)(void *host_owned);
+
+  /* The input document the policy allowed for this call: what `policy_input` returned, as JSON of
+   * *length_out bytes. Borrowed until the call is completed or failed. `start` compares it with
+   * the document the request would produce now, and refuses when they differ (a symlink changed
+   * in between, say), so the host never acts on something the policy did not see. */
+  const char *(*allowed_input)(mcpv8_call *call, size_t *length_out);
 } mcpv8_host_api;
 
 /* One operation a plugin offers to its prelude (host.call(name, ...)). */
@@ -126,7 +132,8 @@ typedef struct {
    * (may be NULL) is the binary body the prelude passed (a Uint8Array or ArrayBuffer); copy
    * what outlives this call. Finish with host->complete or host->fail, now or later, from any
    * thread. Where acting on the request could reach something other than what the policy saw
-   * (a path whose symlinks changed since), check again and fail rather than act. */
+   * (a path whose symlinks changed since), compare with host->allowed_input and fail rather
+   * than act. */
   void (*start)(void *plugin_state, mcpv8_call *call, const char *request_json_borrowed, size_t request_length,
                 const uint8_t *bytes_borrowed, size_t bytes_length);
 } mcpv8_operation;

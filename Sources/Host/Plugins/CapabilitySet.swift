@@ -93,14 +93,15 @@ public final class CapabilitySet: @unchecked Sendable {
                                 message: error.map { String(cString: $0) } ?? "\(plugin.name).\(name): invalid request")
                 return
             }
-            let decision = policies.decide(category: plugin.category, inputJSON: String(cString: input))
+            let inputJSON = String(cString: input)
+            let decision = policies.decide(category: plugin.category, inputJSON: inputJSON)
             decisionCounts.add("\(plugin.category)/\(decision.allowed ? "allowed" : "denied")")
             guard decision.allowed else {
                 PluginCall.fail(engineCall, code: "ERR_POLICY_DENIED",
                                 message: "\(plugin.name).\(name) denied by the \(plugin.category) policy: \(decision.reason)")
                 return
             }
-            let call = PluginCall(engineCall: engineCall, plugin: plugin, policies: policies)
+            let call = PluginCall(engineCall: engineCall, plugin: plugin, policies: policies, allowedInput: inputJSON)
             request.withUnsafeBufferPointer { requestBuffer in
                 let start = { (body: UnsafePointer<UInt8>?, length: Int) in
                     operation.start(plugin.state, call.retainedHandle(), requestBuffer.baseAddress, requestBuffer.count,

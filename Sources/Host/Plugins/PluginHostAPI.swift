@@ -14,12 +14,17 @@ final class PluginCall: @unchecked Sendable {
     let engineCall: EngineCall
     let plugin: LoadedPlugin
     let policies: PolicyEngine
+    /// The document the policy allowed (NUL-terminated), lent to the plugin until the call ends.
+    let allowedInput: UnsafeMutablePointer<CChar>
 
-    init(engineCall: EngineCall, plugin: LoadedPlugin, policies: PolicyEngine) {
+    init(engineCall: EngineCall, plugin: LoadedPlugin, policies: PolicyEngine, allowedInput: String) {
         self.engineCall = engineCall
         self.plugin = plugin
         self.policies = policies
+        self.allowedInput = strdup(allowedInput)
     }
+
+    deinit { free(allowedInput) }
 
     /// Ends an engine call with an error the guest sees as `Error(message)` with `.code`.
     static func fail(_ engineCall: EngineCall, code: String?, message: String) {
@@ -88,7 +93,12 @@ enum PluginHostAPI {
                       let value = PluginHostAPI.settings[String(cString: name)]?[String(cString: key)] else { return nil }
                 return strdup(value)
             },
-            release: { free($0) }))
+            release: { free($0) },
+            allowed_input: { handle, lengthOut in
+                let call = PluginCall.peekHandle(handle)
+                lengthOut?.pointee = strlen(call.allowedInput)
+                return UnsafePointer(call.allowedInput)
+            }))
         return table
     }()
 }

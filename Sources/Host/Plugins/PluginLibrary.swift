@@ -37,7 +37,7 @@ final class LoadedPlugin: @unchecked Sendable {
         let entry = unsafeBitCast(entrySymbol, to: mcpv8_plugin_entry_fn.self)
         var error = [CChar](repeating: 0, count: 1024)
         guard let descriptor = entry(PluginHostAPI.table, &error, error.count) else {
-            let reason = String(cString: error)
+            let reason = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw refuse("its initialisation failed: \(reason.isEmpty ? "no reason given" : reason)")
         }
         let plugin = descriptor.pointee

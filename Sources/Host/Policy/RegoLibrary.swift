@@ -84,7 +84,7 @@ final class RegoLibrary: @unchecked Sendable {
     private func readString(size: UInt32, _ fill: (UnsafeMutablePointer<CChar>, UInt32) -> UInt32) -> String {
         var buffer = [CChar](repeating: 0, count: Int(size) + 1)
         guard fill(&buffer, UInt32(buffer.count)) == Self.ok else { return "" }
-        return String(cString: buffer)
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }
 
