@@ -743,7 +743,7 @@ static void act_exists(const fs_settings *settings, mcpv8_call *call, const fs_r
   }
 FS_OPERATIONS(DEFINE_OPERATION)
 
-#define OPERATION_ENTRY(name, flags, act) {sizeof(mcpv8_operation), #name, name##_policy_input, name##_start},
+#define OPERATION_ENTRY(name, flags, act) {sizeof(mcpv8_operation), #name, name##_policy_input, name##_start, NULL},
 static const mcpv8_operation fs_operations[] = {FS_OPERATIONS(OPERATION_ENTRY)};
 
 static const char *const fs_globals[] = {"fs"};

@@ -136,6 +136,12 @@ typedef struct {
    * than act. */
   void (*start)(void *plugin_state, mcpv8_call *call, const char *request_json_borrowed, size_t request_length,
                 const uint8_t *bytes_borrowed, size_t bytes_length);
+
+  /* May be NULL. The run that started `call` has ended (finished, timed out, was cancelled, or
+   * failed) while the call was still in flight: stop it and let go of what it holds (kill the
+   * process it started, abort the transfer). Called at most once, on a host thread, only after
+   * `start` returned. The call must still end with complete or fail; its answer is dropped. */
+  void (*cancel)(void *plugin_state, mcpv8_call *call);
 } mcpv8_operation;
 
 /* What a plugin tells the host about itself. Must stay valid until `shutdown` returns. */

@@ -29,6 +29,7 @@ public final class CapabilitySet: @unchecked Sendable {
     /// The preludes as the engine takes them, allocated once for the life of the process.
     private let engineCapabilities: UnsafeMutableBufferPointer<cv8_capability>
     private let decisionCounts = DecisionCounts()
+    private let inFlight = CallsInFlight()
 
     /// Loads every configured plugin and compiles every policy; errors name the file and reason.
     public convenience init(configuration: CapabilityConfiguration, logger: Logger) throws {
@@ -60,18 +61,24 @@ public final class CapabilitySet: @unchecked Sendable {
         request.on_host_call = { context, call, index, operation, request, requestLength, bytes, bytesLength in
             let capabilities = Unmanaged<CapabilitySet>.fromOpaque(context!).takeUnretainedValue()
             capabilities.dispatch(
-                EngineCall(pointer: call!), plugin: capabilities.plugins[index], operation: String(cString: operation!),
+                EngineCall(pointer: call!), run: capabilities.inFlight.currentRun,
+                plugin: capabilities.plugins[index], operation: String(cString: operation!),
                 request: Array(UnsafeBufferPointer(start: request, count: requestLength)),
                 bytes: bytes.map { Array(UnsafeBufferPointer(start: $0, count: bytesLength)) })
         }
     }
+
+    /// Brackets each run: operations its calls started and that are still going when it ends are
+    /// cancelled (a subprocess must not outlive the run that started it).
+    public func beginRun() { inFlight.beginRun() }
+    public func endRun() { inFlight.endRun() }
 
     /// Policy decisions since the last call, as "category/allowed|denied" → count.
     public func takeDecisionCounts() -> [String: Int] { decisionCounts.take() }
 
     /// Off the isolate's thread: asks the plugin for the policy input, the policy for a decision,
     /// and only then starts the operation.
-    private func dispatch(_ engineCall: EngineCall, plugin: LoadedPlugin, operation name: String,
+    private func dispatch(_ engineCall: EngineCall, run: UInt64, plugin: LoadedPlugin, operation name: String,
                           request: [CChar], bytes: [UInt8]?) {
         DispatchQueue.global().async { [self] in
             guard let operation = plugin.operations[name] else {
@@ -101,13 +108,18 @@ public final class CapabilitySet: @unchecked Sendable {
                                 message: "\(plugin.name).\(name) denied by the \(plugin.category) policy: \(decision.reason)")
                 return
             }
-            let call = PluginCall(engineCall: engineCall, plugin: plugin, policies: policies, allowedInput: inputJSON)
+            let call = PluginCall(engineCall: engineCall, plugin: plugin, operation: operation, policies: policies,
+                                  allowedInput: inputJSON, inFlight: inFlight)
+            guard inFlight.add(call, run: run) else {
+                PluginCall.fail(engineCall, code: "ECANCELED", message: "the run ended before \(plugin.name).\(name) started")
+                return
+            }
             request.withUnsafeBufferPointer { requestBuffer in
-                let start = { (body: UnsafePointer<UInt8>?, length: Int) in
-                    operation.start(plugin.state, call.retainedHandle(), requestBuffer.baseAddress, requestBuffer.count,
-                                    body, length)
+                if let bytes {
+                    bytes.withUnsafeBufferPointer { call.start(request: requestBuffer, bytes: $0) }
+                } else {
+                    call.start(request: requestBuffer, bytes: nil)
                 }
-                if let bytes { bytes.withUnsafeBufferPointer { start($0.baseAddress, $0.count) } } else { start(nil, 0) }
             }
         }
     }

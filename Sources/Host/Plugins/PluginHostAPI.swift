@@ -9,22 +9,55 @@ struct EngineCall: @unchecked Sendable {
 }
 
 /// One operation in flight, as a plugin holds it (the `mcpv8_call *` of the ABI): the engine's
-/// call to end, and the policy that judges further steps.
+/// call to end, the policy that judges further steps, and what cancels it when its run ends.
 final class PluginCall: @unchecked Sendable {
     let engineCall: EngineCall
     let plugin: LoadedPlugin
+    let operation: mcpv8_operation
     let policies: PolicyEngine
     /// The document the policy allowed (NUL-terminated), lent to the plugin until the call ends.
     let allowedInput: UnsafeMutablePointer<CChar>
+    private weak var inFlight: CallsInFlight?
+    /// Held while `start` runs, and by cancel and the end of the call: cancel comes only after
+    /// `start` returned and never after the call ended. Recursive: `start` may end the call.
+    private let lock = NSRecursiveLock()
+    private var ended = false
 
-    init(engineCall: EngineCall, plugin: LoadedPlugin, policies: PolicyEngine, allowedInput: String) {
+    init(engineCall: EngineCall, plugin: LoadedPlugin, operation: mcpv8_operation, policies: PolicyEngine,
+         allowedInput: String, inFlight: CallsInFlight) {
         self.engineCall = engineCall
         self.plugin = plugin
+        self.operation = operation
         self.policies = policies
         self.allowedInput = strdup(allowedInput)
+        self.inFlight = inFlight
     }
 
     deinit { free(allowedInput) }
+
+    /// Calls the operation's `start` with a handle the plugin owns until it ends the call.
+    func start(request: UnsafeBufferPointer<CChar>, bytes: UnsafeBufferPointer<UInt8>?) {
+        lock.lock()
+        defer { lock.unlock() }
+        operation.start(plugin.state, retainedHandle(), request.baseAddress, request.count, bytes?.baseAddress,
+                        bytes?.count ?? 0)
+    }
+
+    /// Asks the plugin to stop the call (its run ended); a no-op once the call has ended.
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !ended, let cancel = operation.cancel else { return }
+        cancel(plugin.state, OpaquePointer(Unmanaged.passUnretained(self).toOpaque()))
+    }
+
+    /// The plugin completed or failed the call.
+    fileprivate func markEnded() {
+        lock.lock()
+        ended = true
+        lock.unlock()
+        inFlight?.remove(self)
+    }
 
     /// Ends an engine call with an error the guest sees as `Error(message)` with `.code`.
     static func fail(_ engineCall: EngineCall, code: String?, message: String) {
@@ -37,14 +70,65 @@ final class PluginCall: @unchecked Sendable {
     }
 
     /// The ABI handle: the plugin owns one reference until it completes or fails the call.
-    func retainedHandle() -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
+    private func retainedHandle() -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
 
+    /// The call, as the plugin ends it: gives back the plugin's reference.
     static func takeHandle(_ handle: OpaquePointer?) -> PluginCall {
-        Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(handle!)).takeRetainedValue()
+        let call = Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(handle!)).takeRetainedValue()
+        call.markEnded()
+        return call
     }
 
     static func peekHandle(_ handle: OpaquePointer?) -> PluginCall {
         Unmanaged<PluginCall>.fromOpaque(UnsafeRawPointer(handle!)).takeUnretainedValue()
+    }
+}
+
+/// The calls a worker's current run has started and not yet ended. When the run ends, those
+/// still going are cancelled, and calls the run asked for but that were not started yet never are.
+final class CallsInFlight: @unchecked Sendable {
+    private let lock = NSLock()
+    private var calls: [ObjectIdentifier: PluginCall] = [:]
+    private var run: UInt64 = 0
+    private var running = false
+
+    /// The run now going on, for `add`.
+    var currentRun: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return run
+    }
+
+    func beginRun() {
+        lock.lock()
+        run += 1
+        running = true
+        lock.unlock()
+    }
+
+    /// Cancels what the ending run left in flight.
+    func endRun() {
+        lock.lock()
+        running = false
+        let left = Array(calls.values)
+        calls.removeAll()
+        lock.unlock()
+        for call in left { call.cancel() }
+    }
+
+    /// Registers a call of run `run`; false when that run is over (the call must not start).
+    func add(_ call: PluginCall, run: UInt64) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard running, run == self.run else { return false }
+        calls[ObjectIdentifier(call)] = call
+        return true
+    }
+
+    func remove(_ call: PluginCall) {
+        lock.lock()
+        calls[ObjectIdentifier(call)] = nil
+        lock.unlock()
     }
 }
 

@@ -200,7 +200,9 @@ final class JobExecutor: @unchecked Sendable {
         lock.unlock()
 
         let batcher = OutputBatcher(jobID: job.jobID, events: events)
+        capabilities?.beginRun()
         let outcome = body(batcher.add)
+        capabilities?.endRun()
         batcher.flush()
 
         lock.lock()

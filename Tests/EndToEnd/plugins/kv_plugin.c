@@ -168,9 +168,9 @@ static const char prelude[] =
 static const char *const globals[] = {"kv"};
 
 static const mcpv8_operation operations[] = {
-    {sizeof(mcpv8_operation), "set", set_input, set_start},
-    {sizeof(mcpv8_operation), "get", get_input, get_start},
-    {sizeof(mcpv8_operation), "crash", crash_input, crash_start},
+    {sizeof(mcpv8_operation), "set", set_input, set_start, NULL},
+    {sizeof(mcpv8_operation), "get", get_input, get_start, NULL},
+    {sizeof(mcpv8_operation), "crash", crash_input, crash_start, NULL},
 };
 
 static const mcpv8_plugin descriptor = {
