@@ -254,6 +254,7 @@ class Run {
     state_ = state;
     TryCatch try_catch(isolate_);
     call_internal("installWebAssemblyHooks", 0, nullptr);
+    install_wasm_modules();
     install_capabilities();
     Local<Value> completion;
     if (!fail_status_ && evaluate(&completion) && !fail_status_) drive(completion);
@@ -262,6 +263,28 @@ class Run {
 
  private:
   using Clock = cv8::Clock;
+
+  // ---- pre-loaded WebAssembly modules -------------------------------------------------------
+
+  void install_wasm_modules() {
+    for (size_t index = 0; index < request_->wasm_module_count && !fail_status_; index++) {
+      const cv8_wasm_module *module = request_->wasm_modules[index];
+      TryCatch try_catch(isolate_);
+      Local<WasmModuleObject> object;
+      Local<Value> arguments[2], ignored;
+      if (!WasmModuleObject::FromCompiledModule(isolate_, *module->compiled).ToLocal(&object)) {
+        fail(CV8_STATUS_INTERNAL, "the WebAssembly module '" + module->name + "' could not be recreated");
+        return;
+      }
+      arguments[0] = String::NewFromUtf8(isolate_, module->name.c_str()).ToLocalChecked();
+      arguments[1] = object;
+      if (!call_internal("installWasmModule", 2, arguments).ToLocal(&ignored)) {
+        if (stopped_or_terminated(try_catch)) return;
+        std::string reason = try_catch.HasCaught() ? to_utf8(isolate_, try_catch.Exception()) : "unknown error";
+        fail(CV8_STATUS_ERROR, "the pre-loaded WebAssembly module '" + module->name + "' could not be instantiated: " + reason);
+      }
+    }
+  }
 
   // ---- capabilities -------------------------------------------------------------------------
 
@@ -724,6 +747,38 @@ cv8_run_result cv8_engine::run(const cv8_run_request *request) {
 }
 
 extern "C" {
+
+cv8_wasm_module *cv8_wasm_module_compile(const cv8_runtime *runtime, const char *name, const uint8_t *bytes,
+                                         size_t length, char **error_out) {
+  // A throwaway isolate compiles it; the compiled module belongs to V8's process-wide wasm engine
+  // and outlives that isolate, so every engine recreates it without compiling again.
+  std::unique_ptr<ArrayBuffer::Allocator> allocator(ArrayBuffer::Allocator::NewDefaultAllocator());
+  Isolate::CreateParams params;
+  params.snapshot_blob = const_cast<StartupData *>(&runtime->blob);
+  params.external_references = cv8::external_references;
+  params.array_buffer_allocator = allocator.get();
+  Isolate *isolate = Isolate::New(params);
+  cv8_wasm_module *module = nullptr;
+  {
+    Locker locker(isolate);
+    Isolate::Scope isolate_scope(isolate);
+    HandleScope handle_scope(isolate);
+    Local<Context> context = Context::New(isolate);
+    Context::Scope context_scope(context);
+    TryCatch try_catch(isolate);
+    Local<WasmModuleObject> object;
+    if (WasmModuleObject::Compile(isolate, MemorySpan<const uint8_t>(bytes, length)).ToLocal(&object)) {
+      module = new cv8_wasm_module{name, std::make_unique<CompiledWasmModule>(object->GetCompiledModule())};
+    } else if (error_out) {
+      *error_out = cv8::copy_string(try_catch.HasCaught() ? to_utf8(isolate, try_catch.Exception())
+                                                          : "it does not compile as WebAssembly");
+    }
+  }
+  isolate->Dispose();
+  return module;
+}
+
+void cv8_wasm_module_free(cv8_wasm_module *module) { delete module; }
 
 void cv8_set_fatal_error_handler(cv8_fatal_error_handler handler) { fatal_handler = handler; }
 

@@ -134,6 +134,11 @@ std::string export_last_expression(const std::string &source, const std::string 
 
 }  // namespace cv8
 
+struct cv8_wasm_module {
+  std::string name;
+  std::unique_ptr<v8::CompiledWasmModule> compiled;
+};
+
 struct cv8_host_call {
   std::shared_ptr<cv8::HostCallChannel> channel;
   uint64_t id;

@@ -16,7 +16,8 @@ private final class TestCheckpointer {
                 var request = cv8_run_request(code: codePointer, code_length: bytes.count,
                                               timeout_ms: timeoutMilliseconds, output_limit_bytes: 1 << 20,
                                               on_output: nil, output_context: nil, capabilities: nil,
-                                              capability_count: 0, on_host_call: nil, host_call_context: nil)
+                                              capability_count: 0, on_host_call: nil, host_call_context: nil,
+                                              wasm_modules: nil, wasm_module_count: 0)
                 var result = heap.map { heap in
                     heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, &request) }
                 } ?? cv8_checkpointer_run(pointer, nil, 0, &request)

@@ -51,7 +51,8 @@ final class TestEngine {
                         sink.lines.append((level, text))
                     },
                     output_context: Unmanaged.passUnretained(sink).toOpaque(),
-                    capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil)
+                    capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil,
+                    wasm_modules: nil, wasm_module_count: 0)
                 capabilities?.install(into: &request)
                 var result = cv8_engine_run(pointer, &request)
                 defer { cv8_run_result_free(&result) }

@@ -98,6 +98,16 @@ typedef void (*cv8_host_call_handler)(void *context, cv8_host_call *call, size_t
 void cv8_host_call_complete(cv8_host_call *call, int ok, const char *json, size_t json_length, const uint8_t *bytes,
                             size_t bytes_length);
 
+/* ---- pre-loaded WebAssembly modules ----------------------------------------------------------
+ * A module compiled once per process and installed at the start of every engine run that lists
+ * it: its WebAssembly.Module as the global `__wasm_<name>` and, when it imports nothing, its
+ * instance's exports as the global `<name>`. Checkpointer runs have no WebAssembly and ignore it. */
+typedef struct cv8_wasm_module cv8_wasm_module;
+/* Compiles `bytes` (copied). Returns NULL with a message (V8's CompileError) on failure. */
+cv8_wasm_module *cv8_wasm_module_compile(const cv8_runtime *runtime, const char *name, const uint8_t *bytes,
+                                         size_t length, char **error_out);
+void cv8_wasm_module_free(cv8_wasm_module *module);
+
 typedef struct {
   const char *code;
   size_t code_length;
@@ -113,6 +123,9 @@ typedef struct {
   size_t capability_count;
   cv8_host_call_handler on_host_call;
   void *host_call_context;
+  /* Modules installed before the capabilities and the code; none when wasm_module_count is 0. */
+  const cv8_wasm_module *const *wasm_modules;
+  size_t wasm_module_count;
 } cv8_run_request;
 
 typedef enum {

@@ -129,6 +129,16 @@ public struct MCPV8Command: AsyncParsableCommand {
                                valueName: "path"))
     var regoLibrary: String?
 
+    @Option(name: .customLong("wasm-module"),
+            help: ArgumentHelp("Pre-load a WebAssembly module into every run (repeatable; needs --stateless): its exports on the global NAME, its module as __wasm_NAME.",
+                               valueName: "name=path"))
+    var wasmModules: [String] = []
+
+    @Option(name: .customLong("wasm-config"),
+            help: ArgumentHelp(#"A JSON file of WebAssembly modules to pre-load, {"name": "path"}, merged with --wasm-module."#,
+                               valueName: "path"))
+    var wasmConfig: String?
+
     @Option(name: .customLong("log-level"),
             help: "Least severe log level written to stderr: trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -194,6 +204,10 @@ public struct MCPV8Command: AsyncParsableCommand {
         if opaURL == nil && opaFetchPolicy != "mcp/fetch" {
             throw ValidationError("--opa-fetch-policy needs --opa-url.")
         }
+        if !stateless && (!wasmModules.isEmpty || wasmConfig != nil) {
+            throw ValidationError("--wasm-module and --wasm-config need --stateless: a stateful run resumes from a heap "
+                                  + "snapshot, and V8 cannot keep WebAssembly objects in one.")
+        }
         if stateless && sessionDBPath != nil {
             throw ValidationError("--stateless and --session-db-path conflict: stateless mode logs no sessions.")
         }
@@ -219,7 +233,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         let instructionsText = try instructions.map { try Self.textOrFile($0, flag: "--instructions") }
         let descriptionText = try runJSDescription.map { try Self.textOrFile($0, flag: "--run-js-description") }
 
-        let capabilities = try capabilityConfiguration(logger: logger)
+        var capabilities = try capabilityConfiguration(logger: logger)
+        let wasm = try preloadedWasmModules()
+        capabilities.wasmModules = wasm.map(\.spec)
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
                 workerCount: maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64),
@@ -252,7 +268,8 @@ public struct MCPV8Command: AsyncParsableCommand {
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
-        let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode)
+        let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode,
+                                   wasmModules: wasm)
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
@@ -290,6 +307,19 @@ public struct MCPV8Command: AsyncParsableCommand {
         } catch let error as PolicyError {
             throw ValidationError(error.description)
         } catch let error as PluginError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// The modules `--wasm-module` and `--wasm-config` name, compiled here once so that a file that
+    /// is not WebAssembly stops the server now, not every run.
+    func preloadedWasmModules() throws -> [(spec: WasmModuleSpec, summary: WasmModuleSummary)] {
+        do {
+            let specs = try WasmModuleSpec.parse(flags: wasmModules, configFile: wasmConfig)
+            guard !specs.isEmpty else { return [] }
+            let compiled = try PreloadedWasmModules(specs: specs, runtime: JSRuntime())
+            return Array(zip(compiled.specs, compiled.summaries))
+        } catch let error as WasmModuleError {
             throw ValidationError(error.description)
         }
     }

@@ -117,9 +117,9 @@ public final class JSEngine: @unchecked Sendable {
 
     /// Runs `code`; `onOutput` is called on this thread for each console line as it is printed.
     public func run(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int, capabilities: CapabilitySet? = nil,
-                    onOutput: (ConsoleLevel, String) -> Void) -> RunOutcome {
+                    wasmModules: PreloadedWasmModules? = nil, onOutput: (ConsoleLevel, String) -> Void) -> RunOutcome {
         withRunRequest(code: code, timeoutMilliseconds: timeoutMilliseconds, outputLimitBytes: outputLimitBytes,
-                       capabilities: capabilities, onOutput: onOutput) { request in
+                       capabilities: capabilities, wasmModules: wasmModules, onOutput: onOutput) { request in
             var result = cv8_engine_run(pointer, request)
             defer { cv8_run_result_free(&result) }
             return RunOutcome(result)
@@ -148,7 +148,7 @@ public final class JSCheckpointer: @unchecked Sendable {
                     capabilities: CapabilitySet? = nil,
                     onOutput: (ConsoleLevel, String) -> Void) -> (RunOutcome, newHeap: [UInt8]?) {
         withRunRequest(code: code, timeoutMilliseconds: timeoutMilliseconds, outputLimitBytes: outputLimitBytes,
-                       capabilities: capabilities, onOutput: onOutput) { request in
+                       capabilities: capabilities, wasmModules: nil, onOutput: onOutput) { request in
             var result = if let heap {
                 heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, request) }
             } else {
@@ -172,9 +172,10 @@ extension RunOutcome {
 }
 
 /// Builds the C request for `code`, routing console lines to `onOutput` and capability calls to
-/// `capabilities`, for the duration of `body`.
+/// `capabilities`, with `wasmModules` pre-loaded, for the duration of `body`.
 private func withRunRequest<Result>(code: String, timeoutMilliseconds: Int, outputLimitBytes: Int,
-                                    capabilities: CapabilitySet?, onOutput: (ConsoleLevel, String) -> Void,
+                                    capabilities: CapabilitySet?, wasmModules: PreloadedWasmModules?,
+                                    onOutput: (ConsoleLevel, String) -> Void,
                                     _ body: (UnsafePointer<cv8_run_request>) -> Result) -> Result {
     withoutActuallyEscaping(onOutput) { onOutput in
         var sink = OutputSink(onOutput)
@@ -192,8 +193,10 @@ private func withRunRequest<Result>(code: String, timeoutMilliseconds: Int, outp
                         sink.pointee.deliver(ConsoleLevel(rawValue: Int(level.rawValue)) ?? .log, text)
                     },
                     output_context: UnsafeMutableRawPointer(sinkPointer),
-                    capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil)
+                    capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil,
+                    wasm_modules: nil, wasm_module_count: 0)
                 capabilities?.install(into: &request)
+                wasmModules?.install(into: &request)
                 return body(&request)
             }
         }

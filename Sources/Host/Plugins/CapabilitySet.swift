@@ -13,6 +13,9 @@ public struct CapabilityConfiguration: Codable, Sendable, Equatable {
     public var pluginSettings: [String: [String: String]] = [:]
     public var regoLibraryPath: String?
     public var logLevel = "info"
+    /// WebAssembly modules pre-loaded into every (stateless) run. Not a plugin: they need no
+    /// policy, and a run needs them before its first line, which host calls cannot give.
+    public var wasmModules: [WasmModuleSpec] = []
 
     public init() {}
 

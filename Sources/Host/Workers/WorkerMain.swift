@@ -69,24 +69,31 @@ final class JobExecutor: @unchecked Sendable {
 
     /// The plugins and policies the host configured (nil when none).
     private let capabilities: CapabilitySet?
+    private let wasmModules: PreloadedWasmModules?
 
     init(defaultHeapLimitMB: Int, events: FrameWriter) throws {
-        capabilities = try Self.loadCapabilities()
-        runtime = try JSRuntime()
+        let configuration = try Self.configuration()
+        capabilities = try configuration.flatMap(Self.loadCapabilities)
+        let runtime = try JSRuntime()
+        self.runtime = runtime
+        let modules = configuration?.wasmModules ?? []
+        wasmModules = modules.isEmpty ? nil : try PreloadedWasmModules(specs: modules, runtime: runtime)
         defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
         defaultEngine.prepare()
         self.events = events
     }
 
-    /// Loads what the host put in the environment; it checked all of it at start-up already.
-    private static func loadCapabilities() throws -> CapabilitySet? {
+    /// What the host put in the environment; it checked all of it at start-up already.
+    private static func configuration() throws -> CapabilityConfiguration? {
         guard let json = ProcessInfo.processInfo.environment[CapabilityConfiguration.environmentVariable] else { return nil }
-        let configuration: CapabilityConfiguration
         do {
-            configuration = try JSONDecoder().decode(CapabilityConfiguration.self, from: Data(json.utf8))
+            return try JSONDecoder().decode(CapabilityConfiguration.self, from: Data(json.utf8))
         } catch {
             throw EngineError(description: "the host's capability configuration does not decode: \(error)")
         }
+    }
+
+    private static func loadCapabilities(_ configuration: CapabilityConfiguration) throws -> CapabilitySet? {
         guard !configuration.pluginPaths.isEmpty else { return nil }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "mcp-v8.worker")
@@ -141,7 +148,8 @@ final class JobExecutor: @unchecked Sendable {
         }
         let outcome = runUnlessCancelled(job, cancel: engine.cancel) { onOutput in
             engine.run(code: job.code, timeoutMilliseconds: job.timeoutMilliseconds,
-                       outputLimitBytes: job.outputLimitBytes, capabilities: capabilities, onOutput: onOutput)
+                       outputLimitBytes: job.outputLimitBytes, capabilities: capabilities,
+                       wasmModules: wasmModules, onOutput: onOutput)
         }
         finish(job, outcome)
         engine.prepare()

@@ -21,13 +21,15 @@ public struct MCPServerSetup: Sendable {
         console.log; the value of the last expression is returned as the result.
         """
 
-    public init(instructions: String?, runJSDescription: String?, mode: Mode) {
+    public init(instructions: String?, runJSDescription: String?, mode: Mode,
+                wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)] = []) {
         self.instructions = instructions ?? Self.defaultInstructions
         self.mode = mode
         switch mode {
         case .stateless(let executor):
             self.runJSDescription = runJSDescription ?? RunJSTool.defaultDescription
             tools = [RunJSTool.definition(description: self.runJSDescription, defaults: executor.defaults)]
+                + WasmModuleTools.definitions(wasmModules)
         case .stateful(let registry, let wait):
             self.runJSDescription = runJSDescription ?? StatefulTools.runJSDescription
             tools = StatefulTools.definitions(runJSDescription: self.runJSDescription, defaults: registry.defaults,
@@ -39,9 +41,10 @@ public struct MCPServerSetup: Sendable {
     /// server checks no tokens). Throws what `ToolFailure.classify` names when the call cannot be
     /// carried out for a reason the caller should hear.
     public func answer(tool name: String, arguments: [String: Value]?, caller: String?) async throws -> ToolAnswer {
-        guard tools.contains(where: { $0.name == name }) else {
+        guard let tool = tools.first(where: { $0.name == name }) else {
             throw UnknownToolError(name: name, available: tools.map(\.name))
         }
+        if name.hasPrefix(WasmModuleTools.prefix) { return WasmModuleTools.answer(tool) }
         switch mode {
         case .stateless(let executor):
             return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments)))

@@ -1,0 +1,190 @@
+import CV8
+import Foundation
+
+/// A WebAssembly module the operator pre-loads into every stateless run (`--wasm-module`,
+/// `--wasm-config`): its exports on the global `name` when it imports nothing, and its compiled
+/// module as `__wasm_<name>` always.
+public struct WasmModuleSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var path: String
+
+    /// `name=path` flags and a `{"name": "path"}` config file, merged; a name given twice is an error.
+    public static func parse(flags: [String], configFile: String?) throws -> [WasmModuleSpec] {
+        var specs = try flags.map { flag -> WasmModuleSpec in
+            let parts = flag.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[1].isEmpty else {
+                throw WasmModuleError("--wasm-module '\(flag)' is not NAME=PATH (such as math=./math.wasm)")
+            }
+            return WasmModuleSpec(name: parts[0], path: parts[1])
+        }
+        if let configFile {
+            guard let data = FileManager.default.contents(atPath: configFile),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw WasmModuleError("--wasm-config \(configFile) is not a readable JSON object of {\"name\": \"path\"}")
+            }
+            for (name, path) in object.sorted(by: { $0.key < $1.key }) {
+                guard let path = path as? String else {
+                    throw WasmModuleError("--wasm-config \(configFile): the path of '\(name)' must be a string")
+                }
+                specs.append(WasmModuleSpec(name: name, path: path))
+            }
+        }
+        var seen: Set<String> = []
+        for spec in specs {
+            guard Self.isIdentifier(spec.name) else {
+                throw WasmModuleError("WebAssembly module name '\(spec.name)' must be a JavaScript identifier (letters, digits, _ and $)")
+            }
+            guard seen.insert(spec.name).inserted else {
+                throw WasmModuleError("the WebAssembly module name '\(spec.name)' is given twice (--wasm-module and --wasm-config are merged)")
+            }
+        }
+        return specs.map { WasmModuleSpec(name: $0.name, path: URL(fileURLWithPath: $0.path).standardizedFileURL.path) }
+    }
+
+    private static func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first.isASCII,
+              CharacterSet.letters.contains(first) || first == "_" || first == "$" else { return false }
+        return text.unicodeScalars.allSatisfy {
+            $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "$")
+        }
+    }
+}
+
+struct WasmModuleError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The modules of a process, compiled once by V8; every run re-creates them without compiling.
+public final class PreloadedWasmModules: @unchecked Sendable {
+    public let specs: [WasmModuleSpec]
+    /// What each module exports and imports, for the tool descriptions.
+    public let summaries: [WasmModuleSummary]
+    private let compiled: UnsafeMutableBufferPointer<OpaquePointer?>
+
+    /// Reads and compiles every module; errors name the module, its file and V8's reason.
+    public init(specs: [WasmModuleSpec], runtime: JSRuntime) throws {
+        compiled = .allocate(capacity: specs.count)
+        compiled.initialize(repeating: nil)
+        var summaries: [WasmModuleSummary] = []
+        for (index, spec) in specs.enumerated() {
+            guard let bytes = FileManager.default.contents(atPath: spec.path) else {
+                throw WasmModuleError("WebAssembly module '\(spec.name)': cannot read \(spec.path)")
+            }
+            let summary: WasmModuleSummary
+            do {
+                summary = try WasmModuleSummary(bytes: [UInt8](bytes))
+            } catch {
+                throw WasmModuleError("WebAssembly module '\(spec.name)' (\(spec.path)): \(error)")
+            }
+            var message: UnsafeMutablePointer<CChar>?
+            compiled[index] = bytes.withUnsafeBytes {
+                cv8_wasm_module_compile(runtime.pointer, spec.name, $0.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                        $0.count, &message)
+            }
+            guard compiled[index] != nil else {
+                throw WasmModuleError("WebAssembly module '\(spec.name)' (\(spec.path)) does not compile: "
+                                      + takeCV8Error(message, fallback: "no reason given").description)
+            }
+            summaries.append(summary)
+        }
+        self.specs = specs
+        self.summaries = summaries
+    }
+
+    deinit {
+        compiled.forEach { cv8_wasm_module_free($0) }
+        compiled.deallocate()
+    }
+
+    func install(into request: inout cv8_run_request) {
+        guard !specs.isEmpty else { return }
+        request.wasm_modules = UnsafePointer(compiled.baseAddress)
+        request.wasm_module_count = compiled.count
+    }
+}
+
+/// What a WebAssembly binary exports and imports, read from its export and import sections.
+public struct WasmModuleSummary: Sendable, Equatable {
+    public var exports: [String] = []
+    public var imports: [String] = []
+
+    public init(bytes: [UInt8]) throws {
+        guard bytes.count >= 8, bytes[0..<4] == [0x00, 0x61, 0x73, 0x6d] else {
+            throw WasmModuleError("not a WebAssembly binary (it does not begin with \\0asm)")
+        }
+        guard bytes[4..<8] == [0x01, 0x00, 0x00, 0x00] else {
+            throw WasmModuleError("WebAssembly binary version \(bytes[4]) is not supported (only 1)")
+        }
+        var reader = WasmReader(bytes: bytes, offset: 8)
+        while !reader.atEnd {
+            let section = try reader.byte()
+            let size = try reader.unsigned()
+            let end = reader.offset + size
+            guard end <= bytes.count else { throw WasmModuleError("a section runs past the end of the file") }
+            if section == 2 {
+                for _ in 0..<(try reader.unsigned()) {
+                    imports.append("\(try reader.name()).\(try reader.name())")
+                    try reader.skipImportDescription()
+                }
+            } else if section == 7 {
+                for _ in 0..<(try reader.unsigned()) {
+                    exports.append(try reader.name())
+                    _ = try reader.byte()
+                    _ = try reader.unsigned()
+                }
+            }
+            reader.offset = end
+        }
+    }
+}
+
+/// Reads the parts of the WebAssembly binary format the summary needs (LEB128 numbers, names).
+private struct WasmReader {
+    let bytes: [UInt8]
+    var offset: Int
+
+    var atEnd: Bool { offset >= bytes.count }
+
+    mutating func byte() throws -> UInt8 {
+        guard offset < bytes.count else { throw WasmModuleError("the binary ends in the middle of a section") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func unsigned() throws -> Int {
+        var result = 0
+        var shift = 0
+        while true {
+            let next = try byte()
+            result |= Int(next & 0x7f) << shift
+            if next & 0x80 == 0 { return result }
+            shift += 7
+            guard shift < 35 else { throw WasmModuleError("a number in the binary is too long") }
+        }
+    }
+
+    mutating func name() throws -> String {
+        let length = try unsigned()
+        guard offset + length <= bytes.count else { throw WasmModuleError("a name runs past the end of the file") }
+        defer { offset += length }
+        return String(decoding: bytes[offset..<offset + length], as: UTF8.self)
+    }
+
+    /// Function (type index), table (type, limits), memory (limits) or global (type, mutability).
+    mutating func skipImportDescription() throws {
+        switch try byte() {
+        case 0: _ = try unsigned()
+        case 1: _ = try byte(); try skipLimits()
+        case 2: try skipLimits()
+        case 3: _ = try byte(); _ = try byte()
+        default: _ = try unsigned() // tags and later kinds carry an index
+        }
+    }
+
+    mutating func skipLimits() throws {
+        let flags = try byte()
+        _ = try unsigned()
+        if flags & 1 != 0 { _ = try unsigned() }
+    }
+}
