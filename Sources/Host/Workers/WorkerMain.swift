@@ -147,9 +147,11 @@ final class JobExecutor: @unchecked Sendable {
             return
         }
         let outcome = runUnlessCancelled(job, cancel: engine.cancel) { onOutput in
-            engine.run(code: job.code, timeoutMilliseconds: job.timeoutMilliseconds,
-                       outputLimitBytes: job.outputLimitBytes, capabilities: capabilities,
-                       wasmModules: wasmModules, onOutput: onOutput)
+            TypeScript.runAllowingTypeScript(job.code) { code in
+                engine.run(code: code, timeoutMilliseconds: job.timeoutMilliseconds,
+                           outputLimitBytes: job.outputLimitBytes, capabilities: capabilities,
+                           wasmModules: wasmModules, onOutput: onOutput)
+            }
         }
         finish(job, outcome)
         engine.prepare()
@@ -171,12 +173,14 @@ final class JobExecutor: @unchecked Sendable {
         let checkpointer = JSCheckpointer(runtime: runtime, heapLimitMB: job.heapLimitMB)
         var newHeap: [UInt8]?
         var outcome = runUnlessCancelled(job, cancel: checkpointer.cancel) { onOutput in
-            let (outcome, heap) = checkpointer.run(code: job.code, heap: payload,
-                                                   timeoutMilliseconds: job.timeoutMilliseconds,
-                                                   outputLimitBytes: job.outputLimitBytes, capabilities: capabilities,
-                                                   onOutput: onOutput)
-            newHeap = heap
-            return outcome
+            TypeScript.runAllowingTypeScript(job.code) { code in
+                let (outcome, heap) = checkpointer.run(code: code, heap: payload,
+                                                       timeoutMilliseconds: job.timeoutMilliseconds,
+                                                       outputLimitBytes: job.outputLimitBytes,
+                                                       capabilities: capabilities, onOutput: onOutput)
+                newHeap = heap
+                return outcome
+            }
         }
         if let newHeap {
             do {

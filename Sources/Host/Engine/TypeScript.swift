@@ -1,0 +1,185 @@
+import Foundation
+
+/// TypeScript support: code V8 rejects as JavaScript is given to esbuild (Debian's `esbuild`,
+/// type removal only, no type checking) and run again if that works. Plain JavaScript never pays
+/// for it. Errors of the stripped code are mapped back to the user's lines through esbuild's
+/// source map.
+enum TypeScript {
+    /// Debian's esbuild, installed by scripts/setup.
+    static let esbuildPath = "/usr/bin/esbuild"
+    /// esbuild strips a program in ~10 ms; a hung one must not hold a worker.
+    static let timeout: TimeInterval = 10
+
+    enum Stripped {
+        /// JavaScript to run, and the map from its positions to the user's.
+        case javaScript(String, SourceMap)
+        /// Not TypeScript either: what esbuild said, with the user's line and column.
+        case invalid(String)
+        /// esbuild is not installed.
+        case unavailable
+    }
+
+    /// Runs `code`; when V8 rejects it as JavaScript, runs it again as TypeScript with its types
+    /// removed, its error positions mapped back to the user's source.
+    static func runAllowingTypeScript(_ code: String, _ run: (String) -> RunOutcome) -> RunOutcome {
+        var outcome = run(code)
+        guard outcome.status == .syntaxError else { return outcome }
+        switch strip(code) {
+        case .unavailable:
+            return outcome
+        case .invalid(let reason):
+            outcome.error = (outcome.error ?? "") + "\nRead as TypeScript, it does not parse either: \(reason)"
+            return outcome
+        case .javaScript(let javaScript, let map):
+            var stripped = run(javaScript)
+            stripped.error = stripped.error.map(map.mapPositions)
+            return stripped
+        }
+    }
+
+    static func strip(_ code: String) -> Stripped {
+        guard FileManager.default.isExecutableFile(atPath: esbuildPath) else { return .unavailable }
+        let asTypeScript = esbuild(code, loader: "ts")
+        guard asTypeScript.status == 0 else {
+            if esbuild(code, loader: "tsx").status == 0 {
+                return .invalid("JSX is not supported: run_js takes JavaScript or TypeScript without JSX/TSX elements.")
+            }
+            return .invalid(firstError(asTypeScript.stderr))
+        }
+        let marker = "//# sourceMappingURL=data:application/json;base64,"
+        guard let range = asTypeScript.stdout.range(of: marker, options: .backwards),
+              let json = Data(base64Encoded: asTypeScript.stdout[range.upperBound...]
+                  .trimmingCharacters(in: .whitespacesAndNewlines)),
+              let map = SourceMap(json: json) else {
+            return .invalid("esbuild returned no source map")
+        }
+        return .javaScript(String(asTypeScript.stdout[..<range.lowerBound]), map)
+    }
+
+    /// esbuild's first error, as `message (main.ts:LINE:COLUMN)`.
+    private static func firstError(_ stderr: String) -> String {
+        let lines = stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let index = lines.firstIndex(where: { $0.contains("[ERROR]") }) else {
+            return stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let message = lines[index].components(separatedBy: "[ERROR] ").last ?? lines[index]
+        // esbuild writes `<stdin>:LINE:COLUMN:` with a 0-based column.
+        let position = lines[(index + 1)...].first { $0.hasPrefix("<stdin>:") }?
+            .dropFirst("<stdin>:".count).split(separator: ":").compactMap { Int($0) }
+        guard let position, position.count == 2 else { return message }
+        return "\(message) (main.ts:\(position[0]):\(position[1] + 1))"
+    }
+
+    private static func esbuild(_ code: String, loader: String) -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: esbuildPath)
+        process.arguments = ["--loader=\(loader)", "--sourcemap=inline", "--log-level=error", "--color=false"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        do {
+            try process.run()
+        } catch {
+            return (-1, "", "esbuild could not start: \(error)")
+        }
+        let watchdog = DispatchWorkItem { process.terminate() }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
+        // Read both pipes while writing, so neither side blocks on a full pipe.
+        let group = DispatchGroup()
+        let stdout = PipeContents(output), stderr = PipeContents(errors)
+        DispatchQueue.global().async(group: group) { stdout.read() }
+        DispatchQueue.global().async(group: group) { stderr.read() }
+        input.fileHandleForWriting.write(Data(code.utf8))
+        try? input.fileHandleForWriting.close()
+        group.wait()
+        process.waitUntilExit()
+        watchdog.cancel()
+        return (process.terminationStatus, stdout.text, stderr.text)
+    }
+
+    /// Everything a pipe delivers, read on another thread.
+    private final class PipeContents: @unchecked Sendable {
+        private let pipe: Pipe
+        private var data = Data()
+        init(_ pipe: Pipe) { self.pipe = pipe }
+        func read() { data = pipe.fileHandleForReading.readDataToEndOfFile() }
+        var text: String { String(decoding: data, as: UTF8.self) }
+    }
+}
+
+/// A version 3 source map: generated (line, column) → original (line, column), 0-based inside.
+struct SourceMap {
+    private struct Segment {
+        let generatedColumn: Int
+        let line: Int
+        let column: Int
+    }
+
+    private let lines: [[Segment]]
+
+    init?(json: Data) {
+        guard let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let mappings = object["mappings"] as? String else { return nil }
+        var lines: [[Segment]] = []
+        var sourceLine = 0, sourceColumn = 0, sourceIndex = 0, nameIndex = 0
+        for lineText in mappings.split(separator: ";", omittingEmptySubsequences: false) {
+            var generatedColumn = 0
+            var segments: [Segment] = []
+            for segmentText in lineText.split(separator: ",") {
+                guard let fields = Self.decodeVLQ(segmentText), !fields.isEmpty else { return nil }
+                generatedColumn += fields[0]
+                if fields.count >= 4 {
+                    sourceIndex += fields[1]
+                    sourceLine += fields[2]
+                    sourceColumn += fields[3]
+                    if fields.count >= 5 { nameIndex += fields[4] }
+                    segments.append(Segment(generatedColumn: generatedColumn, line: sourceLine, column: sourceColumn))
+                }
+            }
+            lines.append(segments)
+        }
+        self.lines = lines
+    }
+
+    /// The user's 1-based line and column for a 1-based position in the generated code.
+    func original(line: Int, column: Int) -> (line: Int, column: Int)? {
+        guard line >= 1, line <= lines.count else { return nil }
+        let segments = lines[line - 1]
+        guard let segment = segments.last(where: { $0.generatedColumn <= column - 1 }) ?? segments.first else { return nil }
+        return (segment.line + 1, segment.column + 1)
+    }
+
+    /// Rewrites every `main.js:LINE:COLUMN` in a message to the user's TypeScript position.
+    func mapPositions(in text: String) -> String {
+        guard let regex = try? NSRegularExpression(pattern: #"main\.js:(\d+):(\d+)"#) else { return text }
+        var result = text
+        for match in regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+            guard let range = Range(match.range, in: text),
+                  let line = Int(text[Range(match.range(at: 1), in: text)!]),
+                  let column = Int(text[Range(match.range(at: 2), in: text)!]),
+                  let original = original(line: line, column: column) else { continue }
+            result.replaceSubrange(range, with: "main.ts:\(original.line):\(original.column)")
+        }
+        return result
+    }
+
+    private static let base64 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    private static func decodeVLQ(_ text: Substring) -> [Int]? {
+        var values: [Int] = []
+        var value = 0, shift = 0
+        for character in text.utf8 {
+            guard let digit = base64.firstIndex(of: character) else { return nil }
+            value += (digit & 31) << shift
+            if digit & 32 != 0 {
+                shift += 5
+            } else {
+                values.append(value & 1 == 1 ? -(value >> 1) : value >> 1)
+                value = 0
+                shift = 0
+            }
+        }
+        return values
+    }
+}
