@@ -19,6 +19,7 @@ let package = Package(
         // Capability plugins, loaded by the server from next to its binary (libmcpv8-<category>.so).
         .library(name: "mcpv8-fetch", type: .dynamic, targets: ["FetchPlugin"]),
         .library(name: "mcpv8-fs", type: .dynamic, targets: ["FSPlugin"]),
+        .library(name: "mcpv8-subprocess", type: .dynamic, targets: ["SubprocessPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
@@ -83,6 +84,11 @@ let package = Package(
         .target(
             name: "FSPlugin", dependencies: ["CapabilityABI"], path: "Plugins/FS",
             exclude: ["fs_prelude.js"], publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
+            linkerSettings: [.linkedLibrary("cjson")]),
+        .target(
+            name: "SubprocessPlugin", dependencies: ["CapabilityABI"], path: "Plugins/Subprocess",
+            exclude: ["subprocess_prelude.js"], publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             linkerSettings: [.linkedLibrary("cjson")]),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),

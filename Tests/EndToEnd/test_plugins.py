@@ -209,7 +209,7 @@ def test_policy_configuration_errors_stop_the_server_with_what_is_wrong(kv_plugi
         json.dumps({"kv": {"policies": [{"url": "file://relative.rego"}]}}): "must name an absolute path",
         json.dumps({"kv": {"rules": []}}): "unknown field 'rules'",
         json.dumps({"Bad-Name": {"policies": [{"url": "http://127.0.0.1:1"}]}}): "is not a category name",
-        json.dumps({"subprocess": {"policies": [{"url": "http://127.0.0.1:1"}]}}): "no plugin provides the subprocess category",
+        json.dumps({"mcp_tools": {"policies": [{"url": "http://127.0.0.1:1"}]}}): "no plugin provides the mcp_tools category",
         str(tmp_path / "no-such-file.json"): "is neither a JSON object nor a readable file",
     }
     for argument, message in cases.items():
