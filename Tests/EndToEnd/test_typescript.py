@@ -1,5 +1,11 @@
 """TypeScript: code V8 rejects as JavaScript runs with its types removed (esbuild), with no extra
 parameter; errors point at the user's own lines."""
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+
 import pytest
 
 from conftest import raw_server, run, run_js, server
@@ -95,4 +101,35 @@ def test_typescript_runs_in_stateful_mode_and_its_state_persists(tmp_path):
             assert (first["result"], is_error) == (40, False), first
             second, _ = await run_js(session, "total += 2 as number; total", heap=first["heap"])
             assert second["result"] == 42
+    run(scenario())
+
+
+def esbuild_services() -> set[int]:
+    """Process ids of running `esbuild --service` processes."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if arguments and arguments[0].endswith(b"esbuild") and any(a.startswith(b"--service") for a in arguments):
+            found.add(int(entry.name))
+    return found
+
+
+def test_the_esbuild_service_is_restarted_when_it_dies_and_ends_with_its_worker():
+    async def scenario():
+        before = esbuild_services()
+        async with server("--max-concurrent-executions", "1") as session:
+            assert (await run_js(session, "const a: number = 1; a"))[0]["result"] == 1
+            started = esbuild_services() - before
+            assert len(started) == 1
+            os.kill(started.pop(), signal.SIGKILL)
+            assert (await run_js(session, "const b: number = 2; b"))[0]["result"] == 2
+            mine = esbuild_services() - before
+            assert len(mine) == 1
+        deadline = time.monotonic() + 5
+        while mine & esbuild_services() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert not mine & esbuild_services(), "the esbuild service outlived its worker"
     run(scenario())

@@ -1,13 +1,13 @@
 import Foundation
 
-/// TypeScript support: code V8 rejects as JavaScript is given to esbuild (Debian's `esbuild`,
-/// type removal only, no type checking) and run again if that works. Plain JavaScript never pays
+/// TypeScript support: code V8 rejects as JavaScript is given to esbuild (Debian's `esbuild`, kept
+/// running as a service; type removal only, no type checking) and run again if that works. Plain JavaScript never pays
 /// for it. Errors of the stripped code are mapped back to the user's lines through esbuild's
 /// source map.
 enum TypeScript {
     /// Debian's esbuild, installed by scripts/setup.
     static let esbuildPath = "/usr/bin/esbuild"
-    /// esbuild strips a program in ~10 ms; a hung one must not hold a worker.
+    /// esbuild strips a program in well under a millisecond; a hung one must not hold a worker.
     static let timeout: TimeInterval = 10
 
     enum Stripped {
@@ -37,74 +37,24 @@ enum TypeScript {
         }
     }
 
+    /// One esbuild service per worker process.
+    private static let service = EsbuildService(executable: esbuildPath)
+
     static func strip(_ code: String) -> Stripped {
         guard FileManager.default.isExecutableFile(atPath: esbuildPath) else { return .unavailable }
-        let asTypeScript = esbuild(code, loader: "ts")
-        guard asTypeScript.status == 0 else {
-            if esbuild(code, loader: "tsx").status == 0 {
+        do {
+            let stripped = try service.transform(code, loader: "ts", timeout: timeout)
+            guard let map = SourceMap(json: Data(stripped.map.utf8)) else { return .invalid("esbuild returned no source map") }
+            return .javaScript(stripped.code, map)
+        } catch let failure as EsbuildService.Failure {
+            if (try? service.transform(code, loader: "tsx", timeout: timeout)) != nil {
                 return .invalid("JSX is not supported: run_js takes JavaScript or TypeScript without JSX/TSX elements.")
             }
-            return .invalid(firstError(asTypeScript.stderr))
-        }
-        let marker = "//# sourceMappingURL=data:application/json;base64,"
-        guard let range = asTypeScript.stdout.range(of: marker, options: .backwards),
-              let json = Data(base64Encoded: asTypeScript.stdout[range.upperBound...]
-                  .trimmingCharacters(in: .whitespacesAndNewlines)),
-              let map = SourceMap(json: json) else {
-            return .invalid("esbuild returned no source map")
-        }
-        return .javaScript(String(asTypeScript.stdout[..<range.lowerBound]), map)
-    }
-
-    /// esbuild's first error, as `message (main.ts:LINE:COLUMN)`.
-    private static func firstError(_ stderr: String) -> String {
-        let lines = stderr.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let index = lines.firstIndex(where: { $0.contains("[ERROR]") }) else {
-            return stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        let message = lines[index].components(separatedBy: "[ERROR] ").last ?? lines[index]
-        // esbuild writes `<stdin>:LINE:COLUMN:` with a 0-based column.
-        let position = lines[(index + 1)...].first { $0.hasPrefix("<stdin>:") }?
-            .dropFirst("<stdin>:".count).split(separator: ":").compactMap { Int($0) }
-        guard let position, position.count == 2 else { return message }
-        return "\(message) (main.ts:\(position[0]):\(position[1] + 1))"
-    }
-
-    private static func esbuild(_ code: String, loader: String) -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: esbuildPath)
-        process.arguments = ["--loader=\(loader)", "--sourcemap=inline", "--log-level=error", "--color=false"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        do {
-            try process.run()
+            guard let line = failure.line, let column = failure.column else { return .invalid(failure.message) }
+            return .invalid("\(failure.message) (main.ts:\(line):\(column))")
         } catch {
-            return (-1, "", "esbuild could not start: \(error)")
+            return .invalid("esbuild failed: \(error)")
         }
-        let watchdog = DispatchWorkItem { process.terminate() }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-        // Read both pipes while writing, so neither side blocks on a full pipe.
-        let group = DispatchGroup()
-        let stdout = PipeContents(output), stderr = PipeContents(errors)
-        DispatchQueue.global().async(group: group) { stdout.read() }
-        DispatchQueue.global().async(group: group) { stderr.read() }
-        input.fileHandleForWriting.write(Data(code.utf8))
-        try? input.fileHandleForWriting.close()
-        group.wait()
-        process.waitUntilExit()
-        watchdog.cancel()
-        return (process.terminationStatus, stdout.text, stderr.text)
-    }
-
-    /// Everything a pipe delivers, read on another thread.
-    private final class PipeContents: @unchecked Sendable {
-        private let pipe: Pipe
-        private var data = Data()
-        init(_ pipe: Pipe) { self.pipe = pipe }
-        func read() { data = pipe.fileHandleForReading.readDataToEndOfFile() }
-        var text: String { String(decoding: data, as: UTF8.self) }
     }
 }
 

@@ -15,6 +15,10 @@ public enum WorkerMain {
 
     public static func run(defaultHeapLimitMB: Int) -> Never {
         signal(SIGPIPE, SIG_IGN)
+        // Processes the worker starts (esbuild, a plugin's children) must not hold the host's
+        // pipes open: the host learns that a worker died when they close.
+        _ = fcntl(requestFD, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(eventFD, F_SETFD, FD_CLOEXEC)
 
         let events = FrameWriter(fd: eventFD)
         let executor: JobExecutor
