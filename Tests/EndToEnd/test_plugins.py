@@ -2,12 +2,15 @@
 alone, loaded with --plugin, gated by its own policy category; the loader's refusals; the policy
 configuration's errors."""
 import json
+import re
+import socket
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
-from conftest import BINARY, raw_server, run, run_js, server
+from conftest import BINARY, http_server, raw_server, run, run_js, server
 
 ROOT = Path(__file__).resolve().parents[2]
 KV_SOURCE = Path(__file__).with_name("plugins") / "kv_plugin.c"
@@ -245,3 +248,39 @@ def test_the_example_in_the_plugin_guide_builds_and_runs(tmp_path):
             content, is_error = await run_js(session, 'await hello("Mallory")')
             assert is_error and f"hello.greet denied by the hello policy: file://{rego} did not allow it" in content["error"]
     run(scenario())
+
+
+def test_an_unreachable_opa_denies_and_says_so(kv_plugin):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    configuration = json.dumps({"kv": {"policies": [{"url": f"http://127.0.0.1:{closed_port}"}]}})
+
+    async def scenario():
+        async with server("--plugin", str(kv_plugin), "--policies-json", configuration) as session:
+            content, is_error = await run_js(session, "await kv.set('key', 'v')")
+            assert is_error
+            assert f"OPA http://127.0.0.1:{closed_port}/v1/data/mcp/kv could not be asked, so it denies" in content["error"]
+    run(scenario())
+
+
+def test_filesystem_is_another_name_for_fs(tmp_path):
+    rego = tmp_path / "fs.rego"
+    rego.write_text('package mcp.fs\n\nallow if input.operation == "exists"\n')
+
+    async def scenario():
+        configuration = json.dumps({"filesystem": {"policies": [{"url": f"file://{rego}"}]}})
+        async with server("--policies-json", configuration) as session:
+            content, _ = await run_js(session, f"await fs.exists({json.dumps(str(rego))})")
+            assert content["result"] is True
+    run(scenario())
+
+
+def test_policy_decisions_are_counted_in_the_metrics(kv_plugin, tmp_path):
+    with http_server("--stateless", "--http-port", "0", "--plugin", str(kv_plugin),
+                     "--policies-json", policies(tmp_path)) as base:
+        for code in ("await kv.set('open', 1)", "await kv.get('open')", "await kv.get('secret-x')"):
+            httpx.post(f"{base}/api/exec", json={"code": code}, timeout=30)
+        metrics = httpx.get(f"{base}/metrics", timeout=30).text
+    counts = dict(re.findall(r'mcpv8_policy_decisions_total\{category="kv",decision="(\w+)"\} (\d+)', metrics))
+    assert counts == {"allowed": "2", "denied": "1"}, metrics
