@@ -86,8 +86,9 @@ bool fetch_injected_headers(const fetch_state *state, const fetch_request *reque
 /* Like asprintf; NULL when out of memory. */
 char *fetch_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
-/* Runs the request (following redirects, each one checked by the policy) and ends `call`. */
+/* Runs the request (following redirects, each one checked by the policy) and ends `call`; it
+ * stops early, failing with ECANCELED, once `cancelled` is set. */
 void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *request, const unsigned char *body,
-                        size_t body_length);
+                        size_t body_length, const atomic_bool *cancelled);
 
 #endif

@@ -62,15 +62,17 @@ typedef struct transfer_job {
   unsigned char *body;
   size_t body_length;
   pthread_t thread;
-  struct transfer_job *next_finished;
+  atomic_bool cancelled;
+  struct transfer_job *next_running, *next_finished;
 } transfer_job;
 
-/* Each transfer runs on a thread of its own. The threads are counted so shutdown can wait for
- * them, and joined once finished, so none still runs this library's code when shutdown returns. */
+/* Each transfer runs on a thread of its own. The threads are listed so cancel can find a call's
+ * transfer and shutdown can wait for them, and joined once finished, so none still runs this
+ * library's code when shutdown returns. */
 static struct {
   pthread_mutex_t lock;
   pthread_cond_t idle;
-  size_t running;
+  transfer_job *running;
   transfer_job *finished;
 } transfers = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
 
@@ -82,11 +84,17 @@ static void free_job(transfer_job *job) {
 
 static void *run_transfer(void *argument) {
   transfer_job *job = argument;
-  fetch_transfer_run(job->state, job->call, &job->request, job->body, job->body_length);
+  fetch_transfer_run(job->state, job->call, &job->request, job->body, job->body_length, &job->cancelled);
   pthread_mutex_lock(&transfers.lock);
+  for (transfer_job **link = &transfers.running; *link; link = &(*link)->next_running) {
+    if (*link == job) {
+      *link = job->next_running;
+      break;
+    }
+  }
   job->next_finished = transfers.finished;
   transfers.finished = job;
-  if (--transfers.running == 0) pthread_cond_broadcast(&transfers.idle);
+  if (!transfers.running) pthread_cond_broadcast(&transfers.idle);
   pthread_mutex_unlock(&transfers.lock);
   return NULL;
 }
@@ -110,9 +118,21 @@ static int start_transfer_thread(transfer_job *job) {
   pthread_mutex_lock(&transfers.lock);
   int started = atomic_load(&job->state->stopping) ? ECANCELED
                                                    : pthread_create(&job->thread, NULL, run_transfer, job);
-  if (started == 0) transfers.running++;
+  if (started == 0) {
+    job->next_running = transfers.running;
+    transfers.running = job;
+  }
   pthread_mutex_unlock(&transfers.lock);
   return started;
+}
+
+/* The run that asked for `call` ended: its transfer stops at curl's next progress check. */
+static void request_cancel(void *plugin_state, mcpv8_call *call) {
+  (void)plugin_state;
+  pthread_mutex_lock(&transfers.lock);
+  for (transfer_job *job = transfers.running; job; job = job->next_running)
+    if (job->call == call) atomic_store(&job->cancelled, true);
+  pthread_mutex_unlock(&transfers.lock);
 }
 
 /* Transfers take seconds, so each runs on a thread of its own and `start` returns at once. */
@@ -148,7 +168,8 @@ static const mcpv8_operation operations[] = {
     {.size = sizeof(mcpv8_operation),
      .name = "request",
      .policy_input = request_policy_input,
-     .start = request_start},
+     .start = request_start,
+     .cancel = request_cancel},
 };
 
 /* ---- the plugin ---- */
@@ -164,7 +185,7 @@ static void shutdown_plugin(void *state_pointer) {
   fetch_state *state = state_pointer;
   atomic_store(&state->stopping, true);
   pthread_mutex_lock(&transfers.lock);
-  while (transfers.running > 0) pthread_cond_wait(&transfers.idle, &transfers.lock);
+  while (transfers.running) pthread_cond_wait(&transfers.idle, &transfers.lock);
   pthread_mutex_unlock(&transfers.lock);
   join_finished_transfers();
   fetch_header_rules_free(state->header_rules, state->header_rule_count);

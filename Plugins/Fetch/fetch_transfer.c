@@ -22,6 +22,8 @@
 
 typedef struct {
   fetch_state *state;
+  /* Set by the operation's cancel when the run that asked for the request has ended. */
+  const atomic_bool *cancelled;
   const fetch_url *url;
   /* The response, as it arrives: header lines and body bytes both count towards the size limit. */
   char *status_text;
@@ -185,7 +187,7 @@ static int stop_when_shutting_down(void *data, curl_off_t download_total, curl_o
                                    curl_off_t upload_total, curl_off_t uploaded) {
   (void)download_total, (void)downloaded, (void)upload_total, (void)uploaded;
   const hop *response = data;
-  return atomic_load(&response->state->stopping);
+  return atomic_load(&response->state->stopping) || atomic_load(response->cancelled);
 }
 
 /* ---- one hop ---- */
@@ -363,6 +365,9 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
   } else if (atomic_load(&state->stopping)) {
     error_code = "ECANCELED";
     message = strdup("fetch: the server is shutting down");
+  } else if (atomic_load(response->cancelled)) {
+    error_code = "ECANCELED";
+    message = strdup("fetch: the run that asked for it ended");
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
     error_code = "ETIMEDOUT";
     message = fetch_format("fetch: %s %s did not finish within the limit of %ld ms (raise it with "
@@ -394,7 +399,7 @@ static char *completion_value(long status, const hop *response, const fetch_requ
 }
 
 void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *request, const unsigned char *body,
-                        size_t body_length) {
+                        size_t body_length, const atomic_bool *cancelled) {
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
   deadline.tv_sec += state->timeout_ms / 1000;
@@ -406,7 +411,7 @@ void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *req
     return;
   }
   for (int redirects = 0;; redirects++) {
-    hop response = {.state = state, .url = &request->url};
+    hop response = {.state = state, .cancelled = cancelled, .url = &request->url};
     long remaining = milliseconds_until(&deadline);
     CURLcode code = remaining > 0 ? perform_hop(easy, request, body, body_length, remaining, &response)
                                   : CURLE_OPERATION_TIMEDOUT;

@@ -1,6 +1,7 @@
 """The Fetch capability end to end: fetch, Headers and Response in the guest, every request and
 every redirect hop judged by a local Rego policy or an OPA server, operator headers injected
 without reaching the guest's policy input, and bad input refused with clear errors."""
+import asyncio
 import contextlib
 import json
 import threading
@@ -30,7 +31,7 @@ allow if {
 }
 
 readable(path) if startswith(path, "/public/")
-readable(path) if path in {"/echo", "/bytes", "/big", "/slow"}
+readable(path) if path in {"/echo", "/bytes", "/big", "/slow", "/trickle"}
 readable(path) if startswith(path, "/redirect-")
 """
 
@@ -58,6 +59,9 @@ allow := false
 
 SECRET = "s3cret-injected-value"
 
+# When the client of the last /trickle response went away (time.monotonic()).
+trickle_state = {"disconnected_at": None}
+
 
 class TargetHandler(BaseHTTPRequestHandler):
     """The site the guest fetches from."""
@@ -78,6 +82,7 @@ class TargetHandler(BaseHTTPRequestHandler):
             "/bytes": lambda: self.answer(200, bytes(range(256)), [("Content-Type", "application/octet-stream")]),
             "/big": lambda: self.answer(200, b"x" * 100_000),
             "/slow": lambda: (time.sleep(3), self.answer(200, b"late")),
+            "/trickle": self.trickle,
             "/redirect-public": lambda: self.redirect("/public/data"),
             "/redirect-private": lambda: self.redirect("/private"),
             "/redirect-evil": lambda: self.redirect(f"http://localhost:{port}/public/data"),
@@ -87,6 +92,20 @@ class TargetHandler(BaseHTTPRequestHandler):
         routes.get(self.path, lambda: self.answer(404, b"no such page"))()
 
     do_GET = do_POST = do_PUT = do_HEAD = handle_any
+
+    def trickle(self):
+        """A byte every 100 ms for 15 s, noting when the client stops listening."""
+        trickle_state["disconnected_at"] = None
+        self.send_response(200)
+        self.send_header("Content-Length", "150")
+        self.end_headers()
+        try:
+            for _ in range(150):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            trickle_state["disconnected_at"] = time.monotonic()
 
     def redirect(self, location: str, status: int = 302):
         self.answer(status, b"", [("Location", location)])
@@ -393,4 +412,19 @@ def test_mode_any_needs_one_policy_and_all_needs_every_one(binary, target, tmp_p
                 assert expected in result
                 if mode == "all":
                     assert len(opa.inputs) == 1, "every policy is asked until one denies"
+    run(scenario())
+
+
+def test_a_transfer_stops_when_its_run_ends(binary, target, tmp_path):
+    async def scenario():
+        async with server(*local_policy_args(tmp_path, LOOPBACK_POLICY)) as session:
+            content, is_error = await run_js(session, f"await (await fetch({json.dumps(target + '/trickle')})).text()",
+                                             execution_timeout_secs=1)
+            ended = time.monotonic()
+            assert is_error and "timed out" in content["error"]
+            while trickle_state["disconnected_at"] is None and time.monotonic() < ended + 5:
+                await asyncio.sleep(0.05)
+            # Without cancel the transfer would go on for 15 s; curl checks for it about once a second.
+            assert trickle_state["disconnected_at"] is not None, "the transfer outlived its run"
+            assert trickle_state["disconnected_at"] - ended < 3
     run(scenario())
