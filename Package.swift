@@ -74,20 +74,21 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "mcp-v8", dependencies: ["Host"]),
-        // Plugins are plain C against CapabilityABI alone (plus cJSON, and libcurl for fetch); each
-        // embeds its JavaScript prelude with #embed.
+        // Plugins are plain C against CapabilityABI (plus cJSON, and libcurl for fetch, and a few
+        // helpers of their own in PluginSupport); each embeds its JavaScript prelude with #embed.
+        .target(name: "PluginSupport", dependencies: ["CapabilityABI"], path: "Plugins/Support"),
         .target(
-            name: "FetchPlugin", dependencies: ["CapabilityABI"], path: "Plugins/Fetch",
+            name: "FetchPlugin", dependencies: ["CapabilityABI", "PluginSupport"], path: "Plugins/Fetch",
             exclude: ["fetch_prelude.js"], publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("cjson")]),
         .target(
-            name: "FSPlugin", dependencies: ["CapabilityABI"], path: "Plugins/FS",
+            name: "FSPlugin", dependencies: ["CapabilityABI", "PluginSupport"], path: "Plugins/FS",
             exclude: ["fs_prelude.js"], publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             linkerSettings: [.linkedLibrary("cjson")]),
         .target(
-            name: "SubprocessPlugin", dependencies: ["CapabilityABI"], path: "Plugins/Subprocess",
+            name: "SubprocessPlugin", dependencies: ["CapabilityABI", "PluginSupport"], path: "Plugins/Subprocess",
             exclude: ["subprocess_prelude.js"], publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             linkerSettings: [.linkedLibrary("cjson")]),

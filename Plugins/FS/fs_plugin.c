@@ -37,6 +37,7 @@
 #include <cjson/cJSON.h>
 
 #include "mcpv8_capability.h"
+#include "plugin_support.h"
 
 #define PLUGIN_NAME "fs"
 #define DEFAULT_MAX_READ_BYTES ((size_t)64 * 1024 * 1024)
@@ -767,38 +768,16 @@ static const mcpv8_plugin fs_plugin = {
     .shutdown = NULL,
 };
 
-static bool read_max_read_bytes(const mcpv8_host_api *host, size_t *limit, char *error, size_t error_capacity) {
-  char *setting = host->config(PLUGIN_NAME, "max_read_bytes");
-  if (!setting) {
-    *limit = DEFAULT_MAX_READ_BYTES;
-    return true;
-  }
-  char *end;
-  errno = 0;
-  unsigned long long value = strtoull(setting, &end, 10);
-  /* At most SIZE_MAX / 2 so that the read buffer's one byte of headroom cannot overflow. */
-  bool valid = setting[0] >= '0' && setting[0] <= '9' && *end == '\0' && errno == 0 && value > 0 &&
-               value <= SIZE_MAX / 2;
-  if (valid) {
-    *limit = (size_t)value;
-  } else {
-    snprintf(error, error_capacity,
-             "fs: the setting fs.max_read_bytes must be a whole number of bytes from 1 to %zu, got '%s'", SIZE_MAX / 2,
-             setting);
-  }
-  host->release(setting);
-  return valid;
-}
-
 __attribute__((visibility("default"))) const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error,
                                                                               size_t error_capacity) {
-  const size_t needed = offsetof(mcpv8_host_api, release) + sizeof host->release;
-  if (host->size < needed) {
-    snprintf(error, error_capacity, "fs: the host's API table has %zu bytes, this plugin needs the %zu of ABI %d.%d",
-             host->size, needed, MCPV8_ABI_MAJOR, MCPV8_ABI_MINOR);
+  // At most SIZE_MAX / 2, so the read buffer's one byte of headroom cannot overflow.
+  unsigned long long max_read_bytes;
+  if (!plugin_host_is_complete(host, PLUGIN_NAME, error, error_capacity) ||
+      !plugin_read_setting(host, PLUGIN_NAME, "max_read_bytes", DEFAULT_MAX_READ_BYTES, SIZE_MAX / 2, &max_read_bytes,
+                           error, error_capacity)) {
     return NULL;
   }
   plugin_settings.host = host;
-  if (!read_max_read_bytes(host, &plugin_settings.max_read_bytes, error, error_capacity)) return NULL;
+  plugin_settings.max_read_bytes = (size_t)max_read_bytes;
   return &fs_plugin;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "mcpv8_capability.h"
+#include "plugin_support.h"
 
 #define FETCH_PLUGIN_NAME "fetch"
 
@@ -83,8 +84,6 @@ char *fetch_policy_input(const fetch_request *request);
  * method, except ones the guest set itself. */
 bool fetch_injected_headers(const fetch_state *state, const fetch_request *request, fetch_header_list *injected);
 
-/* Like asprintf; NULL when out of memory. */
-char *fetch_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* Runs the request (following redirects, each one checked by the policy) and ends `call`; it
  * stops early, failing with ECANCELED, once `cancelled` is set. */

@@ -151,13 +151,13 @@ static void request_start(void *plugin_state, mcpv8_call *call, const char *requ
   bool parsed = fetch_request_parse(request_json, request_length, &job->request, &error) == 0;
   if (parsed && bytes_length > 0 &&
       (strcmp(job->request.method, "GET") == 0 || strcmp(job->request.method, "HEAD") == 0)) {
-    error = fetch_format("fetch: a %s request cannot have a body", job->request.method);
+    error = plugin_format("fetch: a %s request cannot have a body", job->request.method);
     error_code = "EINVAL";
   } else if (parsed && (bytes_length == 0 || (job->body = malloc(bytes_length)))) {
     if (bytes_length > 0) memcpy(job->body, bytes, bytes_length);
     int started = start_transfer_thread(job);
     if (started == 0) return;
-    error = fetch_format("fetch: could not start the transfer: %s", strerror(started));
+    error = plugin_format("fetch: could not start the transfer: %s", strerror(started));
   }
   state->host->fail(call, error_code, error ? error : "fetch: out of memory");
   free(error);
@@ -211,32 +211,14 @@ static const mcpv8_plugin descriptor = {
     .shutdown = shutdown_plugin,
 };
 
-/* Reads setting `key` as a whole number from 1 to `maximum`; false with a message in `error`. */
-static bool read_limit(const mcpv8_host_api *host, const char *key, unsigned long long fallback,
-                       unsigned long long maximum, unsigned long long *limit, char *error, size_t error_capacity) {
-  char *text = host->config(FETCH_PLUGIN_NAME, key);
-  *limit = fallback;
-  if (!text) return true;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long value = strtoull(text, &end, 10);
-  bool valid = *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 && value >= 1 && value <= maximum;
-  if (valid) {
-    *limit = value;
-  } else {
-    snprintf(error, error_capacity, "fetch: --plugin-config fetch.%s must be a whole number from 1 to %llu, not \"%s\"",
-             key, maximum, text);
-  }
-  host->release(text);
-  return valid;
-}
-
 const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, size_t error_capacity) {
   fetch_state *state = &plugin_state;
   unsigned long long max_response_bytes, timeout_ms;
-  if (!read_limit(host, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, MOST_MAX_RESPONSE_BYTES, &max_response_bytes,
-                  error, error_capacity) ||
-      !read_limit(host, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms, error, error_capacity)) {
+  if (!plugin_host_is_complete(host, FETCH_PLUGIN_NAME, error, error_capacity) ||
+      !plugin_read_setting(host, FETCH_PLUGIN_NAME, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES,
+                           MOST_MAX_RESPONSE_BYTES, &max_response_bytes, error, error_capacity) ||
+      !plugin_read_setting(host, FETCH_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
+                           error, error_capacity)) {
     return NULL;
   }
   char *rules_json = host->config(FETCH_PLUGIN_NAME, "header_rules");

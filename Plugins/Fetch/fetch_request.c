@@ -19,15 +19,6 @@
 
 #include "fetch_internal.h"
 
-char *fetch_format(const char *format, ...) {
-  va_list arguments;
-  va_start(arguments, format);
-  char *text = NULL;
-  if (vasprintf(&text, format, arguments) < 0) text = NULL;
-  va_end(arguments);
-  return text;
-}
-
 static void lowercase(char *text) {
   for (; *text; text++) *text = (char)tolower((unsigned char)*text);
 }
@@ -156,7 +147,7 @@ static char *canonical_host(const char *host) {
     if (memcmp(address, mapped_prefix, sizeof mapped_prefix) == 0) {
       return strdup(inet_ntop(AF_INET, address + sizeof mapped_prefix, text, sizeof text));
     }
-    return fetch_format("[%s]", inet_ntop(AF_INET6, address, text, sizeof text));
+    return plugin_format("[%s]", inet_ntop(AF_INET6, address, text, sizeof text));
   }
   if (length > 1 && lower[length - 1] == '.') lower[length - 1] = '\0';
   return lower;
@@ -218,7 +209,7 @@ static char *path_with_plain_dots(const char *path) {
 
 #define ONLY_HTTP "only absolute http:// and https:// URLs are allowed"
 
-static char *invalid_url(const char *text, const char *why) { return fetch_format("fetch: \"%s\" %s", text, why); }
+static char *invalid_url(const char *text, const char *why) { return plugin_format("fetch: \"%s\" %s", text, why); }
 
 /* Host and path canonicalised into `handle`; false with *error set, or false alone when out of memory. */
 static bool canonicalise(CURLU *handle, const char *text, char **error) {
@@ -283,7 +274,7 @@ int fetch_url_parse(const char *text, const char *base_href, fetch_url *url, cha
   char *scheme = url_part(handle, CURLUPART_SCHEME, 0);
   if (!scheme) goto done;
   if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-    char *why = fetch_format("uses the scheme \"%s\"; " ONLY_HTTP, scheme);
+    char *why = plugin_format("uses the scheme \"%s\"; " ONLY_HTTP, scheme);
     *error = why ? invalid_url(text, why) : NULL;
     free(why);
     free(scheme);
@@ -319,13 +310,13 @@ static const char *const forbidden_methods[] = {"CONNECT", "TRACE", "TRACK"};
 
 static char *checked_method(const char *method, char **error) {
   if (!is_token(method)) {
-    *error = fetch_format("fetch: \"%s\" is not a valid HTTP method; a method is a token such as GET, POST or "
+    *error = plugin_format("fetch: \"%s\" is not a valid HTTP method; a method is a token such as GET, POST or "
                           "PATCH", method);
     return NULL;
   }
   for (size_t i = 0; i < sizeof forbidden_methods / sizeof *forbidden_methods; i++) {
     if (strcasecmp(method, forbidden_methods[i]) == 0) {
-      *error = fetch_format("fetch: the %s method is not allowed", forbidden_methods[i]);
+      *error = plugin_format("fetch: the %s method is not allowed", forbidden_methods[i]);
       return NULL;
     }
   }
@@ -336,9 +327,9 @@ static char *checked_method(const char *method, char **error) {
 }
 
 static char *header_error(const char *name, const char *value) {
-  if (!is_token(name)) return fetch_format("fetch: \"%s\" is not a valid header name; a name is a token such as "
+  if (!is_token(name)) return plugin_format("fetch: \"%s\" is not a valid header name; a name is a token such as "
                                            "X-Api-Key", name);
-  if (!is_header_value(value)) return fetch_format("fetch: the value of header \"%s\" contains CR, LF or NUL, "
+  if (!is_header_value(value)) return plugin_format("fetch: the value of header \"%s\" contains CR, LF or NUL, "
                                                    "which header values may not", name);
   return NULL;
 }
@@ -360,7 +351,7 @@ static bool read_guest_headers(const cJSON *json, fetch_header_list *headers, ch
     if (!fetch_header_list_add(headers, name->valuestring, value->valuestring)) return false;
     const char *added = headers->items[headers->count - 1].name;
     if (is_managed_header(added)) {
-      *error = fetch_format("fetch: the header \"%s\" cannot be set: the HTTP client derives it from the URL and "
+      *error = plugin_format("fetch: the header \"%s\" cannot be set: the HTTP client derives it from the URL and "
                             "body (nor can Connection, Content-Length, Expect, Keep-Alive, TE, Trailer, "
                             "Transfer-Encoding, Upgrade or Proxy-*)", added);
       return false;
@@ -418,7 +409,7 @@ char *fetch_policy_input(const fetch_request *request) {
   for (size_t i = 0; built && i < request->headers.count; i++) {
     const fetch_header *header = &request->headers.items[i];
     cJSON *earlier = cJSON_GetObjectItemCaseSensitive(headers, header->name);
-    char *joined = earlier ? fetch_format("%s, %s", earlier->valuestring, header->value) : NULL;
+    char *joined = earlier ? plugin_format("%s, %s", earlier->valuestring, header->value) : NULL;
     const char *value = earlier ? joined : header->value;
     cJSON *item = value ? cJSON_CreateString(value) : NULL;
     built = item && (earlier ? cJSON_ReplaceItemInObjectCaseSensitive(headers, header->name, item)
@@ -451,12 +442,12 @@ static bool read_header_rule(const cJSON *json, size_t index, fetch_header_rule 
   const cJSON *headers = cJSON_GetObjectItemCaseSensitive(json, "headers");
   if (!cJSON_IsObject(json) || !cJSON_IsString(host) || !*host->valuestring || !cJSON_IsObject(headers) ||
       (methods && !cJSON_IsArray(methods))) {
-    *error = fetch_format("fetch: header rule %zu must be {\"host\": \"api.example.com\" or \"*.example.com\", "
+    *error = plugin_format("fetch: header rule %zu must be {\"host\": \"api.example.com\" or \"*.example.com\", "
                           "\"methods\": [\"GET\", ...] (optional), \"headers\": {\"Name\": \"value\"}}", index + 1);
     return false;
   }
   if (!is_ascii(host->valuestring)) {
-    *error = fetch_format("fetch: header rule %zu has host \"%s\"; write host names in ASCII (xn-- for "
+    *error = plugin_format("fetch: header rule %zu has host \"%s\"; write host names in ASCII (xn-- for "
                           "international ones)", index + 1, host->valuestring);
     return false;
   }
@@ -468,7 +459,7 @@ static bool read_header_rule(const cJSON *json, size_t index, fetch_header_rule 
   const cJSON *method;
   cJSON_ArrayForEach(method, methods) {
     if (!cJSON_IsString(method) || !is_token(method->valuestring)) {
-      *error = fetch_format("fetch: header rule %zu: methods must be HTTP method names such as \"GET\"", index + 1);
+      *error = plugin_format("fetch: header rule %zu: methods must be HTTP method names such as \"GET\"", index + 1);
       return false;
     }
     char *upper = strdup(method->valuestring);
@@ -479,7 +470,7 @@ static bool read_header_rule(const cJSON *json, size_t index, fetch_header_rule 
   const cJSON *header;
   cJSON_ArrayForEach(header, headers) {
     if (!cJSON_IsString(header) || !is_token(header->string) || !is_header_value(header->valuestring)) {
-      *error = fetch_format("fetch: header rule %zu: header \"%s\" needs a token name and a string value without "
+      *error = plugin_format("fetch: header rule %zu: header \"%s\" needs a token name and a string value without "
                             "CR or LF", index + 1, header->string);
       return false;
     }

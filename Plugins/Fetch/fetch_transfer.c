@@ -130,7 +130,7 @@ static bool read_header_line(hop *response, const char *line, size_t length) {
     fetch_header *last = &response->headers.items[response->headers.count - 1];
     while (length && is_blank(*line)) line++, length--;
     char *continuation = utf8_from_latin1(line, length);
-    char *joined = continuation ? fetch_format("%s %s", last->value, continuation) : NULL;
+    char *joined = continuation ? plugin_format("%s %s", last->value, continuation) : NULL;
     free(continuation);
     if (!joined) return false;
     free(last->value);
@@ -202,8 +202,8 @@ static bool append_header_lines(struct curl_slist **lines, const fetch_header_li
   for (size_t i = 0; i < headers->count; i++) {
     const fetch_header *header = &headers->items[i];
     /* "Name:" would tell curl to drop the header; "Name;" sends it empty. */
-    char *line = *header->value ? fetch_format("%s: %s", header->name, header->value)
-                                : fetch_format("%s;", header->name);
+    char *line = *header->value ? plugin_format("%s: %s", header->name, header->value)
+                                : plugin_format("%s;", header->name);
     bool appended = append_line(lines, line);
     free(line);
     if (!appended) return false;
@@ -295,7 +295,7 @@ static bool follow_redirect(mcpv8_call *call, fetch_state *state, fetch_request 
   char *error = NULL;
   if (fetch_url_parse(location, request->url.href, &next, &error) != 0) {
     fail_call(state, call, NULL,
-              fetch_format("fetch: %s redirected to a URL that cannot be followed: %s", request->url.href,
+              plugin_format("fetch: %s redirected to a URL that cannot be followed: %s", request->url.href,
                            error + strlen("fetch: ")));
     free(error);
     return false;
@@ -331,7 +331,7 @@ static bool follow_redirect(mcpv8_call *call, fetch_state *state, fetch_request 
   free(input);
   if (decision != MCPV8_POLICY_ALLOW) {
     fail_call(state, call, "EACCES",
-              fetch_format("fetch: the redirect to %s was denied by policy%s%s", request->url.href,
+              plugin_format("fetch: the redirect to %s was denied by policy%s%s", request->url.href,
                            reason ? ": " : "", reason ? reason : ""));
   }
   state->host->release(reason);
@@ -353,13 +353,13 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
   char *message;
   if (*response->refused_address) {
     error_code = "EACCES";
-    message = fetch_format("fetch: refused to connect to %s for %s: link-local and cloud metadata addresses are "
+    message = plugin_format("fetch: refused to connect to %s for %s: link-local and cloud metadata addresses are "
                            "only reachable when the URL names the address itself", response->refused_address,
                            request->url.href);
     state->host->log(FETCH_PLUGIN_NAME, MCPV8_LOG_WARNING, message);
   } else if (response->too_large) {
     error_code = "EFBIG";
-    message = fetch_format("fetch: the response from %s is larger than the limit of %zu bytes (raise it with "
+    message = plugin_format("fetch: the response from %s is larger than the limit of %zu bytes (raise it with "
                            "--plugin-config fetch.max_response_bytes=N)", request->url.href,
                            state->max_response_bytes);
   } else if (atomic_load(&state->stopping)) {
@@ -370,13 +370,13 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
     message = strdup("fetch: the run that asked for it ended");
   } else if (code == CURLE_OPERATION_TIMEDOUT) {
     error_code = "ETIMEDOUT";
-    message = fetch_format("fetch: %s %s did not finish within the limit of %ld ms (raise it with "
+    message = plugin_format("fetch: %s %s did not finish within the limit of %ld ms (raise it with "
                            "--plugin-config fetch.timeout_ms=N)", request->method, request->url.href,
                            state->timeout_ms);
   } else {
     error_code = code == CURLE_COULDNT_RESOLVE_HOST ? "ENOTFOUND" : code == CURLE_COULDNT_CONNECT ? "ECONNREFUSED"
                                                                                                  : NULL;
-    message = fetch_format("fetch: %s %s failed: %s", request->method, request->url.href, curl_reason);
+    message = plugin_format("fetch: %s %s failed: %s", request->method, request->url.href, curl_reason);
   }
   fail_call(state, call, error_code, message);
 }
@@ -428,7 +428,7 @@ void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *req
       free(value);
     } else if (redirects == MAX_REDIRECTS) {
       fail_call(state, call, NULL,
-                fetch_format("fetch: %s redirected more than %d times; giving up", request->url.href, MAX_REDIRECTS));
+                plugin_format("fetch: %s redirected more than %d times; giving up", request->url.href, MAX_REDIRECTS));
     } else {
       next_hop = follow_redirect(call, state, request, status, location->value, &body_length);
     }

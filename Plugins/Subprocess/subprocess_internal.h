@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "mcpv8_capability.h"
+#include "plugin_support.h"
 
 #define SUBPROCESS_PLUGIN_NAME "subprocess"
 
@@ -54,9 +55,6 @@ struct subprocess_job {
 };
 
 void subprocess_request_free(subprocess_request *request);
-
-/* Like asprintf; NULL when out of memory. */
-char *subprocess_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* Fails the call as Node would: "ENOENT: no such file or directory, spawn 'x'" with code ENOENT;
  * `hint` (may be NULL) follows in parentheses. */

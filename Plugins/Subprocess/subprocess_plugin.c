@@ -58,15 +58,6 @@ static const char prelude_js[] = {
 
 /* ---- errors ---- */
 
-char *subprocess_format(const char *format, ...) {
-  va_list arguments;
-  va_start(arguments, format);
-  char *text = NULL;
-  if (vasprintf(&text, format, arguments) < 0) text = NULL;
-  va_end(arguments);
-  return text;
-}
-
 void subprocess_fail_errno(const subprocess_settings *settings, mcpv8_call *call, int number, const char *syscall,
                            const char *subject, const char *hint) {
   const char *code = strerrorname_np(number);
@@ -74,7 +65,7 @@ void subprocess_fail_errno(const subprocess_settings *settings, mcpv8_call *call
   code = code ? code : "UNKNOWN";
   description = description ? description : "unknown error";
   /* Node's wording is lowercase: "ENOENT: no such file or directory, spawn 'x'". */
-  char *message = subprocess_format("%s: %c%s, %s '%s'%s%s%s", code, tolower((unsigned char)description[0]),
+  char *message = plugin_format("%s: %c%s, %s '%s'%s%s%s", code, tolower((unsigned char)description[0]),
                                     description + 1, syscall, subject, hint ? " (" : "", hint ? hint : "",
                                     hint ? ")" : "");
   settings->host->fail(call, code, message ? message : description);
@@ -85,7 +76,7 @@ void subprocess_fail_errno(const subprocess_settings *settings, mcpv8_call *call
 
 /* `path` if absolute, else `path` under the absolute directory `base`. NULL when out of memory. */
 static char *absolute_under(const char *base, const char *path) {
-  return path[0] == '/' ? strdup(path) : subprocess_format("%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", path);
+  return path[0] == '/' ? strdup(path) : plugin_format("%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", path);
 }
 
 /* The real path of an absolute path, or the path as given when it cannot be resolved (it does
@@ -117,7 +108,7 @@ static char *search_path(const char *name, const char *cwd, bool *out_of_memory)
   for (const char *entry = search;;) {
     const char *end = strchrnul(entry, ':');
     int length = (int)(end - entry);
-    char *relative = subprocess_format("%.*s/%s", length ? length : 1, length ? entry : ".", name);
+    char *relative = plugin_format("%.*s/%s", length ? length : 1, length ? entry : ".", name);
     char *candidate = relative ? absolute_under(cwd, relative) : NULL;
     free(relative);
     if (!candidate) {
@@ -183,10 +174,10 @@ static char *check_request(const cJSON *json) {
   if (env && !cJSON_IsObject(env)) return strdup("subprocess: env must be an object of strings");
   cJSON_ArrayForEach(item, env) {
     if (!*item->string || strchr(item->string, '=')) {
-      return subprocess_format("subprocess: the environment variable name \"%s\" must be non-empty and without '='",
+      return plugin_format("subprocess: the environment variable name \"%s\" must be non-empty and without '='",
                                item->string);
     }
-    if (!cJSON_IsString(item)) return subprocess_format("subprocess: env.%s must be a string", item->string);
+    if (!cJSON_IsString(item)) return plugin_format("subprocess: env.%s must be a string", item->string);
   }
   const cJSON *feeds_stdin = cJSON_GetObjectItemCaseSensitive(json, "stdin");
   if (feeds_stdin && !cJSON_IsBool(feeds_stdin)) return strdup("subprocess: stdin must be true or false");
@@ -208,7 +199,7 @@ static int parse_request(const char *json_text, size_t length, subprocess_reques
   request->envp = calloc((size_t)cJSON_GetArraySize(env) + 1, sizeof *request->envp);
   request->cwd = resolve_cwd(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "cwd")));
   if (!request->cwd) {
-    *error = subprocess_format("subprocess: the working directory cannot be told: %s", strerror(errno));
+    *error = plugin_format("subprocess: the working directory cannot be told: %s", strerror(errno));
     return 1;
   }
   request->command = resolve_command(request->command_argument, request->cwd);
@@ -220,7 +211,7 @@ static int parse_request(const char *json_text, size_t length, subprocess_reques
     cJSON_ArrayForEach(item, args) request->argv[index++] = item->valuestring;
     index = 0;
     cJSON_ArrayForEach(item, env) {
-      if (!(request->envp[index++] = subprocess_format("%s=%s", item->string, item->valuestring))) complete = false;
+      if (!(request->envp[index++] = plugin_format("%s=%s", item->string, item->valuestring))) complete = false;
     }
   }
   if (!complete) *error = strdup("subprocess: out of memory");
@@ -273,7 +264,7 @@ static bool still_allowed(const subprocess_settings *settings, mcpv8_call *call,
   const char *allowed = settings->host->allowed_input(call, &allowed_length);
   bool same = strlen(document) == allowed_length && memcmp(document, allowed, allowed_length) == 0;
   if (!same) {
-    char *hint = subprocess_format("it changed since the policy allowed it: it now resolves to '%s' in '%s'",
+    char *hint = plugin_format("it changed since the policy allowed it: it now resolves to '%s' in '%s'",
                                    request->command, request->cwd);
     subprocess_fail_errno(settings, call, EACCES, "spawn", request->command_argument, hint);
     free(hint);
@@ -469,40 +460,14 @@ static const mcpv8_plugin descriptor = {
     .shutdown = shutdown_plugin,
 };
 
-/* Reads setting `key` as a whole number from 1 to `maximum`; false with a message in `error`. */
-static bool read_limit(const mcpv8_host_api *host, const char *key, unsigned long long fallback,
-                       unsigned long long maximum, unsigned long long *limit, char *error, size_t error_capacity) {
-  char *text = host->config(SUBPROCESS_PLUGIN_NAME, key);
-  *limit = fallback;
-  if (!text) return true;
-  char *end = NULL;
-  errno = 0;
-  unsigned long long value = strtoull(text, &end, 10);
-  bool valid = *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 && value >= 1 && value <= maximum;
-  if (valid) {
-    *limit = value;
-  } else {
-    snprintf(error, error_capacity,
-             "subprocess: --plugin-config subprocess.%s must be a whole number from 1 to %llu, not \"%s\"", key,
-             maximum, text);
-  }
-  host->release(text);
-  return valid;
-}
-
 __attribute__((visibility("default"))) const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error,
                                                                               size_t error_capacity) {
-  const size_t needed = offsetof(mcpv8_host_api, allowed_input) + sizeof host->allowed_input;
-  if (host->size < needed) {
-    snprintf(error, error_capacity,
-             "subprocess: the host's API table has %zu bytes, this plugin needs the %zu of ABI %d.%d", host->size,
-             needed, MCPV8_ABI_MAJOR, MCPV8_ABI_MINOR);
-    return NULL;
-  }
   unsigned long long timeout_ms, max_output_bytes;
-  if (!read_limit(host, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms, error, error_capacity) ||
-      !read_limit(host, "max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES, MOST_MAX_OUTPUT_BYTES, &max_output_bytes, error,
-                  error_capacity)) {
+  if (!plugin_host_is_complete(host, SUBPROCESS_PLUGIN_NAME, error, error_capacity) ||
+      !plugin_read_setting(host, SUBPROCESS_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
+                           error, error_capacity) ||
+      !plugin_read_setting(host, SUBPROCESS_PLUGIN_NAME, "max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES,
+                           MOST_MAX_OUTPUT_BYTES, &max_output_bytes, error, error_capacity)) {
     return NULL;
   }
   plugin_settings = (subprocess_settings){

@@ -262,12 +262,12 @@ static void finish(const subprocess_job *job, bool cancelled, child_outcome *out
   } else {
     const char *code = cancelled ? "ECANCELED" : outcome->how == TIMED_OUT ? "ETIMEDOUT" : "ENOBUFS";
     char *message =
-        cancelled ? subprocess_format("ECANCELED: '%s' was killed: the run that started it ended", request->command)
+        cancelled ? plugin_format("ECANCELED: '%s' was killed: the run that started it ended", request->command)
         : outcome->how == TIMED_OUT
-            ? subprocess_format("ETIMEDOUT: '%s' ran longer than %lld ms and was killed; the operator sets the limit "
+            ? plugin_format("ETIMEDOUT: '%s' ran longer than %lld ms and was killed; the operator sets the limit "
                                 "with --plugin-config subprocess.timeout_ms=N",
                                 request->command, settings->timeout_ms)
-            : subprocess_format("ENOBUFS: '%s' wrote more than %zu bytes to %s and was killed; the operator sets the "
+            : plugin_format("ENOBUFS: '%s' wrote more than %zu bytes to %s and was killed; the operator sets the "
                                 "limit with --plugin-config subprocess.max_output_bytes=N",
                                 request->command, settings->max_output_bytes, outcome->too_large->name);
     settings->host->fail(job->call, code, message ? message : code);

@@ -1,0 +1,43 @@
+#define _GNU_SOURCE
+#include "plugin_support.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+char *plugin_format(const char *format, ...) {
+  va_list arguments;
+  va_start(arguments, format);
+  char *text = NULL;
+  if (vasprintf(&text, format, arguments) < 0) text = NULL;
+  va_end(arguments);
+  return text;
+}
+
+bool plugin_host_is_complete(const mcpv8_host_api *host, const char *plugin, char *error, size_t error_capacity) {
+  const size_t needed = offsetof(mcpv8_host_api, allowed_input) + sizeof host->allowed_input;
+  if (host->size >= needed) return true;
+  snprintf(error, error_capacity, "%s: the host's API table has %zu bytes, this plugin needs the %zu of ABI %d.%d",
+           plugin, host->size, needed, MCPV8_ABI_MAJOR, MCPV8_ABI_MINOR);
+  return false;
+}
+
+bool plugin_read_setting(const mcpv8_host_api *host, const char *plugin, const char *key, unsigned long long fallback,
+                         unsigned long long maximum, unsigned long long *value, char *error, size_t error_capacity) {
+  char *text = host->config(plugin, key);
+  *value = fallback;
+  if (!text) return true;
+  char *end = NULL;
+  errno = 0;
+  unsigned long long parsed = strtoull(text, &end, 10);
+  bool valid = *text >= '0' && *text <= '9' && *end == '\0' && errno == 0 && parsed >= 1 && parsed <= maximum;
+  if (valid) {
+    *value = parsed;
+  } else {
+    snprintf(error, error_capacity, "%s: --plugin-config %s.%s must be a whole number from 1 to %llu, not \"%s\"",
+             plugin, plugin, key, maximum, text);
+  }
+  host->release(text);
+  return valid;
+}
