@@ -57,7 +57,7 @@ typedef struct {
   size_t header_rule_count;
   size_t max_response_bytes;
   long timeout_ms;
-  /* Set by shutdown: transfers in flight stop. */
+  /* Set by shutdown before it cancels the transfers in flight: they fail as shutting down. */
   atomic_bool stopping;
 } fetch_state;
 

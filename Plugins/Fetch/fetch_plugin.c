@@ -21,8 +21,6 @@
  *                       (the server builds it from --fetch-header and --fetch-header-config)
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +28,7 @@
 #include <curl/curl.h>
 
 #include "fetch_internal.h"
+#include "plugin_jobs.h"
 
 static const char prelude[] = {
 #embed "fetch_prelude.js"
@@ -55,97 +54,47 @@ static int request_policy_input(void *plugin_state, const char *request_json, si
   return 1;
 }
 
-typedef struct transfer_job {
+typedef struct {
+  plugin_job base; /* first: the registry casts it back */
   fetch_state *state;
-  mcpv8_call *call;
   fetch_request request;
   unsigned char *body;
   size_t body_length;
-  pthread_t thread;
-  atomic_bool cancelled;
-  struct transfer_job *next_running, *next_finished;
 } transfer_job;
 
-/* Each transfer runs on a thread of its own. The threads are listed so cancel can find a call's
- * transfer and shutdown can wait for them, and joined once finished, so none still runs this
- * library's code when shutdown returns. */
-static struct {
-  pthread_mutex_t lock;
-  pthread_cond_t idle;
-  transfer_job *running;
-  transfer_job *finished;
-} transfers = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
+/* Transfers take seconds, so each runs on a thread of its own and `start` returns at once. */
+static plugin_jobs transfers = PLUGIN_JOBS_INITIALIZER;
 
-static void free_job(transfer_job *job) {
+static void free_transfer(plugin_job *base) {
+  transfer_job *job = (transfer_job *)base;
   fetch_request_free(&job->request);
   free(job->body);
   free(job);
 }
 
-static void *run_transfer(void *argument) {
-  transfer_job *job = argument;
-  fetch_transfer_run(job->state, job->call, &job->request, job->body, job->body_length, &job->cancelled);
-  pthread_mutex_lock(&transfers.lock);
-  for (transfer_job **link = &transfers.running; *link; link = &(*link)->next_running) {
-    if (*link == job) {
-      *link = job->next_running;
-      break;
-    }
-  }
-  job->next_finished = transfers.finished;
-  transfers.finished = job;
-  if (!transfers.running) pthread_cond_broadcast(&transfers.idle);
-  pthread_mutex_unlock(&transfers.lock);
-  return NULL;
-}
-
-static void join_finished_transfers(void) {
-  pthread_mutex_lock(&transfers.lock);
-  transfer_job *finished = transfers.finished;
-  transfers.finished = NULL;
-  pthread_mutex_unlock(&transfers.lock);
-  while (finished) {
-    transfer_job *next = finished->next_finished;
-    pthread_join(finished->thread, NULL);
-    free_job(finished);
-    finished = next;
-  }
-}
-
-/* 0, or the errno why the thread did not start. The lock makes job->thread written before the
- * thread can put the job on the finished list. */
-static int start_transfer_thread(transfer_job *job) {
-  pthread_mutex_lock(&transfers.lock);
-  int started = atomic_load(&job->state->stopping) ? ECANCELED
-                                                   : pthread_create(&job->thread, NULL, run_transfer, job);
-  if (started == 0) {
-    job->next_running = transfers.running;
-    transfers.running = job;
-  }
-  pthread_mutex_unlock(&transfers.lock);
-  return started;
+static void run_transfer(plugin_job *base) {
+  transfer_job *job = (transfer_job *)base;
+  fetch_transfer_run(job->state, base->call, &job->request, job->body, job->body_length, &base->cancelled);
 }
 
 /* The run that asked for `call` ended: its transfer stops at curl's next progress check. */
 static void request_cancel(void *plugin_state, mcpv8_call *call) {
   (void)plugin_state;
-  pthread_mutex_lock(&transfers.lock);
-  for (transfer_job *job = transfers.running; job; job = job->next_running)
-    if (job->call == call) atomic_store(&job->cancelled, true);
-  pthread_mutex_unlock(&transfers.lock);
+  plugin_jobs_cancel(&transfers, call);
 }
 
-/* Transfers take seconds, so each runs on a thread of its own and `start` returns at once. */
 static void request_start(void *plugin_state, mcpv8_call *call, const char *request_json, size_t request_length,
                           const uint8_t *bytes, size_t bytes_length) {
   fetch_state *state = plugin_state;
-  join_finished_transfers();
+  plugin_jobs_join_finished(&transfers);
   transfer_job *job = calloc(1, sizeof *job);
   if (!job) {
     state->host->fail(call, NULL, "fetch: out of memory");
     return;
   }
-  *job = (transfer_job){.state = state, .call = call, .body_length = bytes_length};
+  *job = (transfer_job){.base = {.call = call, .run = run_transfer, .destroy = free_transfer},
+                        .state = state,
+                        .body_length = bytes_length};
   char *error = NULL;
   const char *error_code = NULL;
   bool parsed = fetch_request_parse(request_json, request_length, &job->request, &error) == 0;
@@ -155,13 +104,13 @@ static void request_start(void *plugin_state, mcpv8_call *call, const char *requ
     error_code = "EINVAL";
   } else if (parsed && (bytes_length == 0 || (job->body = malloc(bytes_length)))) {
     if (bytes_length > 0) memcpy(job->body, bytes, bytes_length);
-    int started = start_transfer_thread(job);
+    int started = plugin_jobs_start(&transfers, &job->base);
     if (started == 0) return;
     error = plugin_format("fetch: could not start the transfer: %s", strerror(started));
   }
   state->host->fail(call, error_code, error ? error : "fetch: out of memory");
   free(error);
-  free_job(job);
+  free_transfer(&job->base);
 }
 
 static const mcpv8_operation operations[] = {
@@ -184,10 +133,7 @@ static void release(void *plugin_owned) { free(plugin_owned); }
 static void shutdown_plugin(void *state_pointer) {
   fetch_state *state = state_pointer;
   atomic_store(&state->stopping, true);
-  pthread_mutex_lock(&transfers.lock);
-  while (transfers.running) pthread_cond_wait(&transfers.idle, &transfers.lock);
-  pthread_mutex_unlock(&transfers.lock);
-  join_finished_transfers();
+  plugin_jobs_stop(&transfers);
   fetch_header_rules_free(state->header_rules, state->header_rule_count);
   state->header_rules = NULL;
   state->header_rule_count = 0;

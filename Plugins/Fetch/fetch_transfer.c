@@ -22,7 +22,7 @@
 
 typedef struct {
   fetch_state *state;
-  /* Set by the operation's cancel when the run that asked for the request has ended. */
+  /* Set once the run that asked for the request has ended, or at shutdown. */
   const atomic_bool *cancelled;
   const fetch_url *url;
   /* The response, as it arrives: header lines and body bytes both count towards the size limit. */

@@ -6,7 +6,6 @@
 #ifndef SUBPROCESS_INTERNAL_H
 #define SUBPROCESS_INTERNAL_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "mcpv8_capability.h"
+#include "plugin_jobs.h"
 #include "plugin_support.h"
 
 #define SUBPROCESS_PLUGIN_NAME "subprocess"
@@ -37,22 +37,17 @@ typedef struct {
   bool feeds_stdin;             /* the call's bytes go to the child's stdin; otherwise it reads /dev/null */
 } subprocess_request;
 
-typedef struct subprocess_job subprocess_job;
-
-struct subprocess_job {
+typedef struct {
+  plugin_job base; /* first: the registry casts it back */
   subprocess_settings *settings;
-  mcpv8_call *call;
   subprocess_request request;
   uint8_t *stdin_data;
   size_t stdin_length;
-  pthread_t thread;
-  /* Guarded by the plugin's job lock. `pid` is the child's and its process group's id, 0 until
-   * forked; it stays valid for kill(2) while the job is in flight, since the child is reaped only
-   * after it left. */
+  /* Guarded by the registry's lock. The child's and its process group's id, 0 until forked; it
+   * stays valid for kill(2) while the job is in flight, since the child is reaped only after the
+   * job left. */
   pid_t pid;
-  bool cancelled;
-  subprocess_job *next; /* in the list of jobs in flight, then in the list of finished ones */
-};
+} subprocess_job;
 
 void subprocess_request_free(subprocess_request *request);
 
@@ -64,10 +59,6 @@ void subprocess_fail_errno(const subprocess_settings *settings, mcpv8_call *call
 /* Records the forked child: from now on cancel kills its group. False when the job was cancelled
  * before (the caller kills it then). */
 bool subprocess_job_forked(subprocess_job *job, pid_t pid);
-
-/* Takes the job out of the calls in flight, before its child is reaped: cancel no longer reaches
- * it. Returns whether it was cancelled. */
-bool subprocess_job_leave(subprocess_job *job);
 
 /* Runs the job's child to its end (exit, timeout, output limit or cancel) and ends the call. */
 void subprocess_job_run(subprocess_job *job);

@@ -276,94 +276,38 @@ static bool still_allowed(const subprocess_settings *settings, mcpv8_call *call,
 /* ---- calls in flight ---- */
 
 /* Each child is watched by a thread of its own, which forks it (PR_SET_PDEATHSIG follows the
- * forking thread), pumps its pipes, reaps it and ends the call. The threads are counted so
- * shutdown can wait for them, and joined once finished, so none still runs this library's code
- * when shutdown returns. */
-static struct {
-  pthread_mutex_t lock;
-  pthread_cond_t idle;
-  subprocess_job *in_flight;
-  subprocess_job *finished;
-  size_t running;
-  bool stopping;
-} jobs = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle = PTHREAD_COND_INITIALIZER};
+ * forking thread), pumps its pipes, reaps it and ends the call. */
+static plugin_jobs jobs = PLUGIN_JOBS_INITIALIZER;
 
-static void free_job(subprocess_job *job) {
+static void free_job(plugin_job *base) {
+  subprocess_job *job = (subprocess_job *)base;
   subprocess_request_free(&job->request);
   free(job->stdin_data);
   free(job);
 }
 
-/* Called with the lock held. The group exists: the child and this plugin both call setpgid
- * before the pid is recorded, and the child is reaped only after its job left the list. */
-static void kill_job(subprocess_job *job) {
-  job->cancelled = true;
+/* Called with the registry's lock held. The group exists: the child and this plugin both call
+ * setpgid before the pid is recorded, and the child is reaped only after its job left the list. */
+static void kill_child(plugin_job *base) {
+  subprocess_job *job = (subprocess_job *)base;
   if (job->pid > 0) kill(-job->pid, SIGKILL);
 }
 
 bool subprocess_job_forked(subprocess_job *job, pid_t pid) {
   pthread_mutex_lock(&jobs.lock);
   job->pid = pid;
-  bool cancelled = job->cancelled;
+  bool cancelled = atomic_load(&job->base.cancelled);
   pthread_mutex_unlock(&jobs.lock);
   return !cancelled;
 }
 
-bool subprocess_job_leave(subprocess_job *job) {
-  pthread_mutex_lock(&jobs.lock);
-  for (subprocess_job **link = &jobs.in_flight; *link; link = &(*link)->next) {
-    if (*link == job) {
-      *link = job->next;
-      break;
-    }
-  }
-  job->next = NULL;
-  bool cancelled = job->cancelled;
-  pthread_mutex_unlock(&jobs.lock);
-  return cancelled;
-}
-
-static void *watch_child(void *argument) {
-  subprocess_job *job = argument;
+static void watch_child(plugin_job *base) {
   /* Signals meant for the process go to the host's threads; and writing to a child that closed
    * its stdin then fails with EPIPE here instead of raising SIGPIPE. */
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);
-  subprocess_job_run(job);
-  pthread_mutex_lock(&jobs.lock);
-  job->next = jobs.finished;
-  jobs.finished = job;
-  if (--jobs.running == 0) pthread_cond_broadcast(&jobs.idle);
-  pthread_mutex_unlock(&jobs.lock);
-  return NULL;
-}
-
-static void join_finished_jobs(void) {
-  pthread_mutex_lock(&jobs.lock);
-  subprocess_job *finished = jobs.finished;
-  jobs.finished = NULL;
-  pthread_mutex_unlock(&jobs.lock);
-  while (finished) {
-    subprocess_job *next = finished->next;
-    pthread_join(finished->thread, NULL);
-    free_job(finished);
-    finished = next;
-  }
-}
-
-/* 0, or the errno why the job did not start. The lock makes job->thread written, and the job
- * listed, before the thread can take it off the list. */
-static int start_job(subprocess_job *job) {
-  pthread_mutex_lock(&jobs.lock);
-  int started = jobs.stopping ? ECANCELED : pthread_create(&job->thread, NULL, watch_child, job);
-  if (started == 0) {
-    job->next = jobs.in_flight;
-    jobs.in_flight = job;
-    jobs.running++;
-  }
-  pthread_mutex_unlock(&jobs.lock);
-  return started;
+  subprocess_job_run((subprocess_job *)base);
 }
 
 /* Hands the job to a thread of its own: true, or false after failing the call. */
@@ -371,33 +315,34 @@ static bool launch_job(subprocess_job *job, const uint8_t *bytes, size_t bytes_l
   const subprocess_settings *settings = job->settings;
   const subprocess_request *request = &job->request;
   if (request->command[0] != '/') {
-    subprocess_fail_errno(settings, job->call, ENOENT, "spawn", request->command_argument,
+    subprocess_fail_errno(settings, job->base.call, ENOENT, "spawn", request->command_argument,
                           "no directory of PATH holds it");
     return false;
   }
   if (request->feeds_stdin && bytes_length > 0) {
     if (!(job->stdin_data = malloc(bytes_length))) {
-      settings->host->fail(job->call, "ENOMEM", "subprocess: out of memory");
+      settings->host->fail(job->base.call, "ENOMEM", "subprocess: out of memory");
       return false;
     }
     memcpy(job->stdin_data, bytes, bytes_length);
     job->stdin_length = bytes_length;
   }
-  int started = start_job(job);
-  if (started != 0) subprocess_fail_errno(settings, job->call, started, "spawn", request->command_argument, NULL);
+  int started = plugin_jobs_start(&jobs, &job->base);
+  if (started != 0) subprocess_fail_errno(settings, job->base.call, started, "spawn", request->command_argument, NULL);
   return started == 0;
 }
 
 static void spawn_start(void *state, mcpv8_call *call, const char *request_json, size_t request_length,
                         const uint8_t *bytes, size_t bytes_length) {
   subprocess_settings *settings = state;
-  join_finished_jobs();
+  plugin_jobs_join_finished(&jobs);
   subprocess_job *job = calloc(1, sizeof *job);
   if (!job) {
     settings->host->fail(call, "ENOMEM", "subprocess: out of memory");
     return;
   }
-  *job = (subprocess_job){.settings = settings, .call = call};
+  *job = (subprocess_job){.base = {.call = call, .run = watch_child, .destroy = free_job, .on_cancel = kill_child},
+                          .settings = settings};
   char *error = NULL;
   bool launched = false;
   if (parse_request(request_json, request_length, &job->request, &error) != 0) {
@@ -406,27 +351,18 @@ static void spawn_start(void *state, mcpv8_call *call, const char *request_json,
     launched = launch_job(job, bytes, bytes_length); /* the job is the thread's from then on */
   }
   free(error);
-  if (!launched) free_job(job);
+  if (!launched) free_job(&job->base);
 }
 
 static void spawn_cancel(void *state, mcpv8_call *call) {
   (void)state;
-  pthread_mutex_lock(&jobs.lock);
-  for (subprocess_job *job = jobs.in_flight; job; job = job->next) {
-    if (job->call == call) kill_job(job);
-  }
-  pthread_mutex_unlock(&jobs.lock);
+  plugin_jobs_cancel(&jobs, call);
 }
 
 /* Kills every child still running (their calls fail with ECANCELED) and waits for the threads. */
 static void shutdown_plugin(void *state) {
   (void)state;
-  pthread_mutex_lock(&jobs.lock);
-  jobs.stopping = true;
-  for (subprocess_job *job = jobs.in_flight; job; job = job->next) kill_job(job);
-  while (jobs.running > 0) pthread_cond_wait(&jobs.idle, &jobs.lock);
-  pthread_mutex_unlock(&jobs.lock);
-  join_finished_jobs();
+  plugin_jobs_stop(&jobs);
 }
 
 /* ---- the descriptor ---- */

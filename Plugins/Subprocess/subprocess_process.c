@@ -240,12 +240,12 @@ static void complete_exit(const subprocess_job *job, child_outcome *outcome) {
   size_t total = stdout_output->length + stderr_output->length;
   uint8_t *both = realloc(stdout_output->data, total + 1);
   if (!both) {
-    host->fail(job->call, "ENOMEM", "subprocess: out of memory");
+    host->fail(job->base.call, "ENOMEM", "subprocess: out of memory");
     return;
   }
   stdout_output->data = both;
   if (stderr_output->length) memcpy(both + stdout_output->length, stderr_output->data, stderr_output->length);
-  host->complete(job->call, value, (size_t)value_length, both, total);
+  host->complete(job->base.call, value, (size_t)value_length, both, total);
 }
 
 static void finish(const subprocess_job *job, bool cancelled, child_outcome *outcome) {
@@ -255,10 +255,10 @@ static void finish(const subprocess_job *job, bool cancelled, child_outcome *out
     complete_exit(job, outcome);
   } else if (!cancelled && outcome->how == SPAWN_FAILED) {
     bool in_chdir = outcome->spawn.stage == STAGE_CHDIR;
-    subprocess_fail_errno(settings, job->call, outcome->spawn.number, in_chdir ? "chdir" : "spawn",
+    subprocess_fail_errno(settings, job->base.call, outcome->spawn.number, in_chdir ? "chdir" : "spawn",
                           in_chdir ? request->cwd : request->command_argument, NULL);
   } else if (!cancelled && outcome->how == WATCH_FAILED) {
-    subprocess_fail_errno(settings, job->call, outcome->failure, "spawn", request->command_argument, NULL);
+    subprocess_fail_errno(settings, job->base.call, outcome->failure, "spawn", request->command_argument, NULL);
   } else {
     const char *code = cancelled ? "ECANCELED" : outcome->how == TIMED_OUT ? "ETIMEDOUT" : "ENOBUFS";
     char *message =
@@ -270,7 +270,7 @@ static void finish(const subprocess_job *job, bool cancelled, child_outcome *out
             : plugin_format("ENOBUFS: '%s' wrote more than %zu bytes to %s and was killed; the operator sets the "
                                 "limit with --plugin-config subprocess.max_output_bytes=N",
                                 request->command, settings->max_output_bytes, outcome->too_large->name);
-    settings->host->fail(job->call, code, message ? message : code);
+    settings->host->fail(job->base.call, code, message ? message : code);
     free(message);
   }
 }
@@ -352,7 +352,7 @@ static pid_t run_child(subprocess_job *job, child_outcome *outcome) {
 void subprocess_job_run(subprocess_job *job) {
   child_outcome outcome = {.outputs = {{.name = "stdout", .fd = -1}, {.name = "stderr", .fd = -1}}};
   pid_t pid = run_child(job, &outcome);
-  bool cancelled = subprocess_job_leave(job); /* before reaping: cancel must not kill a reused pid */
+  bool cancelled = plugin_job_leave(&job->base); /* before reaping: cancel must not kill a reused pid */
   while (pid > 0 && waitpid(pid, &outcome.status, 0) < 0) {
     if (errno == EINTR) continue;
     if (outcome.how == CHILD_EXITED) {
