@@ -161,6 +161,8 @@ def start_fails(*args: str) -> str:
     finished = subprocess.run([BINARY, "--stateless", *args], stdin=subprocess.DEVNULL, capture_output=True,
                               text=True, timeout=60)
     assert finished.returncode != 0, finished.stderr
+    # Over stdio, stdout carries JSON-RPC: nothing (rego-cpp's own error printing included) may leak there.
+    assert finished.stdout == "", finished.stdout
     return finished.stderr
 
 

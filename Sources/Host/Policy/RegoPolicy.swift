@@ -53,8 +53,17 @@ final class RegoPolicy: @unchecked Sendable {
     func allows(inputJSON: String) throws -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        guard library.setInputTerm(interpreter, inputJSON) == RegoLibrary.ok else {
-            throw PolicyError("rego-cpp rejected the input document: \(library.lastError(interpreter))")
+        let input = try? JSONDecoder().decode(InputValue.self, from: Data(inputJSON.utf8))
+        if let input, !input.containsNUL, let built = library.newInput() {
+            defer { library.freeInput(built) }
+            guard input.push(into: built, library), library.setInput(interpreter, built) == RegoLibrary.ok else {
+                throw PolicyError("rego-cpp rejected the input document: \(library.lastError(interpreter))")
+            }
+        } else {
+            // C strings end at NUL, so a document holding one goes in as text, exactly.
+            guard library.setInputTerm(interpreter, inputJSON) == RegoLibrary.ok else {
+                throw PolicyError("rego-cpp rejected the input document: \(library.lastError(interpreter))")
+            }
         }
         guard let output = library.bundleQuery(interpreter, bundle) else {
             throw PolicyError("evaluation failed: \(library.lastError(interpreter))")
@@ -67,6 +76,64 @@ final class RegoPolicy: @unchecked Sendable {
 
     private struct QueryOutput: Decodable {
         let expressions: [Bool]
+    }
+
+    /// An input document as rego-cpp's input builder takes it: values pushed on a stack, objects
+    /// and arrays made from the top items.
+    private indirect enum InputValue: Decodable {
+        case null, bool(Bool), int(Int64), float(Double), string(String)
+        case array([InputValue]), object([(String, InputValue)])
+
+        init(from decoder: Decoder) throws {
+            if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
+                self = .object(try keyed.allKeys.map { ($0.stringValue, try keyed.decode(InputValue.self, forKey: $0)) })
+            } else if var unkeyed = try? decoder.unkeyedContainer() {
+                var items: [InputValue] = []
+                while !unkeyed.isAtEnd { items.append(try unkeyed.decode(InputValue.self)) }
+                self = .array(items)
+            } else {
+                let single = try decoder.singleValueContainer()
+                if single.decodeNil() { self = .null }
+                else if let flag = try? single.decode(Bool.self) { self = .bool(flag) }
+                else if let number = try? single.decode(Int64.self) { self = .int(number) }
+                else if let number = try? single.decode(Double.self) { self = .float(number) }
+                else { self = .string(try single.decode(String.self)) }
+            }
+        }
+
+        var containsNUL: Bool {
+            switch self {
+            case .string(let text): text.utf8.contains(0)
+            case .array(let items): items.contains { $0.containsNUL }
+            case .object(let fields): fields.contains { $0.0.utf8.contains(0) || $0.1.containsNUL }
+            default: false
+            }
+        }
+
+        func push(into input: RegoLibrary.Handle, _ library: RegoLibrary) -> Bool {
+            switch self {
+            case .null: return library.inputNull(input) == RegoLibrary.ok
+            case .bool(let flag): return library.inputBoolean(input, flag) == RegoLibrary.ok
+            case .int(let number): return library.inputInt(input, number) == RegoLibrary.ok
+            case .float(let number): return library.inputFloat(input, number) == RegoLibrary.ok
+            case .string(let text): return library.inputString(input, text) == RegoLibrary.ok
+            case .array(let items):
+                return items.allSatisfy { $0.push(into: input, library) }
+                    && library.inputArray(input, UInt32(items.count)) == RegoLibrary.ok
+            case .object(let fields):
+                return fields.allSatisfy { key, value in
+                    library.inputString(input, key) == RegoLibrary.ok && value.push(into: input, library)
+                        && library.inputObjectItem(input) == RegoLibrary.ok
+                } && library.inputObject(input, UInt32(fields.count)) == RegoLibrary.ok
+            }
+        }
+
+        private struct AnyKey: CodingKey {
+            let stringValue: String
+            init(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
     }
 
     private static func regoFiles(at path: String) throws -> [String] {
