@@ -240,8 +240,9 @@ namespace {
 class Run {
  public:
   Run(cv8::RunControl *control, const cv8_run_request *request, Local<Context> context, Local<Object> internals,
-      MicrotaskQueue *queue)
-      : control_(control),
+      MicrotaskQueue *queue, bool capabilities_installed)
+      : capabilities_installed_(capabilities_installed),
+        control_(control),
         isolate_(control->isolate),
         request_(request),
         context_(context),
@@ -288,25 +289,14 @@ class Run {
 
   // ---- capabilities -------------------------------------------------------------------------
 
-  /// Runs each capability's prelude as `function (host) { ... }` with its own host object.
   void install_capabilities() {
-    for (size_t index = 0; index < request_->capability_count && !fail_status_; index++) {
-      const cv8_capability &capability = request_->capabilities[index];
-      TryCatch try_catch(isolate_);
-      Local<String> body = source_string(std::string(capability.prelude, capability.prelude_length));
-      Local<String> parameter = String::NewFromUtf8Literal(isolate_, "host");
-      ScriptOrigin origin(isolate_, String::NewFromUtf8Literal(isolate_, "mcp-v8:capability.js"));
-      ScriptCompiler::Source source(body, origin);
-      Local<Function> prelude;
-      Local<Value> host, index_value = Integer::NewFromUnsigned(isolate_, static_cast<uint32_t>(index)), ignored;
-      if (body.IsEmpty() || !ScriptCompiler::CompileFunction(context_, &source, 1, &parameter).ToLocal(&prelude) ||
-          !call_internal("capabilityHost", 1, &index_value).ToLocal(&host) ||
-          !prelude->Call(context_, Undefined(isolate_), 1, &host).ToLocal(&ignored)) {
-        if (stopped_or_terminated(try_catch)) return;
-        std::string reason = try_catch.HasCaught() ? to_utf8(isolate_, try_catch.Exception()) : "it could not be compiled";
-        fail(CV8_STATUS_INTERNAL, "capability " + std::to_string(index) + " failed to install: " + reason);
-      }
-    }
+    if (capabilities_installed_) return;
+    TryCatch try_catch(isolate_);
+    std::string error;
+    if (!cv8::install_capability_preludes(context_, internals_, request_->capabilities, request_->capability_count,
+                                          &error) &&
+        !stopped_or_terminated(try_catch))
+      fail(CV8_STATUS_INTERNAL, error);
   }
 
   /// Hands the host calls that ended to JavaScript; false when the run has failed.
@@ -654,6 +644,7 @@ class Run {
     return value->NumberValue(context_).FromMaybe(-1);
   }
 
+  bool capabilities_installed_;
   cv8::RunControl *control_;
   Isolate *isolate_;
   const cv8_run_request *request_;
@@ -676,8 +667,40 @@ class Run {
 
 namespace cv8 {
 
+bool install_capability_preludes(Local<Context> context, Local<Object> internals, const cv8_capability *capabilities,
+                                 size_t count, std::string *error) {
+  Isolate *isolate = context->GetIsolate();
+  for (size_t index = 0; index < count; index++) {
+    const cv8_capability &capability = capabilities[index];
+    TryCatch try_catch(isolate);
+    Local<String> body;
+    Local<String> parameter = String::NewFromUtf8Literal(isolate, "host");
+    Local<Function> prelude, make_host;
+    Local<Value> host, make_host_value, ignored;
+    Local<Value> index_value = Integer::NewFromUnsigned(isolate, static_cast<uint32_t>(index));
+    bool installed =
+        String::NewFromUtf8(isolate, capability.prelude, NewStringType::kNormal, static_cast<int>(capability.prelude_length))
+            .ToLocal(&body) &&
+        internals->Get(context, String::NewFromUtf8Literal(isolate, "capabilityHost")).ToLocal(&make_host_value) &&
+        make_host_value->IsFunction() &&
+        make_host_value.As<Function>()->Call(context, internals, 1, &index_value).ToLocal(&host);
+    if (installed) {
+      ScriptOrigin origin(isolate, String::NewFromUtf8Literal(isolate, "mcp-v8:capability.js"));
+      ScriptCompiler::Source source(body, origin);
+      installed = ScriptCompiler::CompileFunction(context, &source, 1, &parameter).ToLocal(&prelude) &&
+                  prelude->Call(context, Undefined(isolate), 1, &host).ToLocal(&ignored);
+    }
+    if (!installed) {
+      std::string reason = try_catch.HasCaught() ? to_utf8(isolate, try_catch.Exception()) : "it could not be compiled";
+      *error = "capability " + std::to_string(index) + " failed to install: " + reason;
+      return false;
+    }
+  }
+  return true;
+}
+
 cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local<Object> internals,
-                              MicrotaskQueue *queue, const cv8_run_request *request) {
+                              MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed) {
   Isolate *isolate = control.isolate;
   int stack_marker;
   isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
@@ -695,7 +718,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   cv8_run_result result;
   {
     Context::Scope context_scope(context);
-    Run run(&control, request, context, internals, queue);
+    Run run(&control, request, context, internals, queue, capabilities_installed);
     result = run.execute(&state);
   }
   watchdog::disarm(token);
@@ -732,7 +755,8 @@ cv8_run_result cv8_engine::run(const cv8_run_request *request) {
     std::unique_ptr<MicrotaskQueue> queue = std::move(next_queue);
     next_context.Reset();
     next_internals.Reset();
-    result = cv8::run_in_context(control, context, internals, queue.get(), request);
+    result = cv8::run_in_context(control, context, internals, queue.get(), request,
+                                 runtime->holds_capabilities_of(request));
     context->DetachGlobal();
     isolate->ContextDisposedNotification();
     queue.reset();

@@ -116,8 +116,14 @@ void install_run_callbacks(v8::Isolate *isolate, RunControl *control, CappedAllo
 
 /// Runs a request in `context` (entered isolate, open HandleScope): stack limit, watchdog,
 /// event loop, result. `queue` is the context's own microtask queue, or null for the isolate's.
+/// `capabilities_installed`: the context came from a snapshot that already ran the preludes.
 cv8_run_result run_in_context(RunControl &control, v8::Local<v8::Context> context, v8::Local<v8::Object> internals,
-                              v8::MicrotaskQueue *queue, const cv8_run_request *request);
+                              v8::MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed);
+
+/// Runs each capability prelude as `function (host) { ... }` with the host object `internals`
+/// makes for it. False, with a message in `error`, when one fails.
+bool install_capability_preludes(v8::Local<v8::Context> context, v8::Local<v8::Object> internals,
+                                 const cv8_capability *capabilities, size_t count, std::string *error);
 
 /// One thread for the whole process that stops runs whose wall-clock deadline has passed.
 namespace watchdog {
@@ -147,6 +153,19 @@ struct cv8_host_call {
 struct cv8_runtime {
   v8::StartupData blob;
   std::string blob_bytes;  // owns blob.data; must outlive every isolate made from it
+  /// The capability preludes the snapshot's context already ran, in order.
+  std::vector<std::string> capability_preludes;
+
+  /// Whether `request` asks for exactly the capabilities the snapshot holds.
+  bool holds_capabilities_of(const cv8_run_request *request) const {
+    if (request->capability_count != capability_preludes.size()) return false;
+    for (size_t index = 0; index < request->capability_count; index++) {
+      const cv8_capability &capability = request->capabilities[index];
+      if (capability_preludes[index].compare(0, std::string::npos, capability.prelude, capability.prelude_length) != 0)
+        return false;
+    }
+    return true;
+  }
 };
 
 #endif

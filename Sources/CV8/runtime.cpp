@@ -230,9 +230,10 @@ Local<Object> make_native_bindings(Isolate *isolate, Local<Context> context) {
 
 namespace {
 
-/// Builds the snapshot: evaluates the prelude in a fresh context and keeps what it returns (the
-/// engine's internals) as snapshot data 0 of that context.
-bool build_runtime_blob(cv8_runtime *runtime, std::string *error) {
+/// Builds the snapshot: evaluates the prelude in a fresh context, then the capability preludes,
+/// and keeps what the prelude returns (the engine's internals) as snapshot data 0 of that context.
+bool build_runtime_blob(cv8_runtime *runtime, const cv8_capability *capabilities, size_t capability_count,
+                        std::string *error) {
   SnapshotCreator creator(cv8::external_references);
   Isolate *isolate = creator.GetIsolate();
   {
@@ -257,6 +258,8 @@ bool build_runtime_blob(cv8_runtime *runtime, std::string *error) {
       *error = std::string("the runtime prelude failed: ") + (*message ? *message : "it did not return its internals");
       return false;
     }
+    if (!cv8::install_capability_preludes(context, internals.As<Object>(), capabilities, capability_count, error))
+      return false;
     creator.AddData(context, internals);
     creator.SetDefaultContext(context);
   }
@@ -286,11 +289,16 @@ void cv8_host_call_complete(cv8_host_call *call, int ok, const char *json, size_
   delete call;
 }
 
-cv8_runtime *cv8_runtime_create(char **error_out) {
+cv8_runtime *cv8_runtime_create(char **error_out) { return cv8_runtime_create_with_capabilities(nullptr, 0, error_out); }
+
+cv8_runtime *cv8_runtime_create_with_capabilities(const cv8_capability *capabilities, size_t capability_count,
+                                                  char **error_out) {
   if (cv8_initialize(error_out) != 0) return nullptr;
   auto *runtime = new cv8_runtime();
+  for (size_t index = 0; index < capability_count; index++)
+    runtime->capability_preludes.emplace_back(capabilities[index].prelude, capabilities[index].prelude_length);
   std::string error;
-  if (!build_runtime_blob(runtime, &error)) {
+  if (!build_runtime_blob(runtime, capabilities, capability_count, &error)) {
     if (error_out) *error_out = cv8::copy_string(error);
     delete runtime;
     return nullptr;

@@ -25,9 +25,9 @@ nonisolated(unsafe) let sharedRuntime: OpaquePointer = {
 final class TestEngine {
     let pointer: OpaquePointer
 
-    init(heapLimitMB: UInt32 = 16) {
+    init(heapLimitMB: UInt32 = 16, runtime: OpaquePointer = sharedRuntime) {
         var error: UnsafeMutablePointer<CChar>?
-        guard let engine = cv8_engine_create(sharedRuntime, heapLimitMB, &error) else {
+        guard let engine = cv8_engine_create(runtime, heapLimitMB, &error) else {
             fatalError("engine: \(error.map { String(cString: $0) } ?? "?")")
         }
         pointer = engine
@@ -102,6 +102,15 @@ final class TestCapabilities {
     deinit {
         preludes.forEach { free($0) }
         entries.deallocate()
+    }
+
+    /// A runtime whose snapshot already ran these preludes.
+    func makeRuntime() -> OpaquePointer {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let runtime = cv8_runtime_create_with_capabilities(entries.baseAddress, entries.count, &error) else {
+            fatalError("runtime: \(error.map { String(cString: $0) } ?? "?")")
+        }
+        return runtime
     }
 
     func install(into request: inout cv8_run_request) {

@@ -64,6 +64,21 @@ final class HostCallTests: XCTestCase {
         assertCompleted(report, result: "1225")
     }
 
+    func testARuntimeSnapshotHoldingThePreludesSpareRunsFromRunningThemAgain() {
+        // performance.now() is 0 outside a run: while the snapshot is built.
+        let prelude = "globalThis.installedAt = performance.now(); globalThis.ping = () => host.call('ping', 1);"
+        let capabilities = TestCapabilities(preludes: [prelude]) { call, _, request, _ in completeHostCall(call, json: request) }
+        let runtime = capabilities.makeRuntime()
+        defer { cv8_runtime_free(runtime) }
+        let engine = TestEngine(runtime: runtime)
+        assertCompleted(engine.run("[installedAt, (await ping()).value]", capabilities: capabilities), result: "[0,1]")
+        // A runtime is made for one set of capabilities (a worker's): a run that asks for none
+        // still sees the globals, but they can reach nothing.
+        assertCompleted(engine.run("await ping().catch((error) => error.message)"),
+                        result: #""capabilities are not available in this run""#)
+        assertCompleted(sharedEngine.run("installedAt > 0", capabilities: capabilities), result: "true")
+    }
+
     func testWithoutCapabilitiesThereIsNoPreludeAndNoGlobal() {
         assertCompleted(sharedEngine.run("typeof host + typeof echo"), result: #""undefinedundefined""#)
     }

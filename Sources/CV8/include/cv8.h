@@ -85,6 +85,12 @@ typedef struct {
   size_t prelude_length;
 } cv8_capability;
 
+/* A runtime whose startup snapshot already ran these capabilities' preludes (copied): engine runs
+ * whose request lists the same preludes skip running them, which saves compiling and running
+ * them every run. Checkpointer runs, which may start from any heap, always run them. */
+cv8_runtime *cv8_runtime_create_with_capabilities(const cv8_capability *capabilities, size_t capability_count,
+                                                  char **error_out);
+
 /* Called on the running thread: `capability` indexes the request's capabilities; `request_json`
  * is JSON.stringify of the request; `bytes` (may be NULL) is the binary body. All are valid only
  * during the call. The handler must return quickly (hand the work to another thread). */

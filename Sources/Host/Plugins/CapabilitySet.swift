@@ -53,7 +53,10 @@ public final class CapabilitySet: @unchecked Sendable {
         }
     }
 
-    var isEmpty: Bool { plugins.isEmpty }
+    /// The preludes as the engine takes them, for a runtime snapshot that runs them once.
+    func withEngineCapabilities<Result>(_ body: (UnsafeBufferPointer<cv8_capability>) -> Result) -> Result {
+        body(UnsafeBufferPointer(engineCapabilities))
+    }
 
     /// Fills a run request's capability fields for the duration of `body`.
     func install(into request: inout cv8_run_request) {

@@ -78,7 +78,7 @@ final class JobExecutor: @unchecked Sendable {
     init(defaultHeapLimitMB: Int, events: FrameWriter) throws {
         let configuration = try Self.configuration()
         capabilities = try configuration.flatMap(Self.loadCapabilities)
-        let runtime = try JSRuntime()
+        let runtime = try JSRuntime(capabilities: capabilities)
         self.runtime = runtime
         let modules = configuration?.wasmModules ?? []
         wasmModules = modules.isEmpty ? nil : try PreloadedWasmModules(specs: modules, runtime: runtime)
