@@ -306,9 +306,9 @@ class Run {
       std::lock_guard<std::mutex> lock(state_->host_calls->mutex);
       ended.swap(state_->host_calls->completions);
     }
+    auto *allocator = static_cast<cv8::CappedAllocator *>(isolate_->GetData(kAllocatorSlot));
     for (auto &completion : ended) {
       state_->host_calls_outstanding--;
-      auto *allocator = static_cast<cv8::CappedAllocator *>(isolate_->GetData(kAllocatorSlot));
       if (completion.ok && completion.has_bytes && allocator && !allocator->fits(completion.bytes.size())) {
         completion = {completion.id, false, true,
                       "{\"message\":\"the capability's answer of " + std::to_string(completion.bytes.size()) +
@@ -675,7 +675,7 @@ bool install_capability_preludes(Local<Context> context, Local<Object> internals
     TryCatch try_catch(isolate);
     Local<String> body;
     Local<String> parameter = String::NewFromUtf8Literal(isolate, "host");
-    Local<Function> prelude, make_host;
+    Local<Function> prelude;
     Local<Value> host, make_host_value, ignored;
     Local<Value> index_value = Integer::NewFromUnsigned(isolate, static_cast<uint32_t>(index));
     bool installed =

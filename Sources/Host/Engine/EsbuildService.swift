@@ -83,7 +83,7 @@ final class EsbuildService: @unchecked Sendable {
         if let process, process.isRunning { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--service=\(Self.expectedVersion ?? "")"]
+        process.arguments = ["--service=\(try version())"]
         let stdin = Pipe(), stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
@@ -103,18 +103,24 @@ final class EsbuildService: @unchecked Sendable {
         outputFD = -1
     }
 
-    /// The version `--service=` must name: esbuild refuses to serve a host of another version.
-    private static let expectedVersion: String? = {
+    /// The version `--service=` must name (esbuild refuses to serve a host of another version),
+    /// asked of the executable once.
+    private var knownVersion: String?
+
+    private func version() throws -> String {
+        if let knownVersion { return knownVersion }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: TypeScript.esbuildPath)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--version"]
         let output = Pipe()
         process.standardOutput = output
-        guard (try? process.run()) != nil else { return nil }
+        try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }()
+        let version = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        knownVersion = version
+        return version
+    }
 
     private func readResponse(deadline: Date) throws -> [String: EsbuildValue] {
         while true {

@@ -31,7 +31,7 @@ public struct WasmModuleSpec: Codable, Sendable, Equatable {
         }
         var seen: Set<String> = []
         for spec in specs {
-            guard Self.isIdentifier(spec.name) else {
+            guard spec.name.isJavaScriptIdentifier else {
                 throw WasmModuleError("WebAssembly module name '\(spec.name)' must be a JavaScript identifier (letters, digits, _ and $)")
             }
             guard seen.insert(spec.name).inserted else {
@@ -41,10 +41,15 @@ public struct WasmModuleSpec: Codable, Sendable, Equatable {
         return specs.map { WasmModuleSpec(name: $0.name, path: URL(fileURLWithPath: $0.path).standardizedFileURL.path) }
     }
 
-    private static func isIdentifier(_ text: String) -> Bool {
-        guard let first = text.unicodeScalars.first, first.isASCII,
+}
+
+extension String {
+    /// A plain JavaScript identifier (ASCII letters, digits, _ and $, not starting with a digit):
+    /// a name the host may define as a global.
+    var isJavaScriptIdentifier: Bool {
+        guard let first = unicodeScalars.first, first.isASCII,
               CharacterSet.letters.contains(first) || first == "_" || first == "$" else { return false }
-        return text.unicodeScalars.allSatisfy {
+        return unicodeScalars.allSatisfy {
             $0.isASCII && (CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "$")
         }
     }

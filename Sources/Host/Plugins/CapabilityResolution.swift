@@ -10,8 +10,7 @@ extension CapabilityConfiguration {
     public static func resolve(policies: PolicyConfiguration, explicitPlugins: [String],
                                settings: [String: [String: String]], regoLibraryPath: String?,
                                logLevel: String, logger: Logger) throws -> CapabilityConfiguration {
-        PluginHostAPI.settings = settings
-        PluginHostAPI.logger = logger
+        PluginHostAPI.configure(settings: settings, logger: logger)
         _ = try PolicyEngine(configuration: policies, regoLibraryPath: regoLibraryPath, logger: logger)
 
         var chosen: [String: LoadedPlugin] = [:]

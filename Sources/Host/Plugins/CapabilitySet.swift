@@ -35,17 +35,11 @@ public final class CapabilitySet: @unchecked Sendable {
     private let inFlight = CallsInFlight()
 
     /// Loads every configured plugin and compiles every policy; errors name the file and reason.
-    public convenience init(configuration: CapabilityConfiguration, logger: Logger) throws {
-        PluginHostAPI.settings = configuration.pluginSettings
-        PluginHostAPI.logger = logger
-        let policies = try PolicyEngine(configuration: configuration.policies,
-                                        regoLibraryPath: configuration.regoLibraryPath, logger: logger)
-        self.init(plugins: try configuration.pluginPaths.map { try LoadedPlugin(path: $0) }, policies: policies)
-    }
-
-    init(plugins: [LoadedPlugin], policies: PolicyEngine) {
-        self.plugins = plugins
-        self.policies = policies
+    public init(configuration: CapabilityConfiguration, logger: Logger) throws {
+        PluginHostAPI.configure(settings: configuration.pluginSettings, logger: logger)
+        policies = try PolicyEngine(configuration: configuration.policies,
+                                    regoLibraryPath: configuration.regoLibraryPath, logger: logger)
+        plugins = try configuration.pluginPaths.map { try LoadedPlugin(path: $0) }
         engineCapabilities = .allocate(capacity: plugins.count)
         for (index, plugin) in plugins.enumerated() {
             let prelude = strdup(plugin.prelude)!

@@ -135,9 +135,14 @@ final class CallsInFlight: @unchecked Sendable {
 /// The host API table every plugin receives: static, process-wide.
 enum PluginHostAPI {
     /// `--plugin-config NAME.KEY=VALUE` settings (and Fetch's header rules), by plugin then key.
-    /// Set once, before any plugin is loaded.
-    nonisolated(unsafe) static var settings: [String: [String: String]] = [:]
-    nonisolated(unsafe) static var logger = Logger(label: "mcp-v8.plugin")
+    nonisolated(unsafe) private static var settings: [String: [String: String]] = [:]
+    nonisolated(unsafe) private static var logger = Logger(label: "mcp-v8.plugin")
+
+    /// What `config` and `log` answer from. Called once, before any plugin is loaded.
+    static func configure(settings: [String: [String: String]], logger: Logger) {
+        Self.settings = settings
+        Self.logger = logger
+    }
 
     nonisolated(unsafe) static let table: UnsafeMutablePointer<mcpv8_host_api> = {
         let table = UnsafeMutablePointer<mcpv8_host_api>.allocate(capacity: 1)

@@ -57,7 +57,7 @@ final class LoadedPlugin: @unchecked Sendable {
         }
         var globals: [String] = []
         for index in 0..<plugin.global_count {
-            guard let global = plugin.globals?[index].map({ String(cString: $0) }), Self.isIdentifier(global) else {
+            guard let global = plugin.globals?[index].map({ String(cString: $0) }), global.isJavaScriptIdentifier else {
                 throw refuse("its global #\(index) is not a JavaScript identifier")
             }
             globals.append(global)
@@ -80,12 +80,6 @@ final class LoadedPlugin: @unchecked Sendable {
         self.prelude = prelude
         self.operations = operations
         self.descriptor = descriptor
-    }
-
-    private static func isIdentifier(_ text: String) -> Bool {
-        guard let first = text.unicodeScalars.first,
-              CharacterSet.letters.contains(first) || first == "_" || first == "$" else { return false }
-        return text.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "_" || $0 == "$" }
     }
 }
 
