@@ -82,6 +82,15 @@ def listening_port(process: subprocess.Popen, log) -> int:
     raise AssertionError("the server did not start listening within 30 s")
 
 
+def start_fails(*args: str) -> str:
+    """Starts `mcp-v8 *args`; asserts it refuses to start and returns what it said on stderr."""
+    finished = subprocess.run([BINARY, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0, finished.stderr
+    # Over stdio, stdout carries JSON-RPC: nothing (rego-cpp's own error printing included) may leak there.
+    assert finished.stdout == "", finished.stdout
+    return finished.stderr
+
+
 async def run_js(client: ClientSession, code: str, **arguments):
     """Calls run_js; returns (structured content, isError) after checking the text mirrors it."""
     return await call(client, "run_js", code=code, **arguments)

@@ -19,8 +19,9 @@ class OPAServerURL(str):
 
 
 @contextlib.contextmanager
-def opa_server(rego_text_by_module_name: dict[str, str]):
-    """Serves the given Rego modules on 127.0.0.1 and a free port until the block ends; yields the base URL."""
+def opa_server(rego_text_by_module_name: dict[str, str], before_deciding=None):
+    """Serves the given Rego modules on 127.0.0.1 and a free port until the block ends; yields the base URL.
+    `before_deciding(document)`, when given, runs before each decision (to change the world under it)."""
     interpreter = Interpreter()
     for name, text in rego_text_by_module_name.items():
         interpreter.add_module(name, text)
@@ -48,6 +49,8 @@ def opa_server(rego_text_by_module_name: dict[str, str]):
             except (ValueError, AttributeError) as error:
                 return self.answer(400, {"code": "invalid_parameter", "message": f"the body is not {{\"input\": ...}}: {error}"})
             inputs.append(document)
+            if before_deciding:
+                before_deciding(document)
             try:
                 answer = evaluate(self.path[len(DATA_PREFIX):], document)
             except ValueError as error:

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import BINARY, http_server, raw_server, run, run_js, server
+from conftest import http_server, raw_server, run, run_js, server
+from conftest import start_fails as server_refuses
 
 ROOT = Path(__file__).resolve().parents[2]
 KV_SOURCE = Path(__file__).with_name("plugins") / "kv_plugin.c"
@@ -157,13 +158,8 @@ def test_a_folder_of_rego_files_is_one_policy(kv_plugin, tmp_path):
 
 
 def start_fails(*args: str) -> str:
-    """Starts the server with `args`; asserts it refuses to start and returns what it said."""
-    finished = subprocess.run([BINARY, "--stateless", *args], stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=60)
-    assert finished.returncode != 0, finished.stderr
-    # Over stdio, stdout carries JSON-RPC: nothing (rego-cpp's own error printing included) may leak there.
-    assert finished.stdout == "", finished.stdout
-    return finished.stderr
+    """A stateless server with `args` refuses to start: what it said."""
+    return server_refuses("--stateless", *args)
 
 
 def test_the_loader_refuses_broken_plugins_naming_the_file_and_the_reason(kv_plugin, tmp_path):

@@ -1,17 +1,13 @@
 """The subprocess capability: policy-gated commands judged by their real executables, run without a
 shell in an empty environment, within time and output limits, and never outliving their call or run."""
 import asyncio
-import contextlib
 import json
 import os
-import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import BINARY, run, run_js, server
+from conftest import run, run_js, server, start_fails
 from opa_server import opa_server
 
 
@@ -362,12 +358,9 @@ def test_time_and_output_limits_kill_the_child(tmp_path):
 def test_bad_settings_stop_the_server_naming_the_key(tmp_path):
     configuration = policies(tmp_path, allowing(TOOLS))
     for setting in ("timeout_ms=0", "timeout_ms=soon", "max_output_bytes=-1", "max_output_bytes=99999999999999"):
-        finished = subprocess.run([BINARY, "--stateless", "--policies-json", configuration,
-                                   "--plugin-config", f"subprocess.{setting}"],
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        stderr = start_fails("--stateless", "--policies-json", configuration, "--plugin-config", f"subprocess.{setting}")
         key = setting.split("=")[0]
-        assert finished.returncode != 0, setting
-        assert f"subprocess.{key} must be a whole number" in finished.stderr, finished.stderr
+        assert f"subprocess.{key} must be a whole number" in stderr, stderr
 
 
 def test_children_die_when_their_run_ends(tmp_path):
@@ -431,45 +424,20 @@ def test_policy_input_documents(tmp_path):
     run(scenario())
 
 
-@contextlib.contextmanager
-def swapping_policy_server(link, new_target):
-    """A policy server that allows everything, but repoints `link` while deciding: the command changes
-    between the decision and the start. Yields its URL and the documents it was asked about."""
-    documents = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            documents.append(json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"])
-            replacement = link.with_name("replacement")
-            replacement.symlink_to(new_target)
-            os.replace(replacement, link)
-            body = json.dumps({"result": {"allow": True}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *arguments):
-            pass
-
-    http_server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=http_server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{http_server.server_address[1]}", documents
-    finally:
-        http_server.shutdown()
-        http_server.server_close()
-        thread.join()
-
-
 def test_a_command_that_changes_after_the_decision_is_refused(tmp_path):
     link = tmp_path.resolve() / "tool"
     link.symlink_to(ECHO)
 
+    def repoint_link(document):
+        # The command changes between the decision and the start.
+        replacement = link.with_name("replacement")
+        replacement.symlink_to(ENV)
+        os.replace(replacement, link)
+
     async def scenario():
-        with swapping_policy_server(link, ENV) as (url, documents):
+        with opa_server({"allow.rego": "package mcp.subprocess\n\nallow := true\n"},
+                        before_deciding=repoint_link) as url:
+            documents = url.inputs
             configuration = json.dumps({"subprocess": {"policies": [{"url": url, "policy_path": "mcp/subprocess"}]}})
             async with server("--policies-json", configuration) as session:
                 result = await result_of(session, f"""{OUTCOME_JS}

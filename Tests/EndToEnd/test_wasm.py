@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BINARY, run, run_js, server
+from conftest import run, run_js, server, start_fails
 
 WAT = Path(__file__).with_name("wasm")
 
@@ -83,12 +83,6 @@ def test_the_config_file_and_the_flags_are_merged(wasm, tmp_path):
         async with server("--wasm-config", str(config), "--wasm-module", f"math={wasm['math']}") as session:
             assert (await run_js(session, "adder.add(1, 1) + math.add(2, 2)"))[0]["result"] == 6
     run(scenario())
-
-
-def start_fails(*args: str) -> str:
-    finished = subprocess.run([BINARY, *args], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    assert finished.returncode != 0, finished.stderr
-    return finished.stderr
 
 
 def test_bad_modules_stop_the_server_with_the_reason(wasm, tmp_path):
