@@ -157,7 +157,8 @@ typedef struct {
   /* The policy category that gates it ("fetch", "fs", or the plugin's own). The plugin is only
    * loaded when the operator configured a policy for this category. */
   const char *category;
-  /* The global names the prelude defines. Two loaded plugins may not claim the same name. */
+  /* The global names the prelude defines: ASCII JavaScript identifiers (letters, digits, _ and $).
+   * Two loaded plugins may not claim the same name. */
   const char *const *globals;
   size_t global_count;
   /* Body of `function (host) { ... }`, run at the start of every run. */
