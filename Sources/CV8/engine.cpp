@@ -136,27 +136,6 @@ void on_promise_reject(PromiseRejectMessage message) {
   }
 }
 
-std::string refused_import_message(Isolate *isolate, Local<String> specifier) {
-  return "cannot import '" + to_utf8(isolate, specifier) + "': module imports are not enabled on this server";
-}
-
-MaybeLocal<Module> refuse_import(Local<Context> context, Local<String> specifier, Local<FixedArray>, Local<Module>) {
-  Isolate *isolate = context->GetIsolate();
-  std::string message = refused_import_message(isolate, specifier);
-  isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
-  return MaybeLocal<Module>();
-}
-
-MaybeLocal<Promise> refuse_dynamic_import(Local<Context> context, Local<Data>, Local<Value>, Local<String> specifier,
-                                          Local<FixedArray>) {
-  Isolate *isolate = context->GetIsolate();
-  Local<Promise::Resolver> resolver;
-  if (!Promise::Resolver::New(context).ToLocal(&resolver)) return MaybeLocal<Promise>();
-  std::string message = refused_import_message(isolate, specifier);
-  resolver->Reject(context, Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked())).Check();
-  return resolver->GetPromise();
-}
-
 }  // namespace
 
 namespace cv8 {
@@ -169,7 +148,7 @@ void install_run_callbacks(Isolate *isolate, RunControl *control, CappedAllocato
   isolate->AutomaticallyRestoreInitialHeapLimit();
   isolate->SetMicrotasksPolicy(MicrotasksPolicy::kExplicit);
   isolate->SetPromiseRejectCallback(on_promise_reject);
-  isolate->SetHostImportModuleDynamicallyCallback(refuse_dynamic_import);
+  cv8::install_module_callbacks(isolate);
   isolate->SetFatalErrorHandler(on_fatal_error);
   isolate->SetOOMErrorHandler(on_oom);
 }
@@ -254,7 +233,7 @@ class Run {
     state->started = Clock::now();
     state_ = state;
     TryCatch try_catch(isolate_);
-    call_internal("installWebAssemblyHooks", 0, nullptr);
+    call_internal("beginRun", 0, nullptr);
     install_wasm_modules();
     install_capabilities();
     Local<Value> completion;
@@ -385,9 +364,18 @@ class Run {
       if (stopped_or_terminated(try_catch)) return false;
       return fail_syntax(try_catch);
     }
-    if (!module->InstantiateModule(context_, refuse_import).FromMaybe(false)) return fail_from(try_catch);
     Local<Value> evaluation;
-    if (!module->Evaluate(context_).ToLocal(&evaluation)) return fail_from(try_catch);
+    if (module->GetModuleRequests()->Length() > 0) {
+      // Its imports load asynchronously (through a modules capability): the runtime's loader
+      // links, instantiates and evaluates once they are all in.
+      Local<Value> handle = Integer::NewFromUnsigned(
+          isolate_, static_cast<uint32_t>(cv8::register_main_module(isolate_, state_, module)));
+      if (!call_internal("loadMainModule", 1, &handle).ToLocal(&evaluation)) return fail_from(try_catch);
+    } else {
+      if (!module->InstantiateModule(context_, cv8::resolve_imported_module).FromMaybe(false))
+        return fail_from(try_catch);
+      if (!module->Evaluate(context_).ToLocal(&evaluation)) return fail_from(try_catch);
+    }
     module_.Reset(isolate_, module);
     module_has_result_ = has_result;
     *completion = evaluation;
@@ -706,6 +694,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
   RunState state;
   state.request = request;
+  state.internals.Reset(isolate, internals);
   isolate->SetData(kRunSlot, &state);
   {
     std::lock_guard<std::mutex> lock(control.stop_mutex);

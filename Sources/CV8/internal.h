@@ -9,9 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <libplatform/libplatform.h>
@@ -61,6 +64,17 @@ struct HostCallChannel {
   std::deque<Completion> completions;
 };
 
+/// The ES modules a run compiled, by handle (an index the runtime's module loader holds), and
+/// how they import each other. Per run: a stateful heap keeps modules' values, not this.
+struct ModuleRegistry {
+  std::vector<v8::Global<v8::Module>> modules;
+  std::vector<std::string> urls;
+  std::unordered_map<std::string, size_t> by_url;
+  std::unordered_multimap<int, size_t> by_identity_hash;
+  /// (importing module, specifier) -> imported module
+  std::map<std::pair<size_t, std::string>, size_t> links;
+};
+
 /// Per-run state the native callbacks reach through the isolate's data slot.
 struct RunState {
   Clock::time_point started;
@@ -73,6 +87,9 @@ struct RunState {
   uint64_t last_host_call_id = 0;
   /// Host calls started and not yet delivered back to JavaScript (touched on the run's thread only).
   size_t host_calls_outstanding = 0;
+  ModuleRegistry modules;
+  /// The runtime's internals in the run's context, for callbacks V8 makes without them.
+  v8::Global<v8::Object> internals;
 };
 
 /// Counts off-heap ArrayBuffer memory against a cap; over it, allocation fails and JS gets a
@@ -110,8 +127,24 @@ struct RunControl {
   static size_t near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit);
 };
 
-/// Sets the callbacks every run relies on (heap limit, promise rejections, refused imports,
-/// fatal errors) on a new isolate. `allocator` may be null where V8 owns the allocator.
+/// Module natives the runtime's loader calls (modules.cpp; see runtime.js).
+void native_compile_module(const v8::FunctionCallbackInfo<v8::Value> &info);
+void native_module_requests(const v8::FunctionCallbackInfo<v8::Value> &info);
+void native_link_module(const v8::FunctionCallbackInfo<v8::Value> &info);
+void native_instantiate_module(const v8::FunctionCallbackInfo<v8::Value> &info);
+void native_evaluate_module(const v8::FunctionCallbackInfo<v8::Value> &info);
+void native_module_namespace(const v8::FunctionCallbackInfo<v8::Value> &info);
+
+/// Resolves an import to the module the loader linked it to; throws when it was not loaded.
+v8::MaybeLocal<v8::Module> resolve_imported_module(v8::Local<v8::Context> context, v8::Local<v8::String> specifier,
+                                                   v8::Local<v8::FixedArray> import_assertions,
+                                                   v8::Local<v8::Module> referrer);
+/// Registers the main program's module (it has no URL) so its imports can be linked; its handle.
+size_t register_main_module(v8::Isolate *isolate, RunState *run, v8::Local<v8::Module> module);
+/// Dynamic import() and import.meta, for every run of the isolate.
+void install_module_callbacks(v8::Isolate *isolate);
+
+/// Sets the callbacks every run relies on (heap limit, promise rejections, imports, fatal errors) on a new isolate. `allocator` may be null where V8 owns the allocator.
 void install_run_callbacks(v8::Isolate *isolate, RunControl *control, CappedAllocator *allocator);
 
 /// Runs a request in `context` (entered isolate, open HandleScope): stack limit, watchdog,

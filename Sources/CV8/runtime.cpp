@@ -199,6 +199,12 @@ const NativeBinding kBindings[] = {
     {"utf8Encode", native_utf8_encode},
     {"utf8Decode", native_utf8_decode},
     {"hostCall", native_host_call},
+    {"compileModule", native_compile_module},
+    {"moduleRequests", native_module_requests},
+    {"linkModule", native_link_module},
+    {"instantiateModule", native_instantiate_module},
+    {"evaluateModule", native_evaluate_module},
+    {"moduleNamespace", native_module_namespace},
 };
 
 }  // namespace
@@ -214,6 +220,12 @@ const intptr_t external_references[] = {
     reinterpret_cast<intptr_t>(native_utf8_encode),
     reinterpret_cast<intptr_t>(native_utf8_decode),
     reinterpret_cast<intptr_t>(native_host_call),
+    reinterpret_cast<intptr_t>(native_compile_module),
+    reinterpret_cast<intptr_t>(native_module_requests),
+    reinterpret_cast<intptr_t>(native_link_module),
+    reinterpret_cast<intptr_t>(native_instantiate_module),
+    reinterpret_cast<intptr_t>(native_evaluate_module),
+    reinterpret_cast<intptr_t>(native_module_namespace),
     0,
 };
 

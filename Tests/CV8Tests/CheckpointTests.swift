@@ -3,13 +3,14 @@ import Foundation
 import XCTest
 
 /// A checkpointer run through the C API: the run's report plus the new heap, if any.
-private final class TestCheckpointer {
+final class TestCheckpointer {
     let pointer: OpaquePointer
 
     init(heapLimitMB: UInt32 = 16) { pointer = cv8_checkpointer_create(sharedRuntime, heapLimitMB) }
     deinit { cv8_checkpointer_free(pointer) }
 
-    func run(_ code: String, from heap: [UInt8]? = nil, timeoutMilliseconds: UInt32 = 5000) -> (RunReport, [UInt8]?) {
+    func run(_ code: String, from heap: [UInt8]? = nil, timeoutMilliseconds: UInt32 = 5000,
+             capabilities: TestCapabilities? = nil) -> (RunReport, [UInt8]?) {
         var utf8 = Array(code.utf8)
         return utf8.withUnsafeMutableBufferPointer { bytes in
             bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(bytes.count, 1)) { codePointer in
@@ -18,6 +19,7 @@ private final class TestCheckpointer {
                                               on_output: nil, output_context: nil, capabilities: nil,
                                               capability_count: 0, on_host_call: nil, host_call_context: nil,
                                               wasm_modules: nil, wasm_module_count: 0)
+                capabilities?.install(into: &request)
                 var result = heap.map { heap in
                     heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, &request) }
                 } ?? cv8_checkpointer_run(pointer, nil, 0, &request)

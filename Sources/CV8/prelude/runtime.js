@@ -16,6 +16,9 @@
 //     utf8Decode(uint8array)    string (invalid sequences become U+FFFD)
 //     hostCall(capability, operation, requestJSON, bytes?)
 //                               reports a capability call to the host; returns its id
+//     compileModule(url, source) -> [handle, isNew]; moduleRequests(handle) -> specifiers;
+//     linkModule(handle, specifier, target); instantiateModule(handle); evaluateModule(handle)
+//     -> promise; moduleNamespace(handle): a run's ES modules (modules.cpp)
 //   internals (called by the engine, with the run's context entered):
 //     nextTimerDelay()          ms until the next timer is due (>= 0), or -1 when none is set
 //     runNextDueTimer()         runs the earliest due timer; true if one ran. Exceptions propagate.
@@ -23,16 +26,21 @@
 //     resultJSON(value)         JSON text for a run's result, or undefined for undefined
 //     formatError(exception)    the text for an uncaught exception ("Error: msg\n    at ...")
 //     capabilityHost(index)     the `host` object a capability's prelude receives: host.call(operation,
-//                               request, bytes?) returns a promise of {value, bytes} (see cv8.h)
+//                               request, bytes?) returns a promise of {value, bytes} (see cv8.h);
+//                               host.setModuleLoader(loader) makes imports work: loader(specifier,
+//                               referrer URL or null) returns a promise of {url, source}
 //     completeHostCall(id, ok, json, bytes)
 //                               settles the promise of an ended host call
 //     installWasmModule(name, module)
 //                               a pre-loaded module: __wasm_<name>, and <name> = its exports when it
 //                               imports nothing (the run has not started yet: globals are pristine)
-//     installWebAssemblyHooks() called at the start of every run (WebAssembly does not exist while
-//                               the snapshot is built): wraps WebAssembly.compile/instantiate so each
-//                               returned promise counts in pendingOperations() until it settles.
-//                               Idempotent.
+//     beginRun()                called at the start of every run: forgets the last run's modules,
+//                               and (WebAssembly does not exist while the snapshot is built) wraps
+//                               WebAssembly.compile/instantiate so each returned promise counts in
+//                               pendingOperations() until it settles. Idempotent.
+//     loadMainModule(handle)    loads, links and evaluates what the main module imports; a promise
+//     importDynamically(specifier, referrer)
+//                               import(): a promise of the module's namespace
 (function (native, global) {
   'use strict';
 
@@ -2703,6 +2711,10 @@
   function capabilityHost(index) {
     return ObjectFreeze({
       __proto__: null,
+      setModuleLoader(loader) {
+        if (typeof loader !== 'function') throw new TypeErrorCtor('host.setModuleLoader expects a function');
+        moduleLoader = loader;
+      },
       call(operation, request, bytes) {
         const requestJSON = JSONStringify(request === undefined ? null : request);
         let body;
@@ -2719,6 +2731,96 @@
       },
     });
   }
+  // ---- ES module imports -------------------------------------------------------------------
+  // A modules capability's prelude hands over the loader: (specifier, referrer URL or null) ->
+  // promise of {url, source}. The graph is loaded here, in parallel, before V8 links it; each
+  // module is compiled once per run, keyed by the URL it was finally served from.
+  const nativeCompileModule = native.compileModule;
+  const nativeModuleRequests = native.moduleRequests;
+  const nativeLinkModule = native.linkModule;
+  const nativeInstantiateModule = native.instantiateModule;
+  const nativeEvaluateModule = native.evaluateModule;
+  const nativeModuleNamespace = native.moduleNamespace;
+  let moduleLoader;
+  // Per run (a handle means nothing in another run): handle -> URL, and handle -> promise of the
+  // handles it imports directly.
+  let moduleURLs, moduleImports;
+  function resetModules() {
+    moduleURLs = { __proto__: null };
+    moduleImports = { __proto__: null };
+  }
+  // An error whose stack shows none of the runtime's frames.
+  function runtimeError(message, code) {
+    const error = new ErrorCtor(message);
+    if (code !== undefined) error.code = code;
+    ObjectDefineProperty(error, 'stack', { __proto__: null, value: 'Error: ' + message, writable: true, configurable: true });
+    return error;
+  }
+  async function loadModule(specifier, referrer) {
+    if (moduleLoader === undefined) {
+      throw runtimeError('cannot import \'' + specifier + '\': module imports are not enabled on this server ' +
+        '(the operator enables them with --allow-external-modules and a modules policy)', 'ERR_MODULES_DISABLED');
+    }
+    let loaded;
+    try {
+      loaded = await moduleLoader(specifier, referrer);
+    } catch (error) {
+      const message = error !== null && typeof error === 'object' && typeof error.message === 'string' ? error.message : StringCtor(error);
+      throw runtimeError(referrer === null ? message : message + ' (imported by ' + referrer + ')', error !== null && typeof error === 'object' ? error.code : undefined);
+    }
+    const source = loaded.source instanceof Uint8ArrayCtor ? nativeUtf8Decode(loaded.source) : loaded.source;
+    const compiled = nativeCompileModule(StringCtor(loaded.url), StringCtor(source));
+    if (compiled[1]) moduleURLs[compiled[0]] = StringCtor(loaded.url);
+    return compiled[0];
+  }
+  // Starts loading what `handle` imports (once per module) and links each import as it arrives.
+  function importsOf(handle) {
+    if (moduleImports[handle] === undefined) {
+      const specifiers = nativeModuleRequests(handle);
+      const referrer = moduleURLs[handle] === undefined ? null : moduleURLs[handle];
+      const loads = list();
+      for (let i = 0; i < specifiers.length; i++) {
+        const specifier = specifiers[i];
+        push(loads, (async () => {
+          const child = await loadModule(specifier, referrer);
+          nativeLinkModule(handle, specifier, child);
+          return child;
+        })());
+      }
+      moduleImports[handle] = (async () => {
+        const children = list();
+        for (let i = 0; i < loads.length; i++) push(children, await loads[i]);
+        return children;
+      })();
+    }
+    return moduleImports[handle];
+  }
+  // Every module reachable from `root`, loaded and linked; cycles end where a module was seen.
+  async function loadGraph(root) {
+    const seen = { __proto__: null };
+    const pending = list();
+    const visit = (handle) => {
+      if (seen[handle]) return;
+      seen[handle] = true;
+      push(pending, (async () => {
+        const children = await importsOf(handle);
+        for (let i = 0; i < children.length; i++) visit(children[i]);
+      })());
+    };
+    visit(root);
+    for (let i = 0; i < pending.length; i++) await pending[i];
+  }
+  async function evaluateGraph(root) {
+    await loadGraph(root);
+    nativeInstantiateModule(root);
+    await nativeEvaluateModule(root);
+  }
+  async function importDynamically(specifier, referrer) {
+    const handle = await loadModule(StringCtor(specifier), referrer);
+    await evaluateGraph(handle);
+    return nativeModuleNamespace(handle);
+  }
+
   // A settled value has no prototype, so a guest's Object.prototype.then cannot hijack it.
   function completeHostCall(id, ok, json, bytes) {
     const pending = hostCalls[id];
@@ -2745,6 +2847,8 @@
     __proto__: null,
     capabilityHost,
     completeHostCall,
+    loadMainModule: evaluateGraph,
+    importDynamically,
     installWasmModule(name, module) {
       define(global, '__wasm_' + name, module);
       const webAssembly = global.WebAssembly;
@@ -2767,7 +2871,8 @@
       return true;
     },
     pendingOperations() { return pendingOperations; },
-    installWebAssemblyHooks() {
+    beginRun() {
+      resetModules();
       const desc = ObjectGetOwnPropertyDescriptor(global, 'WebAssembly');
       const webAssembly = desc !== undefined ? desc.value : undefined;
       if (typeof webAssembly !== 'object' || webAssembly === null || webAssembly === hookedWebAssembly) return;
