@@ -92,7 +92,7 @@ cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const
       return internal_failure("the heap snapshot lacks the runtime's internals");
     if (!snapshot && !seal_unsnapshottable_globals(isolate, context))
       return internal_failure("could not prepare a new heap");
-    result.run = cv8::run_in_context(control, context, internals, nullptr, request, false);
+    result.run = cv8::run_in_context(control, context, internals, nullptr, request, false, true);
     if (result.run.status != CV8_STATUS_COMPLETED) return result;  // nothing is stored
     creator->AddData(context, internals);
     creator->SetDefaultContext(context);

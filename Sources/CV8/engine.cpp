@@ -21,8 +21,8 @@ constexpr uint32_t kRunSlot = 1, kAllocatorSlot = 2;
 constexpr uintptr_t kStackBudgetBytes = 1024 * 1024;
 /// How long the loop sleeps at most while background work (WebAssembly compilation) is pending.
 constexpr auto kPlatformPollInterval = std::chrono::milliseconds(1);
-/// The exported name that carries a module's last expression value back to the host.
-constexpr const char *kModuleResultExport = "__mcpv8_result__";
+/// The import.meta property that carries a module's last expression value back to the host.
+constexpr const char *kModuleResultProperty = "__mcpv8_result__";
 
 cv8_fatal_error_handler fatal_handler = nullptr;
 
@@ -219,8 +219,9 @@ namespace {
 class Run {
  public:
   Run(cv8::RunControl *control, const cv8_run_request *request, Local<Context> context, Local<Object> internals,
-      MicrotaskQueue *queue, bool capabilities_installed)
+      MicrotaskQueue *queue, bool capabilities_installed, bool snapshotting)
       : capabilities_installed_(capabilities_installed),
+        snapshotting_(snapshotting),
         control_(control),
         isolate_(control->isolate),
         request_(request),
@@ -233,7 +234,8 @@ class Run {
     state->started = Clock::now();
     state_ = state;
     TryCatch try_catch(isolate_);
-    call_internal("beginRun", 0, nullptr);
+    Local<Value> snapshotting = Boolean::New(isolate_, snapshotting_);
+    call_internal("beginRun", 1, &snapshotting);
     install_wasm_modules();
     install_capabilities();
     Local<Value> completion;
@@ -355,7 +357,7 @@ class Run {
   bool evaluate_module(Local<Value> *completion) {
     TryCatch try_catch(isolate_);
     std::string code(request_->code, request_->code_length);
-    std::string rewritten = cv8::export_last_expression(code, kModuleResultExport);
+    std::string rewritten = cv8::capture_last_expression(code, kModuleResultProperty);
     bool has_result = !rewritten.empty();
     Local<String> source = source_string(has_result ? rewritten : code);
     ScriptCompiler::Source compiler_source(source, module_origin());
@@ -365,18 +367,17 @@ class Run {
       return fail_syntax(try_catch);
     }
     Local<Value> evaluation;
+    size_t handle = cv8::register_main_module(isolate_, state_, module);
     if (module->GetModuleRequests()->Length() > 0) {
       // Its imports load asynchronously (through a modules capability): the runtime's loader
       // links, instantiates and evaluates once they are all in.
-      Local<Value> handle = Integer::NewFromUnsigned(
-          isolate_, static_cast<uint32_t>(cv8::register_main_module(isolate_, state_, module)));
-      if (!call_internal("loadMainModule", 1, &handle).ToLocal(&evaluation)) return fail_from(try_catch);
+      Local<Value> handle_value = Integer::NewFromUnsigned(isolate_, static_cast<uint32_t>(handle));
+      if (!call_internal("loadMainModule", 1, &handle_value).ToLocal(&evaluation)) return fail_from(try_catch);
     } else {
       if (!module->InstantiateModule(context_, cv8::resolve_imported_module).FromMaybe(false))
         return fail_from(try_catch);
       if (!module->Evaluate(context_).ToLocal(&evaluation)) return fail_from(try_catch);
     }
-    module_.Reset(isolate_, module);
     module_has_result_ = has_result;
     *completion = evaluation;
     module_evaluation_.Reset(isolate_, evaluation.As<Promise>());
@@ -453,11 +454,12 @@ class Run {
     module_evaluation_.Reset();
     if (evaluation->State() == Promise::kRejected) return fail_with_exception(evaluation->Result(), false);
     Local<Value> value = Undefined(isolate_);
-    if (module_has_result_) {
-      Local<Object> exports = module_.Get(isolate_)->GetModuleNamespace().As<Object>();
+    // Read from import.meta, not the module's namespace: V8 cannot snapshot a namespace object.
+    if (module_has_result_ && !state_->main_import_meta.IsEmpty()) {
+      Local<Object> meta = state_->main_import_meta.Get(isolate_);
+      Local<String> key = String::NewFromUtf8(isolate_, kModuleResultProperty).ToLocalChecked();
       TryCatch try_catch(isolate_);
-      if (!exports->Get(context_, String::NewFromUtf8(isolate_, kModuleResultExport).ToLocalChecked()).ToLocal(&value))
-        return fail_from(try_catch);
+      if (!meta->Get(context_, key).ToLocal(&value) || meta->Delete(context_, key).IsNothing()) return fail_from(try_catch);
     }
     result_.Reset(isolate_, value);
     return true;
@@ -616,7 +618,12 @@ class Run {
     Local<Value> function;
     if (!internals_->Get(context_, String::NewFromUtf8(isolate_, name).ToLocalChecked()).ToLocal(&function) ||
         !function->IsFunction()) {
-      fail(CV8_STATUS_INTERNAL, std::string("the runtime lacks its internal '") + name + "'");
+      // A run stopped from outside (time, memory, cancel) fails every V8 call: say why it stopped.
+      if (control_->stopped() != cv8::StopReason::none || isolate_->IsExecutionTerminating()) {
+        fail_stopped();
+      } else {
+        fail(CV8_STATUS_INTERNAL, std::string("the runtime lacks its internal '") + name + "'");
+      }
       return MaybeLocal<Value>();
     }
     return function.As<Function>()->Call(context_, internals_, argc, argv);
@@ -633,6 +640,7 @@ class Run {
   }
 
   bool capabilities_installed_;
+  bool snapshotting_;
   cv8::RunControl *control_;
   Isolate *isolate_;
   const cv8_run_request *request_;
@@ -643,7 +651,6 @@ class Run {
   cv8::RunState *state_ = nullptr;
 
   Global<Value> result_;
-  Global<Module> module_;
   Global<Promise> module_evaluation_;
   bool module_has_result_ = false;
 
@@ -688,7 +695,8 @@ bool install_capability_preludes(Local<Context> context, Local<Object> internals
 }
 
 cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local<Object> internals,
-                              MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed) {
+                              MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed,
+                              bool snapshotting) {
   Isolate *isolate = control.isolate;
   int stack_marker;
   isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
@@ -707,7 +715,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   cv8_run_result result;
   {
     Context::Scope context_scope(context);
-    Run run(&control, request, context, internals, queue, capabilities_installed);
+    Run run(&control, request, context, internals, queue, capabilities_installed, snapshotting);
     result = run.execute(&state);
   }
   watchdog::disarm(token);
@@ -745,7 +753,7 @@ cv8_run_result cv8_engine::run(const cv8_run_request *request) {
     next_context.Reset();
     next_internals.Reset();
     result = cv8::run_in_context(control, context, internals, queue.get(), request,
-                                 runtime->holds_capabilities_of(request));
+                                 runtime->holds_capabilities_of(request), false);
     context->DetachGlobal();
     isolate->ContextDisposedNotification();
     queue.reset();

@@ -90,6 +90,8 @@ struct RunState {
   ModuleRegistry modules;
   /// The runtime's internals in the run's context, for callbacks V8 makes without them.
   v8::Global<v8::Object> internals;
+  /// The main module's import.meta, once it is used: it carries the last expression's value.
+  v8::Global<v8::Object> main_import_meta;
 };
 
 /// Counts off-heap ArrayBuffer memory against a cap; over it, allocation fails and JS gets a
@@ -150,8 +152,10 @@ void install_run_callbacks(v8::Isolate *isolate, RunControl *control, CappedAllo
 /// Runs a request in `context` (entered isolate, open HandleScope): stack limit, watchdog,
 /// event loop, result. `queue` is the context's own microtask queue, or null for the isolate's.
 /// `capabilities_installed`: the context came from a snapshot that already ran the preludes.
+/// `snapshotting`: the context is snapshotted after the run, so it must not import modules.
 cv8_run_result run_in_context(RunControl &control, v8::Local<v8::Context> context, v8::Local<v8::Object> internals,
-                              v8::MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed);
+                              v8::MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed,
+                              bool snapshotting);
 
 /// Runs each capability prelude as `function (host) { ... }` with the host object `internals`
 /// makes for it. False, with a message in `error`, when one fails.
@@ -167,9 +171,9 @@ void disarm(uint64_t token);
 }  // namespace watchdog
 
 /// Turns ES-module source into the same module with its last top-level expression statement
-/// exported under `export_name`, so the host can read its value. Empty when there is none (or the
-/// source does not parse; V8 then reports the syntax error itself).
-std::string export_last_expression(const std::string &source, const std::string &export_name);
+/// assigned to `import.meta[property]`, so the host can read its value. Empty when there is none
+/// (or the source does not parse; V8 then reports the syntax error itself).
+std::string capture_last_expression(const std::string &source, const std::string &property);
 
 }  // namespace cv8
 

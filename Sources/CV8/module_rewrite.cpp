@@ -69,7 +69,7 @@ bool start_tooling(Tooling &t) {
 
 }  // namespace
 
-std::string export_last_expression(const std::string &module_source, const std::string &export_name) {
+std::string capture_last_expression(const std::string &module_source, const std::string &property) {
   Tooling &t = tooling();
   std::lock_guard<std::mutex> lock(t.mutex);
   if (!t.isolate && !t.failed) t.failed = !start_tooling(t);
@@ -99,8 +99,8 @@ std::string export_last_expression(const std::string &module_source, const std::
   // Positions are UTF-16 offsets: splice in UTF-16, then convert back to UTF-8.
   String::Value utf16(t.isolate, source);
   std::u16string text(reinterpret_cast<const char16_t *>(*utf16), utf16.length());
-  std::u16string prefix = u"export const ";
-  prefix.append(export_name.begin(), export_name.end());
+  std::u16string prefix = u"import.meta.";
+  prefix.append(property.begin(), property.end());
   prefix += u" = (";
   std::u16string rewritten = text.substr(0, at[0]) + prefix + text.substr(at[2], at[3] - at[2]) + u");" +
                              text.substr(at[1]);

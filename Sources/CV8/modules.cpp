@@ -101,7 +101,11 @@ void initialize_import_meta(Local<Context> context, Local<Module> module, Local<
   RunState *run = current_run(isolate);
   if (!run) return;
   size_t handle = handle_of(isolate, run->modules, module);
-  if (handle == SIZE_MAX || run->modules.urls[handle] == kMainModuleURL) return;
+  if (handle == SIZE_MAX) return;
+  if (run->modules.urls[handle] == kMainModuleURL) {
+    run->main_import_meta.Reset(isolate, meta);
+    return;
+  }
   meta->CreateDataProperty(context, String::NewFromUtf8Literal(isolate, "url"),
                            String::NewFromUtf8(isolate, run->modules.urls[handle].c_str()).ToLocalChecked())
       .Check();

@@ -6,7 +6,9 @@ import XCTest
 final class TestCheckpointer {
     let pointer: OpaquePointer
 
-    init(heapLimitMB: UInt32 = 16) { pointer = cv8_checkpointer_create(sharedRuntime, heapLimitMB) }
+    init(heapLimitMB: UInt32 = 16, runtime: OpaquePointer = sharedRuntime) {
+        pointer = cv8_checkpointer_create(runtime, heapLimitMB)
+    }
     deinit { cv8_checkpointer_free(pointer) }
 
     func run(_ code: String, from heap: [UInt8]? = nil, timeoutMilliseconds: UInt32 = 5000,
@@ -87,6 +89,16 @@ final class CheckpointTests: XCTestCase {
         let (report, next) = checkpointer.run("settle(41); const v = await p;\nv + 1", from: try XCTUnwrap(heap))
         assertCompleted(report, result: "42")
         XCTAssertTrue(next != nil)
+    }
+
+    func testAModuleProgramsFunctionsSurviveInTheHeap() throws {
+        // A function a module program keeps holds on to its module: the module must not hold a
+        // namespace object, which V8 cannot snapshot (it used to abort the process here).
+        let checkpointer = TestCheckpointer()
+        let (first, heap) = checkpointer.run("globalThis.f = () => 7; await 1; 5")
+        assertCompleted(first, result: "5")
+        let (second, _) = checkpointer.run("f() + (await 1)", from: try XCTUnwrap(heap))
+        assertCompleted(second, result: "8")
     }
 
     func testObjectsV8CannotSnapshotAreRefusedNotFatal() throws {

@@ -34,7 +34,8 @@
 //     installWasmModule(name, module)
 //                               a pre-loaded module: __wasm_<name>, and <name> = its exports when it
 //                               imports nothing (the run has not started yet: globals are pristine)
-//     beginRun()                called at the start of every run: forgets the last run's modules,
+//     beginRun(snapshotting)    called at the start of every run: forgets the last run's modules
+//                               (and refuses imports when the run ends in a heap snapshot),
 //                               and (WebAssembly does not exist while the snapshot is built) wraps
 //                               WebAssembly.compile/instantiate so each returned promise counts in
 //                               pendingOperations() until it settles. Idempotent.
@@ -2743,11 +2744,13 @@
   const nativeModuleNamespace = native.moduleNamespace;
   let moduleLoader;
   // Per run (a handle means nothing in another run): handle -> URL, and handle -> promise of the
-  // handles it imports directly.
-  let moduleURLs, moduleImports;
-  function resetModules() {
+  // handles it imports directly; and whether the run ends in a heap snapshot, which V8 cannot
+  // take (it aborts, or keeps a broken heap) once imported modules are in it.
+  let moduleURLs, moduleImports, importsSnapshotted;
+  function resetModules(snapshotting) {
     moduleURLs = { __proto__: null };
     moduleImports = { __proto__: null };
+    importsSnapshotted = snapshotting;
   }
   // An error whose stack shows none of the runtime's frames.
   function runtimeError(message, code) {
@@ -2761,12 +2764,18 @@
       throw runtimeError('cannot import \'' + specifier + '\': module imports are not enabled on this server ' +
         '(the operator enables them with --allow-external-modules and a modules policy)', 'ERR_MODULES_DISABLED');
     }
+    if (importsSnapshotted) {
+      throw runtimeError('cannot import \'' + specifier + '\': stateful runs cannot import modules, because V8 ' +
+        'cannot keep imported modules in a heap snapshot; import them in a --stateless server', 'ERR_MODULES_STATEFUL');
+    }
     let loaded;
     try {
       loaded = await moduleLoader(specifier, referrer);
     } catch (error) {
-      const message = error !== null && typeof error === 'object' && typeof error.message === 'string' ? error.message : StringCtor(error);
-      throw runtimeError(referrer === null ? message : message + ' (imported by ' + referrer + ')', error !== null && typeof error === 'object' ? error.code : undefined);
+      let message = error !== null && typeof error === 'object' && typeof error.message === 'string' ? error.message : StringCtor(error);
+      if (!StringPrototypeStartsWith(message, 'cannot import ')) message = 'cannot import \'' + specifier + '\': ' + message;
+      if (referrer !== null) message += ' (imported by ' + referrer + ')';
+      throw runtimeError(message, error !== null && typeof error === 'object' ? error.code : undefined);
     }
     const source = loaded.source instanceof Uint8ArrayCtor ? nativeUtf8Decode(loaded.source) : loaded.source;
     const compiled = nativeCompileModule(StringCtor(loaded.url), StringCtor(source));
@@ -2871,8 +2880,8 @@
       return true;
     },
     pendingOperations() { return pendingOperations; },
-    beginRun() {
-      resetModules();
+    beginRun(snapshotting) {
+      resetModules(snapshotting);
       const desc = ObjectGetOwnPropertyDescriptor(global, 'WebAssembly');
       const webAssembly = desc !== undefined ? desc.value : undefined;
       if (typeof webAssembly !== 'object' || webAssembly === null || webAssembly === hookedWebAssembly) return;
