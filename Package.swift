@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "mcpv8-fetch", type: .dynamic, targets: ["FetchPlugin"]),
         .library(name: "mcpv8-fs", type: .dynamic, targets: ["FSPlugin"]),
         .library(name: "mcpv8-subprocess", type: .dynamic, targets: ["SubprocessPlugin"]),
+        .library(name: "mcpv8-modules", type: .dynamic, targets: ["ModulesPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
@@ -74,9 +75,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "mcp-v8", dependencies: ["Host"]),
-        // Plugins are plain C against CapabilityABI (plus cJSON, and libcurl for fetch, and a few
-        // helpers of their own in PluginSupport); each embeds its JavaScript prelude with #embed.
-        .target(name: "PluginSupport", dependencies: ["CapabilityABI"], path: "Plugins/Support"),
+        // Plugins are plain C against CapabilityABI (plus cJSON, libcurl for fetch and modules, and
+        // a few helpers of their own in PluginSupport); each embeds its JavaScript prelude with #embed.
+        .target(
+            name: "PluginSupport", dependencies: ["CapabilityABI"], path: "Plugins/Support",
+            linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("cjson")]),
         .target(
             name: "FetchPlugin", dependencies: ["CapabilityABI", "PluginSupport"], path: "Plugins/Fetch",
             exclude: ["fetch_prelude.js"], publicHeadersPath: ".",
@@ -92,6 +95,12 @@ let package = Package(
             exclude: ["subprocess_prelude.js"], publicHeadersPath: ".",
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             linkerSettings: [.linkedLibrary("cjson")]),
+        .target(
+            name: "ModulesPlugin", dependencies: ["CapabilityABI", "PluginSupport"], path: "Plugins/Modules",
+            exclude: ["modules_prelude.js"], publicHeadersPath: ".",
+            cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
+            // SHA-256 names the cache's files (OpenSSL's libcrypto, from libssl-dev).
+            linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("cjson"), .linkedLibrary("crypto")]),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
     ],

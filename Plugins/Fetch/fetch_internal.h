@@ -12,6 +12,7 @@
 
 #include "mcpv8_capability.h"
 #include "plugin_support.h"
+#include "plugin_url.h"
 
 #define FETCH_PLUGIN_NAME "fetch"
 
@@ -26,19 +27,8 @@ typedef struct {
   size_t count;
 } fetch_header_list;
 
-/* A URL as curl will use it: http or https, no credentials, no fragment, lowercase host, IPv4 in
- * any notation and IPv4-mapped IPv6 written as dotted IPv4, dot segments removed. */
 typedef struct {
-  char *href;
-  char *scheme;
-  char *host; /* IPv6 without brackets */
-  long port;
-  char *path;
-  char *query; /* without '?'; "" when none */
-} fetch_url;
-
-typedef struct {
-  fetch_url url;
+  plugin_url url;
   char *method;
   fetch_header_list headers; /* the guest's own, in its order */
 } fetch_request;
@@ -61,12 +51,13 @@ typedef struct {
   atomic_bool stopping;
 } fetch_state;
 
+/* What fetch's refusals of a URL with a user name or password add. */
+#define FETCH_CREDENTIALS_ADVICE "; send credentials in an Authorization header"
+
 /* Each returns 0, or non-zero and a malloc'd message for the guest in *error. */
-int fetch_url_parse(const char *text, const char *base_href, fetch_url *url, char **error);
 int fetch_request_parse(const char *json, size_t length, fetch_request *request, char **error);
 int fetch_header_rules_parse(const char *json, fetch_header_rule **rules, size_t *count, char **error);
 
-void fetch_url_free(fetch_url *url);
 void fetch_request_free(fetch_request *request);
 void fetch_header_rules_free(fetch_header_rule *rules, size_t count);
 void fetch_header_list_free(fetch_header_list *list);

@@ -1,12 +1,8 @@
 /*
- * Checking and canonicalising what the guest asked for, and the policy input document.
- *
- * URLs are parsed and rewritten with libcurl's own URL API, so the host, port and path the policy
- * judges are the ones curl connects to and asks for: `http://2130706433/` and `http://0x7f.1/`
- * reach the policy as 127.0.0.1.
+ * Checking and canonicalising what the guest asked for (URLs with plugin_url.h), and the policy
+ * input document.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,13 +11,8 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "fetch_internal.h"
-
-static void lowercase(char *text) {
-  for (; *text; text++) *text = (char)tolower((unsigned char)*text);
-}
 
 /* RFC 9110 token: what header names and methods are made of. */
 static bool is_token(const char *text) {
@@ -59,7 +50,7 @@ bool fetch_header_list_add(fetch_header_list *list, const char *name, const char
     free(value_copy);
     return false;
   }
-  lowercase(name_copy);
+  plugin_lowercase(name_copy);
   items[list->count++] = (fetch_header){name_copy, value_copy};
   return true;
 }
@@ -91,214 +82,6 @@ void fetch_header_list_free(fetch_header_list *list) {
   }
   free(list->items);
   *list = (fetch_header_list){0};
-}
-
-/* ---- URLs ---- */
-
-void fetch_url_free(fetch_url *url) {
-  free(url->href);
-  free(url->scheme);
-  free(url->host);
-  free(url->path);
-  free(url->query);
-  *url = (fetch_url){0};
-}
-
-static char *url_part(CURLU *handle, CURLUPart part, unsigned int flags) {
-  char *curl_owned = NULL;
-  if (curl_url_get(handle, part, &curl_owned, flags) != CURLUE_OK) return NULL;
-  char *copy = strdup(curl_owned);
-  curl_free(curl_owned);
-  return copy;
-}
-
-static bool has_url_part(CURLU *handle, CURLUPart part) {
-  char *curl_owned = NULL;
-  bool present = curl_url_get(handle, part, &curl_owned, 0) == CURLUE_OK;
-  curl_free(curl_owned);
-  return present;
-}
-
-/* Non-ASCII names would need IDN conversion, which curl only does in a UTF-8 locale. */
-static bool is_ascii(const char *text) {
-  for (; *text; text++) {
-    if ((unsigned char)*text >= 0x80) return false;
-  }
-  return true;
-}
-
-/* `host` as curl's URL form writes it, made canonical: lowercase; IPv6 in its canonical form,
- * IPv4-mapped IPv6 as the IPv4 address it reaches; a name's trailing dot dropped, so
- * "example.com." is judged as the host it resolves to. Malloc'd; NULL when out of memory. */
-static char *canonical_host(const char *host) {
-  static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  char *lower = strdup(host);
-  if (!lower) return NULL;
-  lowercase(lower);
-  size_t length = strlen(lower);
-  unsigned char address[16];
-  char text[INET6_ADDRSTRLEN];
-  if (length > 2 && lower[0] == '[' && lower[length - 1] == ']') {
-    lower[length - 1] = '\0';
-    bool ipv6 = inet_pton(AF_INET6, lower + 1, address) == 1;
-    lower[length - 1] = ']';
-    if (!ipv6) return lower;
-    free(lower);
-    if (memcmp(address, mapped_prefix, sizeof mapped_prefix) == 0) {
-      return strdup(inet_ntop(AF_INET, address + sizeof mapped_prefix, text, sizeof text));
-    }
-    return plugin_format("[%s]", inet_ntop(AF_INET6, address, text, sizeof text));
-  }
-  if (length > 1 && lower[length - 1] == '.') lower[length - 1] = '\0';
-  return lower;
-}
-
-/* Policies and rules compare IPv6 addresses without the URL's brackets. */
-static void strip_brackets(char *host) {
-  size_t length = strlen(host);
-  if (length < 2 || host[0] != '[' || host[length - 1] != ']') return;
-  memmove(host, host + 1, length - 2);
-  host[length - 2] = '\0';
-}
-
-/* The URL Standard treats "%2e" as "." in dot segments and "\" as "/"; servers may too, so the
- * path is rewritten that way before curl removes dot segments (or "/public/%2e%2e/private" would
- * pass a policy on "/public/"). Returns a malloc'd path, or NULL when nothing changes. */
-static char *path_with_plain_dots(const char *path) {
-  size_t length = strlen(path);
-  char *rewritten = malloc(length + 1);
-  if (!rewritten) return NULL;
-  size_t out = 0;
-  bool changed = false;
-  for (size_t start = 0; start <= length;) {
-    size_t end = start;
-    while (end < length && path[end] != '/' && path[end] != '\\') end++;
-    int dots = 0;
-    size_t at = start;
-    while (at < end && dots < 3) {
-      if (path[at] == '.') {
-        at++;
-      } else if (end - at >= 3 && strncasecmp(path + at, "%2e", 3) == 0) {
-        at += 3;
-        changed = true;
-      } else {
-        break;
-      }
-      dots++;
-    }
-    if (at == end && dots > 0 && dots < 3) {
-      memset(rewritten + out, '.', (size_t)dots);
-      out += (size_t)dots;
-    } else {
-      memcpy(rewritten + out, path + start, end - start);
-      out += end - start;
-    }
-    if (end < length) {
-      changed |= path[end] == '\\';
-      rewritten[out++] = '/';
-    }
-    start = end + 1;
-  }
-  rewritten[out] = '\0';
-  if (!changed) {
-    free(rewritten);
-    return NULL;
-  }
-  return rewritten;
-}
-
-#define ONLY_HTTP "only absolute http:// and https:// URLs are allowed"
-
-static char *invalid_url(const char *text, const char *why) { return plugin_format("fetch: \"%s\" %s", text, why); }
-
-/* Host and path canonicalised into `handle`; false with *error set, or false alone when out of memory. */
-static bool canonicalise(CURLU *handle, const char *text, char **error) {
-  char *host = url_part(handle, CURLUPART_HOST, 0);
-  if (!host) return false;
-  if (!is_ascii(host)) {
-    free(host);
-    *error = invalid_url(text, "has a host name that is not plain ASCII; write international names in their xn-- form");
-    return false;
-  }
-  char *url_host = canonical_host(host);
-  free(host);
-  if (!url_host) return false;
-  CURLUcode host_set = curl_url_set(handle, CURLUPART_HOST, url_host, 0);
-  free(url_host);
-  if (host_set != CURLUE_OK) {
-    *error = invalid_url(text, "has an invalid host");
-    return false;
-  }
-  char *path = url_part(handle, CURLUPART_PATH, 0);
-  if (!path) return false;
-  char *rewritten = path_with_plain_dots(path);
-  free(path);
-  if (!rewritten) return true;
-  char *href = NULL;
-  bool reparsed = curl_url_set(handle, CURLUPART_PATH, rewritten, 0) == CURLUE_OK &&
-                  curl_url_get(handle, CURLUPART_URL, &href, 0) == CURLUE_OK &&
-                  curl_url_set(handle, CURLUPART_URL, href, 0) == CURLUE_OK;
-  free(rewritten);
-  curl_free(href);
-  if (!reparsed) *error = invalid_url(text, "has an invalid path");
-  return reparsed;
-}
-
-static bool read_parts(CURLU *handle, fetch_url *url) {
-  url->href = url_part(handle, CURLUPART_URL, CURLU_NO_DEFAULT_PORT);
-  url->scheme = url_part(handle, CURLUPART_SCHEME, 0);
-  url->host = url_part(handle, CURLUPART_HOST, 0);
-  url->path = url_part(handle, CURLUPART_PATH, 0);
-  url->query = has_url_part(handle, CURLUPART_QUERY) ? url_part(handle, CURLUPART_QUERY, 0) : strdup("");
-  char *port = url_part(handle, CURLUPART_PORT, CURLU_DEFAULT_PORT);
-  if (port) url->port = strtol(port, NULL, 10);
-  free(port);
-  if (!url->href || !url->scheme || !url->host || !url->path || !url->query || !port) return false;
-  strip_brackets(url->host);
-  return true;
-}
-
-int fetch_url_parse(const char *text, const char *base_href, fetch_url *url, char **error) {
-  *url = (fetch_url){0};
-  *error = NULL;
-  /* Fragments never leave the client; cut them before curl, which refuses some it would ignore. */
-  char *without_fragment = strndup(text, strcspn(text, "#"));
-  CURLU *handle = curl_url();
-  bool parsed = false;
-  if (!without_fragment || !handle) goto done;
-  if ((base_href && curl_url_set(handle, CURLUPART_URL, base_href, 0) != CURLUE_OK) ||
-      curl_url_set(handle, CURLUPART_URL, without_fragment, CURLU_URLENCODE | CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
-    *error = invalid_url(text, "is not a valid URL; " ONLY_HTTP);
-    goto done;
-  }
-  char *scheme = url_part(handle, CURLUPART_SCHEME, 0);
-  if (!scheme) goto done;
-  if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-    char *why = plugin_format("uses the scheme \"%s\"; " ONLY_HTTP, scheme);
-    *error = why ? invalid_url(text, why) : NULL;
-    free(why);
-    free(scheme);
-    goto done;
-  }
-  free(scheme);
-  if (has_url_part(handle, CURLUPART_USER) || has_url_part(handle, CURLUPART_PASSWORD)) {
-    *error = strdup("fetch: URLs with a user name or password are not allowed; send credentials in an "
-                    "Authorization header");
-    goto done;
-  }
-  if (has_url_part(handle, CURLUPART_ZONEID)) {
-    *error = invalid_url(text, "names an IPv6 zone (%...), which is not allowed");
-    goto done;
-  }
-  parsed = canonicalise(handle, text, error) && read_parts(handle, url);
-done:
-  if (!parsed) {
-    fetch_url_free(url);
-    if (!*error) *error = strdup("fetch: out of memory");
-  }
-  curl_url_cleanup(handle);
-  free(without_fragment);
-  return parsed ? 0 : 1;
 }
 
 /* ---- requests ---- */
@@ -361,7 +144,7 @@ static bool read_guest_headers(const cJSON *json, fetch_header_list *headers, ch
 }
 
 void fetch_request_free(fetch_request *request) {
-  fetch_url_free(&request->url);
+  plugin_url_free(&request->url);
   free(request->method);
   fetch_header_list_free(&request->headers);
   *request = (fetch_request){0};
@@ -377,7 +160,7 @@ int fetch_request_parse(const char *json, size_t length, fetch_request *request,
   if (!cJSON_IsObject(root) || !cJSON_IsString(url) || (method && !cJSON_IsString(method))) {
     *error = strdup("fetch: the request must be {\"url\": string, \"method\": string, \"headers\": [[name, value], "
                     "...]}");
-  } else if (fetch_url_parse(url->valuestring, NULL, &request->url, error) == 0) {
+  } else if (plugin_url_parse(url->valuestring, NULL, "fetch: ", FETCH_CREDENTIALS_ADVICE, &request->url, error) == 0) {
     request->method = method ? checked_method(method->valuestring, error) : strdup("GET");
     parsed = request->method &&
              read_guest_headers(cJSON_GetObjectItemCaseSensitive(root, "headers"), &request->headers, error);
@@ -395,16 +178,13 @@ int fetch_request_parse(const char *json, size_t length, fetch_request *request,
 char *fetch_policy_input(const fetch_request *request) {
   cJSON *input = cJSON_CreateObject();
   cJSON *headers = cJSON_AddObjectToObject(input, "headers");
-  cJSON *parsed = cJSON_AddObjectToObject(input, "url_parsed");
+  cJSON *parsed = plugin_url_parsed_json(&request->url);
+  bool parsed_added = parsed && cJSON_AddItemToObject(input, "url_parsed", parsed);
+  if (!parsed_added) cJSON_Delete(parsed);
   char *text = NULL;
   bool built = cJSON_AddStringToObject(input, "operation", "fetch") &&
                cJSON_AddStringToObject(input, "url", request->url.href) &&
-               cJSON_AddStringToObject(input, "method", request->method) && headers && parsed &&
-               cJSON_AddStringToObject(parsed, "scheme", request->url.scheme) &&
-               cJSON_AddStringToObject(parsed, "host", request->url.host) &&
-               cJSON_AddNumberToObject(parsed, "port", (double)request->url.port) &&
-               cJSON_AddStringToObject(parsed, "path", request->url.path) &&
-               cJSON_AddStringToObject(parsed, "query", request->url.query);
+               cJSON_AddStringToObject(input, "method", request->method) && headers && parsed_added;
   /* Repeated headers are joined with ", " as HTTP allows and Headers.get shows them. */
   for (size_t i = 0; built && i < request->headers.count; i++) {
     const fetch_header *header = &request->headers.items[i];
@@ -446,14 +226,13 @@ static bool read_header_rule(const cJSON *json, size_t index, fetch_header_rule 
                           "\"methods\": [\"GET\", ...] (optional), \"headers\": {\"Name\": \"value\"}}", index + 1);
     return false;
   }
-  if (!is_ascii(host->valuestring)) {
+  if (!plugin_is_ascii(host->valuestring)) {
     *error = plugin_format("fetch: header rule %zu has host \"%s\"; write host names in ASCII (xn-- for "
                           "international ones)", index + 1, host->valuestring);
     return false;
   }
-  rule->host_pattern = canonical_host(host->valuestring);
+  rule->host_pattern = plugin_url_canonical_host(host->valuestring);
   if (!rule->host_pattern) return false;
-  strip_brackets(rule->host_pattern);
   rule->methods = calloc((size_t)cJSON_GetArraySize(methods) + 1, sizeof *rule->methods);
   if (!rule->methods) return false;
   const cJSON *method;

@@ -4,16 +4,15 @@
  * worked out again for every hop's host.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+
+#include "plugin_io.h"
 
 #include "fetch_internal.h"
 
@@ -24,7 +23,7 @@ typedef struct {
   fetch_state *state;
   /* Set once the run that asked for the request has ended, or at shutdown. */
   const atomic_bool *cancelled;
-  const fetch_url *url;
+  plugin_connection_guard guard;
   /* The response, as it arrives: header lines and body bytes both count towards the size limit. */
   char *status_text;
   fetch_header_list headers;
@@ -32,8 +31,6 @@ typedef struct {
   size_t body_length, body_capacity;
   size_t received;
   bool body_started, too_large;
-  /* Set when the connection was refused because of where it led. */
-  char refused_address[INET6_ADDRSTRLEN];
   char curl_error[CURL_ERROR_SIZE];
 } hop;
 
@@ -41,45 +38,6 @@ static void hop_free(hop *response) {
   free(response->status_text);
   fetch_header_list_free(&response->headers);
   free(response->body);
-}
-
-/* ---- where a connection may lead ---- */
-
-/* Link-local addresses and cloud metadata services: what server-side request forgery aims at. */
-static bool is_sensitive_ipv4(const unsigned char *address) {
-  static const unsigned char alibaba_metadata[4] = {100, 100, 100, 200};
-  return (address[0] == 169 && address[1] == 254) || memcmp(address, alibaba_metadata, 4) == 0;
-}
-
-static bool is_sensitive_ipv6(const unsigned char *address) {
-  static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  static const unsigned char aws_metadata[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
-  if (memcmp(address, mapped_prefix, 12) == 0) return is_sensitive_ipv4(address + 12);
-  return (address[0] == 0xfe && (address[1] & 0xc0) == 0x80) || memcmp(address, aws_metadata, 16) == 0;
-}
-
-/* A sensitive address is only reached when the URL names it literally: then the policy saw it. */
-static curl_socket_t open_checked_socket(void *data, curlsocktype purpose, struct curl_sockaddr *address) {
-  hop *response = data;
-  struct sockaddr_storage storage = {0};
-  memcpy(&storage, &address->addr, address->addrlen < sizeof storage ? address->addrlen : sizeof storage);
-  unsigned char named[16];
-  const void *connecting = NULL;
-  bool sensitive = false, named_literally = false;
-  if (address->family == AF_INET) {
-    connecting = &((const struct sockaddr_in *)&storage)->sin_addr;
-    sensitive = is_sensitive_ipv4(connecting);
-    named_literally = inet_pton(AF_INET, response->url->host, named) == 1 && memcmp(named, connecting, 4) == 0;
-  } else if (address->family == AF_INET6) {
-    connecting = &((const struct sockaddr_in6 *)&storage)->sin6_addr;
-    sensitive = is_sensitive_ipv6(connecting);
-    named_literally = inet_pton(AF_INET6, response->url->host, named) == 1 && memcmp(named, connecting, 16) == 0;
-  }
-  if (purpose == CURLSOCKTYPE_IPCXN && sensitive && !named_literally) {
-    inet_ntop(address->family, connecting, response->refused_address, sizeof response->refused_address);
-    return CURL_SOCKET_BAD;
-  }
-  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 /* ---- reading the response ---- */
@@ -170,17 +128,9 @@ static size_t on_body_bytes(char *bytes, size_t size, size_t count, void *data) 
   size_t length = size * count;
   response->body_started = true;
   if (!count_received(response, length)) return 0;
-  if (response->body_length + length > response->body_capacity) {
-    size_t capacity = response->body_capacity ? response->body_capacity : 16384;
-    while (capacity < response->body_length + length) capacity *= 2;
-    unsigned char *grown = realloc(response->body, capacity);
-    if (!grown) return 0;
-    response->body = grown;
-    response->body_capacity = capacity;
-  }
-  memcpy(response->body + response->body_length, bytes, length);
-  response->body_length += length;
-  return length;
+  return plugin_append_bytes(&response->body, &response->body_length, &response->body_capacity, bytes, length)
+             ? length
+             : 0;
 }
 
 static int stop_when_shutting_down(void *data, curl_off_t download_total, curl_off_t downloaded,
@@ -236,16 +186,11 @@ static CURLcode perform_hop(CURL *easy, const fetch_request *request, const unsi
   }
   curl_easy_reset(easy);
   curl_easy_setopt(easy, CURLOPT_URL, request->url.href);
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  /* A proxy from the environment would make the checked address not the one connected to. */
-  curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  plugin_curl_restrict(easy, &response->guard);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, lines);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, response->curl_error);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, response);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header_line);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, response);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body_bytes);
@@ -273,7 +218,7 @@ static bool is_redirect(long status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-static bool same_origin(const fetch_url *a, const fetch_url *b) {
+static bool same_origin(const plugin_url *a, const plugin_url *b) {
   return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
 
@@ -291,12 +236,13 @@ static void fail_call(fetch_state *state, mcpv8_call *call, const char *error_co
  * asks the policy about it. Returns whether to go on; when not, it has ended `call`. */
 static bool follow_redirect(mcpv8_call *call, fetch_state *state, fetch_request *request, long status,
                             const char *location, size_t *body_length) {
-  fetch_url next;
+  plugin_url next;
   char *error = NULL;
-  if (fetch_url_parse(location, request->url.href, &next, &error) != 0) {
+  if (plugin_url_parse(location, request->url.href, "", FETCH_CREDENTIALS_ADVICE, &next, &error) != 0) {
     fail_call(state, call, NULL,
-              plugin_format("fetch: %s redirected to a URL that cannot be followed: %s", request->url.href,
-                           error + strlen("fetch: ")));
+              error ? plugin_format("fetch: %s redirected to a URL that cannot be followed: %s", request->url.href,
+                                    error)
+                    : NULL);
     free(error);
     return false;
   }
@@ -305,7 +251,7 @@ static bool follow_redirect(mcpv8_call *call, fetch_state *state, fetch_request 
   if ((status == 303 && !get_or_head) || ((status == 301 || status == 302) && post)) {
     char *get = strdup("GET");
     if (!get) {
-      fetch_url_free(&next);
+      plugin_url_free(&next);
       fail_call(state, call, NULL, NULL);
       return false;
     }
@@ -318,7 +264,7 @@ static bool follow_redirect(mcpv8_call *call, fetch_state *state, fetch_request 
   }
   /* The guest's credentials were meant for the origin it named (Fetch Standard). */
   if (!same_origin(&request->url, &next)) fetch_header_list_remove(&request->headers, "authorization");
-  fetch_url_free(&request->url);
+  plugin_url_free(&request->url);
   request->url = next;
 
   char *input = fetch_policy_input(request);
@@ -351,10 +297,10 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
   const char *curl_reason = *response->curl_error ? response->curl_error : curl_easy_strerror(code);
   const char *error_code = NULL;
   char *message;
-  if (*response->refused_address) {
+  if (*response->guard.refused_address) {
     error_code = "EACCES";
     message = plugin_format("fetch: refused to connect to %s for %s: link-local and cloud metadata addresses are "
-                           "only reachable when the URL names the address itself", response->refused_address,
+                           "only reachable when the URL names the address itself", response->guard.refused_address,
                            request->url.href);
     state->host->log(FETCH_PLUGIN_NAME, MCPV8_LOG_WARNING, message);
   } else if (response->too_large) {
@@ -411,7 +357,7 @@ void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *req
     return;
   }
   for (int redirects = 0;; redirects++) {
-    hop response = {.state = state, .cancelled = cancelled, .url = &request->url};
+    hop response = {.state = state, .cancelled = cancelled, .guard = {.url = &request->url}};
     long remaining = milliseconds_until(&deadline);
     CURLcode code = remaining > 0 ? perform_hop(easy, request, body, body_length, remaining, &response)
                                   : CURLE_OPERATION_TIMEDOUT;

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plugin_io.h"
 #include "subprocess_internal.h"
 
 #define FIRST_READ_CAPACITY 65536
@@ -114,11 +115,6 @@ static int make_pipe(int ends[2], int plugin_end) {
   return failure;
 }
 
-static void close_descriptor(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
-}
-
 /* ---- pumping ---- */
 
 /* Reads what the child has written so far. 0, ENOBUFS once past `limit` bytes, or an errno. */
@@ -136,7 +132,7 @@ static int read_output(captured_output *output, size_t limit) {
     if (count > 0) {
       output->length += (size_t)count;
     } else if (count == 0) {
-      close_descriptor(&output->fd);
+      plugin_close_fd(&output->fd);
     } else if (errno == EAGAIN) {
       break;
     } else if (errno != EINTR) {
@@ -163,22 +159,6 @@ static bool read_outputs(const subprocess_job *job, const struct pollfd ready[2]
   return true;
 }
 
-/* Writes what the child's stdin takes now; closes it once all is written, or when the child
- * closed its end (the rest is dropped, as a shell pipeline drops it). */
-static void write_input(int *fd, const uint8_t *data, size_t length, size_t *written) {
-  while (*written < length) {
-    ssize_t count = write(*fd, data + *written, length - *written);
-    if (count >= 0) {
-      *written += (size_t)count;
-    } else if (errno == EAGAIN) {
-      return;
-    } else if (errno != EINTR) {
-      break;
-    }
-  }
-  close_descriptor(fd);
-}
-
 static long long now_ms(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -189,7 +169,7 @@ static long long now_ms(void) {
 static void pump(const subprocess_job *job, int child, int *input, child_outcome *outcome) {
   const long long deadline = now_ms() + job->settings->timeout_ms;
   size_t written = 0;
-  if (*input >= 0) write_input(input, job->stdin_data, job->stdin_length, &written);
+  if (*input >= 0) plugin_write_available(input, job->stdin_data, job->stdin_length, &written);
   for (;;) {
     long long remaining = deadline - now_ms();
     if (remaining <= 0) {
@@ -209,7 +189,7 @@ static void pump(const subprocess_job *job, int child, int *input, child_outcome
       return;
     }
     if (!read_outputs(job, watched, outcome)) return;
-    if (watched[2].revents) write_input(input, job->stdin_data, job->stdin_length, &written);
+    if (watched[2].revents) plugin_write_available(input, job->stdin_data, job->stdin_length, &written);
     if (watched[3].revents) {
       outcome->how = CHILD_EXITED;
       return;
@@ -317,10 +297,10 @@ static pid_t run_child(subprocess_job *job, child_outcome *outcome) {
     if (pid == 0) become_child(&job->request, standard_streams, report[1], parent);
     if (pid < 0) outcome->failure = errno;
   }
-  close_descriptor(&input[0]);
-  close_descriptor(&output[1]);
-  close_descriptor(&error[1]);
-  close_descriptor(&report[1]);
+  plugin_close_fd(&input[0]);
+  plugin_close_fd(&output[1]);
+  plugin_close_fd(&error[1]);
+  plugin_close_fd(&report[1]);
   outcome->outputs[0].fd = output[0];
   outcome->outputs[1].fd = error[0];
   if (pid > 0) {
@@ -336,16 +316,16 @@ static pid_t run_child(subprocess_job *job, child_outcome *outcome) {
     } else {
       pump(job, child, &input[1], outcome);
     }
-    close_descriptor(&child);
+    plugin_close_fd(&child);
     /* The child has exited, or is to die now; unreaped, its pid still names its group. */
     kill(-pid, SIGKILL);
     /* What the group wrote before it died is in the pipes now. Descendants that left the group
      * could hold them open forever, so only that is read. */
     if (outcome->how == CHILD_EXITED) read_outputs(job, NULL, outcome);
   }
-  for (int i = 0; i < 2; i++) close_descriptor(&outcome->outputs[i].fd);
-  close_descriptor(&input[1]);
-  close_descriptor(&report[0]);
+  for (int i = 0; i < 2; i++) plugin_close_fd(&outcome->outputs[i].fd);
+  plugin_close_fd(&input[1]);
+  plugin_close_fd(&report[0]);
   return pid;
 }
 

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "plugin_support.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,17 @@ char *plugin_format(const char *format, ...) {
   if (vasprintf(&text, format, arguments) < 0) text = NULL;
   va_end(arguments);
   return text;
+}
+
+void plugin_lowercase(char *text) {
+  for (; *text; text++) *text = (char)tolower((unsigned char)*text);
+}
+
+bool plugin_is_ascii(const char *text) {
+  for (; *text; text++) {
+    if ((unsigned char)*text >= 0x80) return false;
+  }
+  return true;
 }
 
 bool plugin_host_is_complete(const mcpv8_host_api *host, const char *plugin, char *error, size_t error_capacity) {

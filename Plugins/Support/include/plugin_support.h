@@ -11,6 +11,12 @@
 /* Like asprintf; NULL when out of memory. */
 char *plugin_format(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/* Lowercases ASCII letters in place. */
+void plugin_lowercase(char *text);
+
+/* Whether `text` is plain ASCII. */
+bool plugin_is_ascii(const char *text);
+
 /* False, with a message in `error`, when the host's API table is older than the ABI 1.0 this
  * plugin was built against (it lacks allowed_input). */
 bool plugin_host_is_complete(const mcpv8_host_api *host, const char *plugin, char *error, size_t error_capacity);

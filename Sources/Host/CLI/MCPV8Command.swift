@@ -115,6 +115,15 @@ public struct MCPV8Command: AsyncParsableCommand {
                                valueName: "path"))
     var fetchHeaderConfig: String?
 
+    @Flag(name: .customLong("allow-external-modules"),
+          help: "Let guests import ES modules (npm:, jsr:, http(s) URLs), each import allowed by the modules policy (needs one in --policies-json).")
+    var allowExternalModules = false
+
+    @Option(name: .customLong("module-cdn-url"),
+            help: ArgumentHelp("With --allow-external-modules: the ES-module CDN npm: and jsr: imports resolve to (npm:x@1 -> <url>/x@1, jsr:@s/p@1 -> <url>/jsr/@s/p@1).",
+                               valueName: "url"))
+    var moduleCDNURL = "https://esm.sh"
+
     @Option(name: .customLong("plugin"),
             help: ArgumentHelp("Load a capability plugin (.so built against mcpv8_capability.h; repeatable). It is used only when its category has a policy.",
                                valueName: "path"))
@@ -299,6 +308,7 @@ public struct MCPV8Command: AsyncParsableCommand {
                 }
                 settings["fetch", default: [:]]["header_rules"] = FetchHeaderRule.setting(headerRules)
             }
+            try enableModules(policies: &policies, settings: &settings, logger: logger)
             let configuration = try CapabilityConfiguration.resolve(
                 policies: policies, explicitPlugins: plugins, settings: settings, regoLibraryPath: regoLibrary,
                 logLevel: logLevel, logger: logger)
@@ -309,6 +319,26 @@ public struct MCPV8Command: AsyncParsableCommand {
         } catch let error as PluginError {
             throw ValidationError(error.description)
         }
+    }
+
+    /// Module imports need both the flag and a modules policy: the flag alone allows nothing, and a
+    /// policy alone does not turn imports on.
+    private func enableModules(policies: inout PolicyConfiguration, settings: inout [String: [String: String]],
+                               logger: Logger) throws {
+        guard allowExternalModules else {
+            if policies.categories.removeValue(forKey: "modules") != nil {
+                logger.warning("a modules policy is configured, but imports stay off without --allow-external-modules")
+            }
+            return
+        }
+        guard policies.categories["modules"] != nil else {
+            throw PluginError("--allow-external-modules needs a modules policy (--policies-json with \"modules\"): "
+                              + "every import is checked against it, and none is allowed without one")
+        }
+        guard let cdn = URL(string: moduleCDNURL), ["http", "https"].contains(cdn.scheme ?? ""), cdn.host != nil else {
+            throw PluginError("--module-cdn-url '\(moduleCDNURL)' is not an http(s) URL")
+        }
+        settings["modules", default: [:]]["cdn_url"] = moduleCDNURL
     }
 
     /// The modules `--wasm-module` and `--wasm-config` name, compiled here once so that a file that

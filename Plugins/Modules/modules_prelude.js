@@ -1,0 +1,9 @@
+// The Modules plugin's prelude: the body of `function (host) { ... }`, run before the guest's code.
+// It defines no globals: it gives the engine the loader it calls for every import (static,
+// transitive and dynamic), which host.call("import", {specifier, referrer}) answers with the
+// module's final URL and its source (see modules_plugin.c).
+'use strict';
+host.setModuleLoader(async (specifier, referrer) => {
+  const { value, bytes } = await host.call('import', { specifier, referrer });
+  return { url: value.url, source: bytes };
+});
