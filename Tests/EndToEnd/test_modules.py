@@ -4,6 +4,7 @@ redirect judged by the modules policy, the disk cache, and the flags that turn i
 import collections
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -36,7 +37,11 @@ MODULES = {
     "/private/secret.js": (200, "application/javascript", 'export const secret = 42;'),
     "/lib/redirect-to-private": (302, "/private/secret.js", ""),
     "/lib/redirect-to-public": (302, "/lib/cycle-b.js", ""),
+    "/lib/garbage.js": (200, "text/html", "<html><body>not a module</body></html>"),
+    "/lib/huge.js": (200, "application/javascript", "// " + "x" * (2 * 1024 * 1024)),
 }
+SLOW_PATH = "/lib/slow.js"  # answers after SLOW_SECONDS
+SLOW_SECONDS = 5
 
 # Imports from 127.0.0.1, except under /private/.
 LOOPBACK_POLICY = """package mcp.modules
@@ -57,6 +62,8 @@ def module_server():
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             hits[self.path] += 1
+            if self.path == SLOW_PATH:
+                time.sleep(SLOW_SECONDS)
             status, kind, body = MODULES.get(self.path, (404, "text/plain", "no such module"))
             self.send_response(status)
             if status == 302:
@@ -191,6 +198,23 @@ def test_bad_imports_get_errors_that_name_the_specifier(binary, module_server, t
             bare = await error_of(session, 'import _ from "lodash"; _')
             assert "'lodash'" in bare and "npm:" in bare
             # The server is unaffected: the next run works.
+            assert await value_of(session, "1 + 1") == 2
+    run(scenario())
+
+
+def test_garbage_huge_and_hanging_modules_fail_clearly_and_in_bounded_time(binary, module_server, tmp_path):
+    async def scenario():
+        flags = module_flags(module_server, tmp_path) + [
+            "--plugin-config", "modules.timeout_ms=1000", "--plugin-config", "modules.max_module_bytes=1048576"]
+        async with server(*flags) as session:
+            garbage = await error_of(session, f'import "{module_server}/lib/garbage.js";')
+            assert "SyntaxError" in garbage and f"{module_server}/lib/garbage.js:1:1" in garbage
+            huge = await error_of(session, f'import "{module_server}/lib/huge.js";')
+            assert "huge.js" in huge and "1048576 bytes" in huge
+            started = time.monotonic()
+            slow = await error_of(session, f'import "{module_server}/lib/slow.js";')
+            assert time.monotonic() - started < SLOW_SECONDS - 1
+            assert "slow.js" in slow and "1000 ms" in slow
             assert await value_of(session, "1 + 1") == 2
     run(scenario())
 
