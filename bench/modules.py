@@ -59,7 +59,12 @@ def serve_modules() -> ThreadingHTTPServer:
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        # A module graph opens its imports at once; socketserver's backlog of 5 would drop SYNs
+        # (retried after a second) the way no CDN does.
+        request_queue_size = 128
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd
 
