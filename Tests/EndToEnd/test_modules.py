@@ -131,6 +131,11 @@ def test_npm_jsr_url_relative_and_dynamic_imports_work(binary, module_server, tm
             assert await value_of(session, f"""
                 import {{ both }} from "{module_server}/lib/cycle-a.js";
                 both()""") == "abfunction"
+            # A TypeScript main program imports as JavaScript does.
+            assert await value_of(session, """
+                import { camelCase } from "npm:case-kit@1.0.0";
+                const label: string = camelCase("typed main program");
+                label""") == "typedMainProgram"
             assert await value_of(session, """
                 const kit = await import("npm:case-kit@1.0.0");
                 kit.camelCase("dynamic import")""") == "dynamicImport"
