@@ -250,13 +250,14 @@ def test_stateful_runs_refuse_imports_and_go_on(binary, module_server, tmp_path)
         flags = module_flags(module_server, tmp_path) + [
             "--directory-path", str(tmp_path / "heaps"), "--session-db-path", str(tmp_path / "sessions.db")]
         async with raw_server(*flags) as session:
-            refused, _ = await run_js(session, 'import { camelCase } from "npm:case-kit@1.0.0"; camelCase("a b")')
+            refused, _ = await run_js(session, 'import { camelCase } from "npm:case-kit@1.0.0"; camelCase("a b")',
+                                      inline_wait_ms=30000)
             assert refused["status"] == "failed" and refused.get("heap") is None, refused
             assert "stateful runs cannot import modules" in refused["error"] and "--stateless" in refused["error"]
-            kept, _ = await run_js(session, "globalThis.f = () => 7; await 1; f()")
+            kept, _ = await run_js(session, "globalThis.f = () => 7; await 1; f()", inline_wait_ms=30000)
             assert kept["status"] == "completed" and kept["result"] == 7, kept
-            resumed, _ = await run_js(session, "f() + 1", heap=kept["heap"])
-            assert resumed["result"] == 8, resumed
+            resumed, _ = await run_js(session, "f() + 1", heap=kept["heap"], inline_wait_ms=30000)
+            assert resumed.get("result") == 8, resumed
     run(scenario())
 
 
