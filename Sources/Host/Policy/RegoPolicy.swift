@@ -53,10 +53,10 @@ final class RegoPolicy: @unchecked Sendable {
     func allows(inputJSON: String) throws -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        let input = try? JSONDecoder().decode(InputValue.self, from: Data(inputJSON.utf8))
+        let input = PolicyDocument(parsing: inputJSON)
         if let input, !input.containsNUL, let built = library.newInput() {
             defer { library.freeInput(built) }
-            guard input.push(into: built, library), library.setInput(interpreter, built) == RegoLibrary.ok else {
+            guard push(input, into: built), library.setInput(interpreter, built) == RegoLibrary.ok else {
                 throw PolicyError("rego-cpp rejected the input document: \(library.lastError(interpreter))")
             }
         } else {
@@ -69,70 +69,27 @@ final class RegoPolicy: @unchecked Sendable {
             throw PolicyError("evaluation failed: \(library.lastError(interpreter))")
         }
         defer { library.freeOutput(output) }
-        // JSONDecoder reads only a real `true` as Bool: 1 or "true" fail to decode and deny.
-        let decided = try? JSONDecoder().decode(QueryOutput.self, from: Data(library.outputText(output).utf8))
-        return decided?.expressions == [true]
+        // Only a real `true` allows: 1 or "true" deny.
+        guard case .object(let fields) = PolicyDocument(parsing: library.outputText(output)) else { return false }
+        return fields.first { $0.0 == "expressions" }?.1 == .array([.bool(true)])
     }
 
-    private struct QueryOutput: Decodable {
-        let expressions: [Bool]
-    }
-
-    /// An input document as rego-cpp's input builder takes it: values pushed on a stack, objects
-    /// and arrays made from the top items.
-    private indirect enum InputValue: Decodable {
-        case null, bool(Bool), int(Int64), float(Double), string(String)
-        case array([InputValue]), object([(String, InputValue)])
-
-        init(from decoder: Decoder) throws {
-            if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
-                self = .object(try keyed.allKeys.map { ($0.stringValue, try keyed.decode(InputValue.self, forKey: $0)) })
-            } else if var unkeyed = try? decoder.unkeyedContainer() {
-                var items: [InputValue] = []
-                while !unkeyed.isAtEnd { items.append(try unkeyed.decode(InputValue.self)) }
-                self = .array(items)
-            } else {
-                let single = try decoder.singleValueContainer()
-                if single.decodeNil() { self = .null }
-                else if let flag = try? single.decode(Bool.self) { self = .bool(flag) }
-                else if let number = try? single.decode(Int64.self) { self = .int(number) }
-                else if let number = try? single.decode(Double.self) { self = .float(number) }
-                else { self = .string(try single.decode(String.self)) }
-            }
-        }
-
-        var containsNUL: Bool {
-            switch self {
-            case .string(let text): text.utf8.contains(0)
-            case .array(let items): items.contains { $0.containsNUL }
-            case .object(let fields): fields.contains { $0.0.utf8.contains(0) || $0.1.containsNUL }
-            default: false
-            }
-        }
-
-        func push(into input: RegoLibrary.Handle, _ library: RegoLibrary) -> Bool {
-            switch self {
-            case .null: return library.inputNull(input) == RegoLibrary.ok
-            case .bool(let flag): return library.inputBoolean(input, flag) == RegoLibrary.ok
-            case .int(let number): return library.inputInt(input, number) == RegoLibrary.ok
-            case .float(let number): return library.inputFloat(input, number) == RegoLibrary.ok
-            case .string(let text): return library.inputString(input, text) == RegoLibrary.ok
-            case .array(let items):
-                return items.allSatisfy { $0.push(into: input, library) }
-                    && library.inputArray(input, UInt32(items.count)) == RegoLibrary.ok
-            case .object(let fields):
-                return fields.allSatisfy { key, value in
-                    library.inputString(input, key) == RegoLibrary.ok && value.push(into: input, library)
-                        && library.inputObjectItem(input) == RegoLibrary.ok
-                } && library.inputObject(input, UInt32(fields.count)) == RegoLibrary.ok
-            }
-        }
-
-        private struct AnyKey: CodingKey {
-            let stringValue: String
-            init(stringValue: String) { self.stringValue = stringValue }
-            var intValue: Int? { nil }
-            init?(intValue: Int) { nil }
+    /// Pushes `document` on rego-cpp's input builder: values on a stack, objects and arrays made
+    /// from the top items.
+    private func push(_ document: PolicyDocument, into input: RegoLibrary.Handle) -> Bool {
+        switch document {
+        case .null: return library.inputNull(input) == RegoLibrary.ok
+        case .bool(let flag): return library.inputBoolean(input, flag) == RegoLibrary.ok
+        case .int(let number): return library.inputInt(input, number) == RegoLibrary.ok
+        case .float(let number): return library.inputFloat(input, number) == RegoLibrary.ok
+        case .string(let text): return library.inputString(input, text) == RegoLibrary.ok
+        case .array(let items):
+            return items.allSatisfy { push($0, into: input) } && library.inputArray(input, UInt32(items.count)) == RegoLibrary.ok
+        case .object(let fields):
+            return fields.allSatisfy { key, value in
+                library.inputString(input, key) == RegoLibrary.ok && push(value, into: input)
+                    && library.inputObjectItem(input) == RegoLibrary.ok
+            } && library.inputObject(input, UInt32(fields.count)) == RegoLibrary.ok
         }
     }
 
