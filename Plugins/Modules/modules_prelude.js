@@ -5,5 +5,6 @@
 'use strict';
 host.setModuleLoader(async (specifier, referrer) => {
   const { value, bytes } = await host.call('import', { specifier, referrer });
-  return { url: value.url, source: bytes };
+  // No prototype: a guest's Object.prototype.then must not make the answer a thenable.
+  return { __proto__: null, url: value.url, source: bytes };
 });

@@ -205,6 +205,18 @@ def test_bad_imports_get_errors_that_name_the_specifier(binary, module_server, t
             assert "'./local.js'" in relative and "relative" in relative
             bare = await error_of(session, 'import _ from "lodash"; _')
             assert "'lodash'" in bare and "npm:" in bare
+            for scheme_url in ["data:text/javascript,export default 1", "blob:http://127.0.0.1/x", "node:fs"]:
+                refused = await error_of(session, f"import x from {json.dumps(scheme_url)}; x")
+                assert f"'{scheme_url}'" in refused and "npm:" in refused, refused
+            # Numeric spellings of an address reach the policy as the address itself.
+            port = module_server.rsplit(":", 1)[1]
+            assert await value_of(session, f'(await import("http://2130706433:{port}/lib/cycle-b.js")).b()') == "bfunction"
+            # A guest that poisons Object.prototype.then cannot get between the loader and the engine.
+            assert await value_of(session, f"""
+                Object.prototype.then = function (resolve) {{ resolve({{ url: "{module_server}/x", source: "export const a = 0" }}); }};
+                const m = await import("{module_server}/lib/cycle-a.js");
+                delete Object.prototype.then;
+                m.both()""") == "abfunction"
             # The server is unaffected: the next run works.
             assert await value_of(session, "1 + 1") == 2
     run(scenario())
