@@ -140,7 +140,7 @@ static int import_policy_input(void *plugin_state, const char *request_json, siz
 
 /* ---- imports ---- */
 
-/* Downloads take seconds, so each import runs on a thread of its own and `start` returns at once. */
+/* Downloads take seconds, so each runs on a thread of its own and `start` returns at once. */
 static plugin_jobs imports = PLUGIN_JOBS_INITIALIZER;
 
 static void free_import(plugin_job *base) {
@@ -149,26 +149,19 @@ static void free_import(plugin_job *base) {
   free(import);
 }
 
-/* The module from the cache, or downloaded, stripped of types if need be, and cached. Returns
- * whether it is in `source`; when not, the call has ended. */
-static bool load(modules_import *import, modules_source *source) {
-  modules_state *state = import->state;
+/* The module downloaded, stripped of types if need be, and cached. Returns whether it is in
+ * `source`; when not, the call has ended. */
+static bool download(modules_import *import, modules_source *source) {
   char *requested_url = strdup(import->request.url.href);
-  plugin_url cached_url;
+  const char *loader = NULL;
   bool loaded = false;
   if (!requested_url) {
     modules_fail(import, NULL, "out of memory");
-  } else if (modules_cache_lookup(state, requested_url, &cached_url, source)) {
-    /* The policy allowed the requested URL; where it led when cached is judged as a redirect now. */
-    loaded = strcmp(cached_url.href, requested_url) == 0 || modules_allow_redirect(import, &cached_url);
-    plugin_url_free(&import->request.url);
-    import->request.url = cached_url;
-  } else {
-    const char *loader = NULL;
-    loaded = modules_download(import, source) &&
+  } else if (modules_download(import, source) &&
              (!(loader = modules_typescript_loader(&import->request.url, source->content_type)) ||
-              modules_strip_types(import, loader, source));
-    if (loaded) modules_cache_store(state, requested_url, import->request.url.href, source);
+              modules_strip_types(import, loader, source))) {
+    modules_cache_store(import->state, requested_url, import->request.url.href, source);
+    loaded = true;
   }
   free(requested_url);
   return loaded;
@@ -202,8 +195,25 @@ static void run_import(plugin_job *base) {
   import->deadline.tv_nsec += timeout_ms % 1000 * 1000000;
   if (import->deadline.tv_nsec >= 1000000000) import->deadline.tv_sec++, import->deadline.tv_nsec -= 1000000000;
   modules_source source = {0};
-  if (load(import, &source)) complete_import(import, &source);
+  if (download(import, &source)) complete_import(import, &source);
   modules_source_free(&source);
+}
+
+/* Ends the call from the cache, at once, when the module is there: a hit needs no thread. The
+ * policy allowed the requested URL; where it led when cached is judged as a redirect now. */
+static bool answer_from_cache(modules_import *import) {
+  modules_source source = {0};
+  plugin_url cached_url;
+  if (!modules_cache_lookup(import->state, import->request.url.href, &cached_url, &source)) return false;
+  if (strcmp(cached_url.href, import->request.url.href) == 0 || modules_allow_redirect(import, &cached_url)) {
+    plugin_url_free(&import->request.url);
+    import->request.url = cached_url;
+    complete_import(import, &source);
+  } else {
+    plugin_url_free(&cached_url);
+  }
+  modules_source_free(&source);
+  return true;
 }
 
 /* Resolution depends only on the request and the settings, so this holds unless something is
@@ -241,7 +251,7 @@ static void import_start(void *plugin_state, mcpv8_call *call, const char *reque
   char *error = NULL;
   if (modules_request_parse(state, request_json, request_length, &import->request, &error) != 0) {
     state->host->fail(call, "ERR_INVALID_MODULE_SPECIFIER", error ? error : "modules: out of memory");
-  } else if (still_allowed(import)) {
+  } else if (still_allowed(import) && !answer_from_cache(import)) {
     int started = plugin_jobs_start(&imports, &import->base);
     if (started == 0) return; /* the import is the thread's from now on */
     modules_fail(import, NULL, "could not start the import: %s", strerror(started));

@@ -94,8 +94,8 @@ def module_server():
     httpd.server_close()
 
 
-def rego_file(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "modules.rego"
+def rego_file(tmp_path: Path, text: str, name: str = "modules.rego") -> str:
+    path = tmp_path / name
     path.write_text(text)
     return path.as_uri()
 
@@ -253,6 +253,20 @@ def test_a_module_is_fetched_once_then_served_from_the_disk_cache(binary, module
             assert await value_of(session, code) == "FromCache"
         assert module_server.hits[path] - before == 1
         assert any((tmp_path / "cache").rglob("*")), "the cache directory is empty"
+    run(scenario())
+
+
+def test_a_cached_redirect_is_judged_again_by_the_policy_of_the_day(binary, module_server, tmp_path):
+    allow_all = {"url": rego_file(tmp_path, "package mcp.modules\n\nallow := true\n", "allow-all.rego")}
+    code = f'(await import("{module_server}/lib/redirect-to-private")).secret'
+
+    async def scenario():
+        async with server(*module_flags(module_server, tmp_path, allow_all)) as session:
+            assert await value_of(session, code) == 42
+        # The same cache under a policy that denies /private/: the cached redirect is not followed.
+        async with server(*module_flags(module_server, tmp_path)) as session:
+            denied = await error_of(session, code)
+            assert f"{module_server}/private/secret.js" in denied and "denied" in denied
     run(scenario())
 
 
