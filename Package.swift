@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "mcpv8-fs", type: .dynamic, targets: ["FSPlugin"]),
         .library(name: "mcpv8-subprocess", type: .dynamic, targets: ["SubprocessPlugin"]),
         .library(name: "mcpv8-modules", type: .dynamic, targets: ["ModulesPlugin"]),
+        .library(name: "mcpv8-mcp_tools", type: .dynamic, targets: ["MCPBridgePlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", exact: "0.12.1"),
@@ -72,6 +73,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "MCPUpstream",
             ]
         ),
         .executableTarget(name: "mcp-v8", dependencies: ["Host"]),
@@ -101,8 +103,22 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             // SHA-256 names the cache's files (OpenSSL's libcrypto, from libssl-dev).
             linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("cjson"), .linkedLibrary("crypto")]),
+        // The MCP bridge is Swift (swift-sdk's client): MCPUpstream holds the connections to other MCP
+        // servers, used by the plugin in workers and by the host for its runjs__<server>__<tool> tools.
+        .target(name: "MCPUpstreamSpawn", path: "Plugins/MCPBridge/Spawn"),
+        .target(
+            name: "MCPUpstream",
+            dependencies: [
+                "MCPUpstreamSpawn",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Plugins/MCPBridge/Upstream"),
+        .target(
+            name: "MCPBridgePlugin", dependencies: ["CapabilityABI", "MCPUpstream"], path: "Plugins/MCPBridge/Plugin"),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(name: "MCPUpstreamTests", dependencies: ["MCPUpstream"]),
     ],
     cxxLanguageStandard: .cxx17
 )

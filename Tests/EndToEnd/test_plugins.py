@@ -210,7 +210,8 @@ def test_policy_configuration_errors_stop_the_server_with_what_is_wrong(kv_plugi
         json.dumps({"kv": {"policies": [{"url": "file://relative.rego"}]}}): "must name an absolute path",
         json.dumps({"kv": {"rules": []}}): "unknown field 'rules'",
         json.dumps({"Bad-Name": {"policies": [{"url": "http://127.0.0.1:1"}]}}): "is not a category name",
-        json.dumps({"mcp_tools": {"policies": [{"url": "http://127.0.0.1:1"}]}}): "no plugin provides the mcp_tools category",
+        json.dumps({"kv_store": {"policies": [{"url": "http://127.0.0.1:1"}]}}):
+            "no plugin provides the kv_store category: the bundled ones are fetch, fs, mcp_tools, modules and subprocess",
         str(tmp_path / "no-such-file.json"): "is neither a JSON object nor a readable file",
     }
     for argument, message in cases.items():

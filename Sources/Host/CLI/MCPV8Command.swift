@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MCPUpstream
 
 /// The `mcp-v8` command line.
 public struct MCPV8Command: AsyncParsableCommand {
@@ -123,6 +124,16 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: ArgumentHelp("With --allow-external-modules: the ES-module CDN npm: and jsr: imports resolve to (npm:x@1 -> <url>/x@1, jsr:@s/p@1 -> <url>/jsr/@s/p@1).",
                                valueName: "url"))
     var moduleCDNURL = "https://esm.sh"
+
+    @Option(name: .customLong("mcp-server"),
+            help: ArgumentHelp("An MCP server whose tools guests may call with mcp.callTool (repeatable; needs an mcp_tools policy). Its tools are listed as runjs__<name>__<tool>.",
+                               valueName: "name=stdio:<command> <args>|name=http:<url>|name=sse:<url>"))
+    var mcpServers: [String] = []
+
+    @Option(name: .customLong("mcp-config"),
+            help: ArgumentHelp(#"A JSON file of MCP servers, merged with --mcp-server: {"mcpServers": {"name": {"command": "...", "args": [...], "env": {...}} or {"url": "...", "transport": "http"|"sse"}}}."#,
+                               valueName: "path"))
+    var mcpConfig: String?
 
     @Option(name: .customLong("plugin"),
             help: ArgumentHelp("Load a capability plugin (.so built against mcpv8_capability.h; repeatable). It is used only when its category has a policy.",
@@ -277,8 +288,11 @@ public struct MCPV8Command: AsyncParsableCommand {
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
+        let upstream = upstreamTools(capabilities)
+        defer { upstream?.stopDiscovery() }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode,
-                                   wasmModules: wasm)
+                                   wasmModules: wasm, upstreamTools: upstream)
+        if let upstream { startDiscovery(upstream, capabilities: capabilities, reserved: setup.toolNames, logger: logger) }
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
@@ -309,6 +323,7 @@ public struct MCPV8Command: AsyncParsableCommand {
                 settings["fetch", default: [:]]["header_rules"] = FetchHeaderRule.setting(headerRules)
             }
             try enableModules(policies: &policies, settings: &settings, logger: logger)
+            try enableMCPServers(policies: policies, settings: &settings, logger: logger)
             let configuration = try CapabilityConfiguration.resolve(
                 policies: policies, explicitPlugins: plugins, settings: settings, regoLibraryPath: regoLibrary,
                 logLevel: logLevel, logger: logger)
@@ -318,7 +333,42 @@ public struct MCPV8Command: AsyncParsableCommand {
             throw ValidationError(error.description)
         } catch let error as PluginError {
             throw ValidationError(error.description)
+        } catch let error as UpstreamConfigurationError {
+            throw ValidationError(error.description)
         }
+    }
+
+    /// The MCP servers of --mcp-server and --mcp-config become the bridge plugin's `mcp.servers`
+    /// setting, but only with an mcp_tools policy: without one no guest could call them.
+    private func enableMCPServers(policies: PolicyConfiguration, settings: inout [String: [String: String]],
+                                  logger: Logger) throws {
+        let servers = try UpstreamServer.checked(
+            mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
+        guard !servers.isEmpty else { return }
+        guard policies.categories["mcp_tools"] != nil else {
+            logger.warning("--mcp-server and --mcp-config name MCP servers, but no mcp_tools policy is configured (--policies-json): guests cannot call them and their tools are not listed")
+            return
+        }
+        settings["mcp", default: [:]]["servers"] = UpstreamServer.setting(servers)
+    }
+
+    /// The upstream MCP servers whose tools are listed: those of the bridge plugin, when it is loaded.
+    func upstreamTools(_ capabilities: CapabilityConfiguration) -> UpstreamTools? {
+        guard capabilities.policies.categories["mcp_tools"] != nil,
+              let setting = capabilities.pluginSettings["mcp"]?["servers"],
+              let servers = try? UpstreamServer.parse(setting: setting), !servers.isEmpty else { return nil }
+        return UpstreamTools(servers: servers)
+    }
+
+    /// Lists the upstream servers' tools in the background, with the plugin's time limits.
+    func startDiscovery(_ tools: UpstreamTools, capabilities: CapabilityConfiguration, reserved: Set<String>,
+                        logger: Logger) {
+        let milliseconds = { (key: String, fallback: Int) in
+            Duration.milliseconds(capabilities.pluginSettings["mcp"]?[key].flatMap { Int($0) } ?? fallback)
+        }
+        tools.startDiscovery(connectTimeout: milliseconds("connect_timeout_ms", 10_000),
+                             timeout: milliseconds("timeout_ms", 60_000), reserved: reserved,
+                             logger: logger)
     }
 
     /// Module imports need both the flag and a modules policy: the flag alone allows nothing, and a

@@ -30,7 +30,7 @@ extension CapabilityConfiguration {
             let bundled = binaryFolder.appendingPathComponent("libmcpv8-\(category).so").path
             guard FileManager.default.fileExists(atPath: bundled) else {
                 throw PluginError("a \(category) policy is configured, but no plugin provides the \(category) category: "
-                                  + "the bundled ones are fetch, fs, modules and subprocess (libmcpv8-<category>.so next to the binary); "
+                                  + "the bundled ones are fetch, fs, mcp_tools, modules and subprocess (libmcpv8-<category>.so next to the binary); "
                                   + "load another with --plugin PATH")
             }
             let plugin = try LoadedPlugin(path: bundled)

@@ -13,7 +13,9 @@ public struct MCPServerSetup: Sendable {
     public var instructions: String
     public var runJSDescription: String
     public let mode: Mode
+    /// The tools every client sees; `allTools` adds the upstream servers' stubs found so far.
     public let tools: [Tool]
+    public let upstreamTools: UpstreamTools?
 
     public static let defaultInstructions = """
         mcp-v8 runs JavaScript in sandboxed V8 isolates. Use the run_js tool to compute, \
@@ -22,9 +24,11 @@ public struct MCPServerSetup: Sendable {
         """
 
     public init(instructions: String?, runJSDescription: String?, mode: Mode,
-                wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)] = []) {
+                wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)] = [],
+                upstreamTools: UpstreamTools? = nil) {
         self.instructions = instructions ?? Self.defaultInstructions
         self.mode = mode
+        self.upstreamTools = upstreamTools
         switch mode {
         case .stateless(let executor):
             self.runJSDescription = runJSDescription ?? RunJSTool.defaultDescription
@@ -41,8 +45,9 @@ public struct MCPServerSetup: Sendable {
     /// server checks no tokens). Throws what `ToolFailure.classify` names when the call cannot be
     /// carried out for a reason the caller should hear.
     public func answer(tool name: String, arguments: [String: Value]?, caller: String?) async throws -> ToolAnswer {
+        if let stub = upstreamTools?.tools.first(where: { $0.name == name }) { return UpstreamTools.answer(stub) }
         guard let tool = tools.first(where: { $0.name == name }) else {
-            throw UnknownToolError(name: name, available: tools.map(\.name))
+            throw UnknownToolError(name: name, available: allTools.map(\.name))
         }
         if name.hasPrefix(WasmModuleTools.prefix) { return WasmModuleTools.answer(tool) }
         switch mode {
@@ -54,11 +59,18 @@ public struct MCPServerSetup: Sendable {
         }
     }
 
+    /// The names of `tools`, which the upstream servers' stubs may not take.
+    public var toolNames: Set<String> { Set(tools.map(\.name)) }
+
+    /// The tools a client is offered now.
+    public var allTools: [Tool] { tools + (upstreamTools?.tools ?? []) }
+
     /// A server for one client connection; `caller` is its verified token subject, if any.
     public func makeServer(caller: String? = nil) async -> Server {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
-                            capabilities: .init(tools: .init(listChanged: false)))
-        await server.withMethodHandler(ListTools.self) { [tools] _ in ListTools.Result(tools: tools) }
+                            capabilities: .init(tools: .init(listChanged: upstreamTools != nil)))
+        upstreamTools?.register(server)
+        await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: allTools) }
         await server.withMethodHandler(CallTool.self) { [self] call in
             do {
                 let answer = try await answer(tool: call.name, arguments: call.arguments, caller: caller)

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import MCP
+import MCPUpstreamSpawn
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stdio MCP server started as a child process: newline-delimited JSON-RPC on its stdin and
+/// stdout, read by a blocking thread of its own. The child leads its own process group and gets
+/// SIGKILL when this process dies; `disconnect` kills the group.
+actor ChildProcessTransport: Transport {
+    nonisolated let logger: Logger
+    private let server: UpstreamServer
+    private let onClose: @Sendable (String) -> Void
+    private let messages: AsyncThrowingStream<Data, Error>
+    private let continuation: AsyncThrowingStream<Data, Error>.Continuation
+    private let writeQueue = DispatchQueue(label: "mcp-v8.mcp-upstream.stdin")
+    private var pid: pid_t = 0
+    private var input: Int32 = -1
+
+    /// Lines longer than this are not MCP messages: the child is stopped.
+    static let maximumLineBytes = 64 * 1024 * 1024
+    /// What a child gets of this process's environment, before the server's own `env`.
+    static let inheritedVariables = ["HOME", "LANG", "LC_ALL", "LOGNAME", "PATH", "SHELL", "TERM", "TMPDIR", "USER"]
+
+    /// `onClose` hears why the child's stdout ended (it exited, or sent something that is not MCP).
+    init(server: UpstreamServer, logger: Logger, onClose: @escaping @Sendable (String) -> Void) {
+        self.server = server
+        self.logger = logger
+        self.onClose = onClose
+        (messages, continuation) = AsyncThrowingStream.makeStream()
+    }
+
+    func connect() async throws {
+        guard pid == 0, let command = server.command else { return }
+        var environment: [String: String] = [:]
+        for name in Self.inheritedVariables {
+            if let value = ProcessInfo.processInfo.environment[name] { environment[name] = value }
+        }
+        environment.merge(server.env ?? [:]) { $1 }
+        let argv = [command] + (server.args ?? [])
+        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var stdinFD: Int32 = -1
+        var stdoutFD: Int32 = -1
+        var childPID: pid_t = 0
+        var error = [CChar](repeating: 0, count: 512)
+        let capacity = error.count
+        let status = withCStrings(argv) { argvPointer in
+            withCStrings(envp) { envpPointer in
+                mcpbridge_spawn(argvPointer, envpPointer, &stdinFD, &stdoutFD, &childPID, &error, capacity)
+            }
+        }
+        guard status == 0 else {
+            throw UpstreamError.unreachable(server.name, reason: error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        }
+        pid = childPID
+        input = stdinFD
+        let readFD = stdoutFD
+        let (continuation, onClose, name, logger) = (self.continuation, self.onClose, server.name, self.logger)
+        let reader = Thread {
+            let reason = Self.readLines(from: readFD, into: continuation)
+            close(readFD)
+            logger.debug("MCP server '\(name)' closed its stdout: \(reason)")
+            continuation.finish(throwing: UpstreamError.lost(name, reason: reason))
+            onClose(reason)
+        }
+        reader.name = "mcp-v8 mcp-upstream \(server.name)"
+        reader.start()
+    }
+
+    func disconnect() async {
+        if pid > 0 { mcpbridge_kill(pid) }
+        pid = -1
+        if input >= 0 {
+            let input = self.input
+            writeQueue.async { close(input) }
+            self.input = -1
+        }
+    }
+
+    func send(_ data: Data) async throws {
+        guard input >= 0 else { throw UpstreamError.lost(server.name, reason: "it is not running") }
+        var line = data
+        line.append(UInt8(ascii: "\n"))
+        let (output, frozen, name) = (input, line, server.name)
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
+            writeQueue.async {
+                let failure = frozen.withUnsafeBytes { writeFully(output, $0) }
+                done.resume(with: failure == 0 ? .success(())
+                    : .failure(UpstreamError.lost(name, reason: "writing to it failed: \(String(cString: strerror(failure)))")))
+            }
+        }
+    }
+
+    func receive() -> AsyncThrowingStream<Data, Error> { messages }
+
+    /// Reads until end of file; returns why it stopped.
+    private static func readLines(from fd: Int32, into continuation: AsyncThrowingStream<Data, Error>.Continuation) -> String {
+        var pending = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { return "reading its stdout failed: \(String(cString: strerror(errno)))" }
+            if count == 0 { return "it exited or closed its stdout" }
+            pending.append(contentsOf: buffer[0..<count])
+            var lineStart = pending.startIndex
+            while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[lineStart..<newline]
+                if !line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) {
+                    continuation.yield(Data(line))
+                }
+                lineStart = pending.index(after: newline)
+            }
+            pending.removeSubrange(pending.startIndex..<lineStart)
+            if pending.count > maximumLineBytes {
+                return "it sent a line of more than \(maximumLineBytes) bytes, which is not an MCP message"
+            }
+        }
+    }
+}
+
+/// Writes all of `bytes`; returns 0, or the errno that stopped it.
+private func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+    var offset = 0
+    while offset < bytes.count {
+        let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        if written < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        offset += written
+    }
+    return 0
+}
+
+/// `strings` as a NULL-terminated `const char *const *` for the duration of `body`.
+private func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
