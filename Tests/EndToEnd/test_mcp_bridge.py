@@ -5,6 +5,8 @@ Upstreams that are down, die mid-call, hang or talk garbage fail only the calls 
 import asyncio
 import contextlib
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -265,3 +267,56 @@ def test_bad_flags_are_refused_at_start(binary, tmp_path):
     ]:
         stderr = start_fails("--stateless", *policy, *flags)
         assert message in stderr, (flags, stderr)
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def wait_until_gone(pid: int, seconds: float = 5):
+    deadline = time.monotonic() + seconds
+    while alive(pid):
+        assert time.monotonic() < deadline, f"process {pid} still runs"
+        time.sleep(0.05)
+
+
+def test_stdio_upstreams_die_with_their_worker_and_the_server(binary, tmp_path):
+    async def scenario():
+        flags = [*policy_args(tmp_path), "--mcp-server", UP, "--max-concurrent-executions", "1"]
+        async with server(*flags) as session:
+            code = "(await mcp.callTool('up', 'pid', {})).structuredContent.result"
+            first = await value_of(session, code)
+            os.kill(parent_of(first), signal.SIGKILL)
+            wait_until_gone(first)
+            # A run given to the killed worker before the pool noticed fails saying so.
+            content, is_error = await run_js(session, code)
+            if is_error:
+                assert "worker process running this code was killed" in content["error"], content
+                content, is_error = await run_js(session, code)
+            assert not is_error, content
+            second = content["result"]
+            assert second != first and alive(second)
+        wait_until_gone(second)
+    run(scenario())
+
+
+def test_a_run_that_ends_mid_call_cancels_it(binary, tmp_path):
+    async def scenario():
+        async with server(*policy_args(tmp_path), "--mcp-server", UP) as session:
+            started = time.monotonic()
+            content, is_error = await run_js(session, "await mcp.callTool('up', 'sleep', {seconds: 30})",
+                                             execution_timeout_secs=1)
+            assert is_error and "timed out" in content["error"], content
+            assert time.monotonic() - started < 5
+            assert await value_of(session, "(await mcp.callTool('up', 'echo', {text: 'next'})).content[0].text") == "next"
+    run(scenario())
