@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import BINARY, http_server, run, run_js, server, start_fails
+from conftest import BINARY, http_server, raw_server, run, run_js, server, start_fails
 from opa_server import opa_server
 
 UPSTREAM = str(Path(__file__).with_name("mcp_upstream.py"))
@@ -319,4 +319,20 @@ def test_a_run_that_ends_mid_call_cancels_it(binary, tmp_path):
             assert is_error and "timed out" in content["error"], content
             assert time.monotonic() - started < 5
             assert await value_of(session, "(await mcp.callTool('up', 'echo', {text: 'next'})).content[0].text") == "next"
+    run(scenario())
+
+
+def test_stateful_runs_have_mcp_and_results_are_bounded(binary, tmp_path):
+    async def scenario():
+        # Starting the Python upstream takes longer than the default inline wait.
+        flags = ["--directory-path", str(tmp_path / "heaps"), "--session-db-path", str(tmp_path / "sessions"),
+                 "--inline-wait-ms", "30000",
+                 *policy_args(tmp_path), "--mcp-server", UP, "--plugin-config", "mcp.max_result_bytes=2000"]
+        async with raw_server(*flags) as session:
+            content, is_error = await run_js(session, "(await mcp.callTool('up', 'echo', {text: 'kept'})).content[0].text")
+            assert (content["status"], content["result"], is_error) == ("completed", "kept", False), content
+            content, is_error = await run_js(session, settle("mcp.callTool('up', 'echo', {text: 'x'.repeat(5000)})"))
+            assert content["result"]["error"].startswith(
+                "Error [ERR_MCP_TOO_LARGE]: mcp: the upstream's answer is "), content
+            assert content["result"]["error"].endswith("more than mcp.max_result_bytes (2000)")
     run(scenario())

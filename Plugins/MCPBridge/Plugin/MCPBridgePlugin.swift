@@ -13,6 +13,7 @@
  *   servers             [{"name", "transport": "stdio"|"http"|"sse", "command", "args", "env", "url"}]
  *   timeout_ms          most time for one list or call, once connected (default 60000)
  *   connect_timeout_ms  most time to start or reach a server and complete the handshake (default 10000)
+ *   max_result_bytes    largest result, as JSON, handed to the guest (default 10485760)
  */
 import CapabilityABI
 import Foundation
@@ -45,12 +46,14 @@ final class Bridge: @unchecked Sendable {
     let host: HostAPI
     let connections: [String: UpstreamConnection]
     let timeout: Duration
+    let maxResultBytes: Int
     private let lock = NSLock()
     private var running: [Int: Task<Void, Never>] = [:]
 
-    init(host: HostAPI, servers: [UpstreamServer], timeout: Duration, connectTimeout: Duration) {
+    init(host: HostAPI, servers: [UpstreamServer], timeout: Duration, connectTimeout: Duration, maxResultBytes: Int) {
         self.host = host
         self.timeout = timeout
+        self.maxResultBytes = maxResultBytes
         connections = Dictionary(uniqueKeysWithValues: servers.map {
             ($0.name, UpstreamConnection(server: $0, connectTimeout: connectTimeout,
                                          requestTimeout: timeout + .seconds(5), report: { host.warn($0) }))
@@ -71,6 +74,9 @@ final class Bridge: @unchecked Sendable {
             }
             lock.withLock { running[key] = nil }
             switch outcome {
+            case .success(let json) where json.count > maxResultBytes:
+                host.fail(call, code: "ERR_MCP_TOO_LARGE",
+                          message: "mcp: the upstream's answer is \(json.count) bytes of JSON, more than mcp.max_result_bytes (\(maxResultBytes))")
             case .success(let json):
                 host.complete(call, json: json)
             case .failure(let error as UpstreamError):
@@ -322,9 +328,11 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
     let servers: [UpstreamServer]
     let timeoutMilliseconds: Int
     let connectMilliseconds: Int
+    let maxResultBytes: Int
     do {
         timeoutMilliseconds = try setting(host, "timeout_ms", fallback: 60_000, range: 1...86_400_000)
         connectMilliseconds = try setting(host, "connect_timeout_ms", fallback: 10_000, range: 1...600_000)
+        maxResultBytes = try setting(host, "max_result_bytes", fallback: 10_485_760, range: 1...1_073_741_824)
         if let raw = host.pointee.config!(pluginName, "servers") {
             defer { host.pointee.release!(raw) }
             servers = try UpstreamServer.parse(setting: String(cString: raw))
@@ -336,7 +344,7 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
     }
     bridge?.shutdown()
     bridge = Bridge(host: HostAPI(table: host), servers: servers, timeout: .milliseconds(timeoutMilliseconds),
-                    connectTimeout: .milliseconds(connectMilliseconds))
+                    connectTimeout: .milliseconds(connectMilliseconds), maxResultBytes: maxResultBytes)
     let descriptor = UnsafeMutablePointer<mcpv8_plugin>.allocate(capacity: 1)
     descriptor.initialize(to: mcpv8_plugin(
         size: MemoryLayout<mcpv8_plugin>.size,

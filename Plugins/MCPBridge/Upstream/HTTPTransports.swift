@@ -17,6 +17,8 @@ actor StreamableHTTPTransport: Transport {
     private let messages: AsyncThrowingStream<Data, Error>
     private let continuation: AsyncThrowingStream<Data, Error>.Continuation
     private var sessionID: String?
+    /// The version the handshake settled on, sent with every later request as the protocol asks.
+    private var protocolVersion: String?
 
     init(server: String, endpoint: URL, requestTimeout: TimeInterval, logger: Logger,
          onClose: @escaping @Sendable (String) -> Void) {
@@ -52,6 +54,7 @@ actor StreamableHTTPTransport: Transport {
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("application/json, text/event-stream", forHTTPHeaderField: "Accept")
         if let sessionID { request.setValue(sessionID, forHTTPHeaderField: "Mcp-Session-Id") }
+        if let protocolVersion { request.setValue(protocolVersion, forHTTPHeaderField: "MCP-Protocol-Version") }
         let body: Data
         let response: URLResponse
         do {
@@ -73,10 +76,10 @@ actor StreamableHTTPTransport: Transport {
             if type.hasPrefix("text/event-stream") {
                 var parser = EventStreamParser()
                 for event in parser.feed(body) + parser.finish() where event.name == "message" && !event.data.isEmpty {
-                    continuation.yield(Data(event.data.utf8))
+                    deliver(Data(event.data.utf8))
                 }
             } else if type.hasPrefix("application/json") {
-                continuation.yield(body)
+                deliver(body)
             } else {
                 throw UpstreamError.protocolViolation(server, reason: "it answered with Content-Type '\(type)', not JSON or an event stream")
             }
@@ -91,6 +94,17 @@ actor StreamableHTTPTransport: Transport {
     }
 
     func receive() -> AsyncThrowingStream<Data, Error> { messages }
+
+    private func deliver(_ message: Data) {
+        if protocolVersion == nil {
+            struct InitializeAnswer: Decodable {
+                struct Result: Decodable { let protocolVersion: String }
+                let result: Result
+            }
+            protocolVersion = try? JSONDecoder().decode(InitializeAnswer.self, from: message).result.protocolVersion
+        }
+        continuation.yield(message)
+    }
 }
 
 /// The older HTTP+SSE transport: a GET opens an event stream whose first `endpoint` event names

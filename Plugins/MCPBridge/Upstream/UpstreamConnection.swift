@@ -156,6 +156,8 @@ public actor UpstreamConnection {
     private func lost(generation lost: Int, reason: String) async {
         guard lostReasons[lost] == nil else { return }
         lostReasons[lost] = reason
+        // Requests of older connections have all ended by now.
+        lostReasons = lostReasons.filter { $0.key >= generation - 2 }
         guard lost == generation else { return }
         let victims = [client, candidate].compactMap { $0 }
         client = nil
