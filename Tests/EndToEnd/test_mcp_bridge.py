@@ -10,7 +10,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conftest import BINARY, http_server, raw_server, run, run_js, server, start_fails
@@ -335,4 +337,61 @@ def test_stateful_runs_have_mcp_and_results_are_bounded(binary, tmp_path):
             assert content["result"]["error"].startswith(
                 "Error [ERR_MCP_TOO_LARGE]: mcp: the upstream's answer is "), content
             assert content["result"]["error"].endswith("more than mcp.max_result_bytes (2000)")
+    run(scenario())
+
+
+@contextlib.contextmanager
+def broken_http_upstream():
+    """An HTTP server at /html (answers a web page), /json (answers JSON that is not JSON-RPC),
+    /error (answers 500) and /hang (never answers); yields its base URL."""
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/hang":
+                stop.wait(30)
+                return
+            status, kind, body = {
+                "/html": (200, "text/html", b"<html>hello</html>"),
+                "/json": (200, "application/json", b'{"hello": "world"}'),
+            }.get(self.path, (500, "text/plain", b"it broke"))
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *arguments):
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    http.daemon_threads = True
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{http.server_address[1]}"
+    finally:
+        stop.set()
+        http.shutdown()
+        http.server_close()
+
+
+def test_http_upstreams_answering_garbage_or_nothing_fail_clearly(binary, tmp_path):
+    async def scenario():
+        with broken_http_upstream() as base:
+            flags = [*policy_args(tmp_path), "--plugin-config", "mcp.connect_timeout_ms=1500"]
+            for name in ["html", "json", "error", "hang"]:
+                flags += ["--mcp-server", f"{name}=http:{base}/{name}"]
+            async with server(*flags) as session:
+                started = time.monotonic()
+                errors = await value_of(session, "[" + ", ".join(
+                    settle(f"mcp.listTools('{name}')") for name in ["html", "json", "error", "hang"]) + "]")
+                assert time.monotonic() - started < 10
+                prefix = "Error [ERR_MCP_UNREACHABLE]: upstream '{}' is not reachable: "
+                html, json_, error, hang = [entry["error"] for entry in errors]
+                assert html == prefix.format("html") + "it answered with Content-Type 'text/html', not JSON or an event stream"
+                assert json_ == prefix.format("json") + "it did not complete the MCP handshake within 1500 ms"
+                assert error == prefix.format("error") + "it answered HTTP 500: it broke"
+                assert hang == prefix.format("hang") + "it did not complete the MCP handshake within 1500 ms"
+                assert await value_of(session, "1 + 1") == 2
     run(scenario())
