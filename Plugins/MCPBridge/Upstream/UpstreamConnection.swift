@@ -109,7 +109,12 @@ public actor UpstreamConnection {
                 await opened.disconnect()
                 throw UpstreamError.unreachable(server.name, reason: reason)
             }
-            if generation == current { client = opened }
+            guard generation == current else {
+                // close() ran meanwhile: nothing may keep this connection (or its child) alive.
+                await opened.disconnect()
+                throw UpstreamError.unreachable(server.name, reason: "the connection was closed")
+            }
+            client = opened
             return (opened, current)
         } catch {
             throw unreachable(error)
