@@ -340,14 +340,22 @@ def test_stateful_runs_have_mcp_and_results_are_bounded(binary, tmp_path):
     run(scenario())
 
 
+class RecordingURL(str):
+    """A server's base URL with the headers of the requests it received."""
+    headers: list
+
+
 @contextlib.contextmanager
 def broken_http_upstream():
     """An HTTP server at /html (answers a web page), /json (answers JSON that is not JSON-RPC),
-    /error (answers 500) and /hang (never answers); yields its base URL."""
+    /error (answers 500) and /hang (never answers); yields its base URL, whose `headers` holds the
+    headers of every request, oldest first."""
     stop = threading.Event()
+    received = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
+            received.append(dict(self.headers))
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path == "/hang":
                 stop.wait(30)
@@ -369,7 +377,9 @@ def broken_http_upstream():
     http.daemon_threads = True
     threading.Thread(target=http.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{http.server_address[1]}"
+        base = RecordingURL(f"http://127.0.0.1:{http.server_address[1]}")
+        base.headers = received
+        yield base
     finally:
         stop.set()
         http.shutdown()
@@ -379,8 +389,11 @@ def broken_http_upstream():
 def test_http_upstreams_answering_garbage_or_nothing_fail_clearly(binary, tmp_path):
     async def scenario():
         with broken_http_upstream() as base:
-            flags = [*policy_args(tmp_path), "--plugin-config", "mcp.connect_timeout_ms=1500"]
-            for name in ["html", "json", "error", "hang"]:
+            config = tmp_path / "mcp.json"
+            config.write_text(json.dumps({"mcpServers": {
+                "json": {"url": f"{base}/json", "headers": {"Authorization": "Bearer s3cret"}}}}))
+            flags = [*policy_args(tmp_path), "--plugin-config", "mcp.connect_timeout_ms=1500", "--mcp-config", str(config)]
+            for name in ["html", "error", "hang"]:
                 flags += ["--mcp-server", f"{name}=http:{base}/{name}"]
             async with server(*flags) as session:
                 started = time.monotonic()
@@ -394,4 +407,6 @@ def test_http_upstreams_answering_garbage_or_nothing_fail_clearly(binary, tmp_pa
                 assert error == prefix.format("error") + "it answered HTTP 500: it broke"
                 assert hang == prefix.format("hang") + "it did not complete the MCP handshake within 1500 ms"
                 assert await value_of(session, "1 + 1") == 2
+                assert [headers.get("Authorization") for headers in base.headers if headers.get("Authorization")]
+                assert "s3cret" not in json.dumps(errors)
     run(scenario())

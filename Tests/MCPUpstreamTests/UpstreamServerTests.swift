@@ -28,7 +28,8 @@ final class UpstreamServerTests: XCTestCase {
               "local": {"command": "node", "args": ["s.js"], "env": {"KEY": "v"}},
               "remote": {"url": "http://127.0.0.1:9/mcp"},
               "legacy": {"url": "http://127.0.0.1:9/sse", "transport": "sse"},
-              "typed": {"url": "http://127.0.0.1:9/mcp", "type": "streamable-http", "disabled": false}
+              "typed": {"url": "http://127.0.0.1:9/mcp", "type": "streamable-http", "disabled": false,
+                        "headers": {"Authorization": "Bearer t"}}
             }}
             """#.utf8).write(to: file)
         let servers = try UpstreamServer.parse(configFile: file.path)
@@ -37,6 +38,7 @@ final class UpstreamServerTests: XCTestCase {
         XCTAssertEqual(servers[0].transport, .sse)
         XCTAssertEqual(servers[2].transport, .http)
         XCTAssertEqual(servers[3].transport, .http)
+        XCTAssertEqual(servers[3].headers, ["Authorization": "Bearer t"])
     }
 
     func testRefusesBadConfigFiles() throws {
@@ -44,7 +46,10 @@ final class UpstreamServerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: file) }
         for bad in [#"{"servers": {}}"#, #"{"mcpServers": {"a": {"command": "x", "url": "http://h/"}}}"#,
                     #"{"mcpServers": {"a": {"url": "http://h/", "transport": "carrier-pigeon"}}}"#,
-                    #"{"mcpServers": {"a b": {"command": "x"}}}"#, "not json"] {
+                    #"{"mcpServers": {"a b": {"command": "x"}}}"#, "not json",
+                    #"{"mcpServers": {"a": {"url": "http://h/", "headers": {"X-Key": "v\r\nX-Other: w"}}}}"#,
+                    #"{"mcpServers": {"a": {"url": "http://h/", "headers": {"Bad Name": "v"}}}}"#,
+                    #"{"mcpServers": {"a": {"command": "x", "headers": {"X-Key": "v"}}}}"#] {
             try Data(bad.utf8).write(to: file)
             XCTAssertThrowsError(try UpstreamServer.parse(configFile: file.path), "\(bad)") { XCTAssertTrue($0 is UpstreamConfigurationError) }
         }

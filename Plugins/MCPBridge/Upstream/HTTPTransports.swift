@@ -12,6 +12,7 @@ actor StreamableHTTPTransport: Transport {
     nonisolated let logger: Logger
     private let server: String
     private let endpoint: URL
+    private let headers: [String: String]
     private let session: URLSession
     private let onClose: @Sendable (String) -> Void
     private let messages: AsyncThrowingStream<Data, Error>
@@ -20,10 +21,11 @@ actor StreamableHTTPTransport: Transport {
     /// The version the handshake settled on, sent with every later request as the protocol asks.
     private var protocolVersion: String?
 
-    init(server: String, endpoint: URL, requestTimeout: TimeInterval, logger: Logger,
+    init(server: String, endpoint: URL, headers: [String: String], requestTimeout: TimeInterval, logger: Logger,
          onClose: @escaping @Sendable (String) -> Void) {
         self.server = server
         self.endpoint = endpoint
+        self.headers = headers
         self.logger = logger
         self.onClose = onClose
         let configuration = URLSessionConfiguration.ephemeral
@@ -39,6 +41,7 @@ actor StreamableHTTPTransport: Transport {
         if let sessionID {
             var request = URLRequest(url: endpoint, timeoutInterval: 2)
             request.httpMethod = "DELETE"
+            headers.forEach { request.setValue($0.value, forHTTPHeaderField: $0.key) }
             request.setValue(sessionID, forHTTPHeaderField: "Mcp-Session-Id")
             _ = try? await session.data(for: request)
         }
@@ -51,6 +54,7 @@ actor StreamableHTTPTransport: Transport {
         var request = URLRequest(url: endpoint)
         request.httpMethod = "POST"
         request.httpBody = data
+        headers.forEach { request.setValue($0.value, forHTTPHeaderField: $0.key) }
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("application/json, text/event-stream", forHTTPHeaderField: "Accept")
         if let sessionID { request.setValue(sessionID, forHTTPHeaderField: "Mcp-Session-Id") }
@@ -113,6 +117,7 @@ actor LegacySSETransport: Transport {
     nonisolated let logger: Logger
     private let server: String
     private let streamURL: URL
+    private let headers: [String: String]
     private let requestTimeout: TimeInterval
     private let onClose: @Sendable (String) -> Void
     private let messages: AsyncThrowingStream<Data, Error>
@@ -121,10 +126,11 @@ actor LegacySSETransport: Transport {
     private var streamSession: URLSession?
     private var messageEndpoint: URL?
 
-    init(server: String, url: URL, requestTimeout: TimeInterval, logger: Logger,
+    init(server: String, url: URL, headers: [String: String], requestTimeout: TimeInterval, logger: Logger,
          onClose: @escaping @Sendable (String) -> Void) {
         self.server = server
         self.streamURL = url
+        self.headers = headers
         self.requestTimeout = requestTimeout
         self.logger = logger
         self.onClose = onClose
@@ -161,6 +167,7 @@ actor LegacySSETransport: Transport {
         let session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
         streamSession = session
         var request = URLRequest(url: streamURL)
+        headers.forEach { request.setValue($0.value, forHTTPHeaderField: $0.key) }
         request.setValue("text/event-stream", forHTTPHeaderField: "Accept")
         session.dataTask(with: request).resume()
         let endpoint = try await waiting.value()
@@ -184,6 +191,7 @@ actor LegacySSETransport: Transport {
         var request = URLRequest(url: messageEndpoint)
         request.httpMethod = "POST"
         request.httpBody = data
+        headers.forEach { request.setValue($0.value, forHTTPHeaderField: $0.key) }
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         let body: Data
         let response: URLResponse

@@ -132,10 +132,10 @@ public actor UpstreamConnection {
             transport = ChildProcessTransport(server: server, logger: quiet, onClose: onClose)
         case .http:
             transport = StreamableHTTPTransport(server: server.name, endpoint: URL(string: server.url ?? "")!,
-                                                requestTimeout: Self.seconds(requestTimeout), logger: quiet, onClose: onClose)
+                                                headers: server.headers ?? [:], requestTimeout: Self.seconds(requestTimeout), logger: quiet, onClose: onClose)
         case .sse:
             transport = LegacySSETransport(server: server.name, url: URL(string: server.url ?? "")!,
-                                           requestTimeout: Self.seconds(requestTimeout), logger: quiet, onClose: onClose)
+                                           headers: server.headers ?? [:], requestTimeout: Self.seconds(requestTimeout), logger: quiet, onClose: onClose)
         }
         let client = Client(name: "mcp-v8", version: "0.1.0")
         candidate = client

@@ -19,17 +19,20 @@ public struct UpstreamServer: Codable, Sendable, Equatable {
     public var command: String?
     public var args: [String]?
     public var env: [String: String]?
-    /// http and sse: the endpoint.
+    /// http and sse: the endpoint, and headers sent with every request (credentials, say; they
+    /// never reach policy input, logs or errors).
     public var url: String?
+    public var headers: [String: String]?
 
     public init(name: String, transport: Transport, command: String? = nil, args: [String]? = nil,
-                env: [String: String]? = nil, url: String? = nil) {
+                env: [String: String]? = nil, url: String? = nil, headers: [String: String]? = nil) {
         self.name = name
         self.transport = transport
         self.command = command
         self.args = args
         self.env = env
         self.url = url
+        self.headers = headers
     }
 
     /// `name=stdio:command arg ...` (arguments split at spaces; quote with '...' or "..."),
@@ -59,7 +62,7 @@ public struct UpstreamServer: Codable, Sendable, Equatable {
         return try server.checked(source: "--mcp-server")
     }
 
-    /// The common `{"mcpServers": {"name": {"command", "args", "env"} | {"url", "transport"}}}` file
+    /// The common `{"mcpServers": {"name": {"command", "args", "env"} | {"url", "transport", "headers"}}}` file
     /// (`type` is taken for `transport`; `streamable-http` and `streamableHttp` for `http`).
     public static func parse(configFile path: String) throws -> [UpstreamServer] {
         let source = "--mcp-config \(path)"
@@ -74,6 +77,7 @@ public struct UpstreamServer: Codable, Sendable, Equatable {
             var args: [String]?
             var env: [String: String]?
             var url: String?
+            var headers: [String: String]?
             var transport: String?
             var type: String?
         }
@@ -98,11 +102,11 @@ public struct UpstreamServer: Codable, Sendable, Equatable {
             case let other?:
                 throw UpstreamConfigurationError("\(source): server '\(name)' has transport '\(other)'; use stdio, http or sse")
             }
-            if transport == .stdio && entry.url != nil || transport != .stdio && entry.command != nil {
+            if transport == .stdio && (entry.url != nil || entry.headers != nil) || transport != .stdio && entry.command != nil {
                 throw UpstreamConfigurationError("\(source): server '\(name)' must have either a command (stdio) or a url (http, sse), not both")
             }
             return try UpstreamServer(name: name, transport: transport, command: entry.command, args: entry.args,
-                                      env: entry.env, url: entry.url).checked(source: source)
+                                      env: entry.env, url: entry.url, headers: entry.headers).checked(source: source)
         }
     }
 
@@ -163,8 +167,20 @@ public struct UpstreamServer: Codable, Sendable, Equatable {
                   let host = parsed.host, !host.isEmpty else {
                 throw UpstreamConfigurationError("\(source): server '\(name)' needs an http:// or https:// URL; got '\(url ?? "")'")
             }
+            for (header, value) in headers ?? [:] {
+                guard !header.isEmpty, header.unicodeScalars.allSatisfy(Self.isTokenCharacter) else {
+                    throw UpstreamConfigurationError("\(source): server '\(name)': '\(header)' is not an HTTP header name")
+                }
+                guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+                    throw UpstreamConfigurationError("\(source): server '\(name)': the value of header '\(header)' contains CR, LF or NUL")
+                }
+            }
         }
         return self
+    }
+
+    private static func isTokenCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "!#$%&'*+-.^_`|~".unicodeScalars.contains(scalar))
     }
 
     /// Splits at unquoted whitespace; '...' keeps everything, "..." and bare words take \ escapes.

@@ -131,7 +131,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var mcpServers: [String] = []
 
     @Option(name: .customLong("mcp-config"),
-            help: ArgumentHelp(#"A JSON file of MCP servers, merged with --mcp-server: {"mcpServers": {"name": {"command": "...", "args": [...], "env": {...}} or {"url": "...", "transport": "http"|"sse"}}}."#,
+            help: ArgumentHelp(#"A JSON file of MCP servers, merged with --mcp-server: {"mcpServers": {"name": {"command": "...", "args": [...], "env": {...}} or {"url": "...", "transport": "http"|"sse", "headers": {...}}}}."#,
                                valueName: "path"))
     var mcpConfig: String?
 
