@@ -127,7 +127,7 @@ private struct ListToolsRequest: Decodable {
 private struct CallToolRequest: Decodable {
     let server: String
     let tool: String
-    let arguments: JSONNode
+    let arguments: PlainJSON.Node
 }
 
 private enum RequestError: Error, CustomStringConvertible {
@@ -166,12 +166,12 @@ private func policyInput(operation: String, _ json: UnsafePointer<CChar>?, _ len
     case "list_tools":
         let request = try decode(ListToolsRequest.self, json, length, operation: "listTools")
         _ = try connection(request.server, operation: "listTools")
-        return encoded(.object(["operation": "list_tools", "server": .string(request.server)]))
+        return PlainJSON.encoded(.object(["operation": "list_tools", "server": .string(request.server)]))
     default:
         let request = try decode(CallToolRequest.self, json, length, operation: "callTool")
         _ = try connection(request.server, operation: "callTool")
         guard !request.tool.isEmpty else { throw RequestError.invalid("mcp.callTool: the tool name is empty") }
-        return encoded(.object(["operation": "call_tool", "server": .string(request.server), "tool": .string(request.tool),
+        return PlainJSON.encoded(.object(["operation": "call_tool", "server": .string(request.server), "tool": .string(request.tool),
                                 "arguments": .object(try callArguments(request))]))
     }
 }
@@ -199,7 +199,7 @@ private func startListTools(_ call: CallHandle, _ json: UnsafePointer<CChar>?, _
         let timeout = bridge.timeout
         bridge.start(call) {
             let tools = try await upstream.listTools(timeout: timeout)
-            return encoded(.array(tools.map { tool in
+            return PlainJSON.encoded(.array(tools.map { tool in
                 var fields: [String: Value] = [
                     "name": .string(tool.name), "description": .string(tool.description ?? ""),
                     "inputSchema": tool.inputSchema,
@@ -232,46 +232,11 @@ private func startCallTool(_ call: CallHandle, _ json: UnsafePointer<CChar>?, _ 
 /// `{content, structuredContent?, isError}` with isError always present.
 private func resultJSON(_ result: CallTool.Result) throws -> Data {
     var fields: [String: Value] = [
-        "content": try JSONNode.value(of: result.content),
+        "content": try PlainJSON.value(from: JSONEncoder().encode(result.content)),
         "isError": .bool(result.isError ?? false),
     ]
     fields["structuredContent"] = result.structuredContent
-    return encoded(.object(fields))
-}
-
-private func encoded(_ value: Value) -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return (try? encoder.encode(value)) ?? Data("null".utf8)
-}
-
-/// JSON decoded into a `Value` exactly as written (`Value`'s own decoding turns strings shaped
-/// like data URLs into `.data`).
-struct JSONNode: Decodable {
-    let value: Value
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            value = .null
-        } else if let bool = try? container.decode(Bool.self) {
-            value = .bool(bool)
-        } else if let int = try? container.decode(Int.self) {
-            value = .int(int)
-        } else if let double = try? container.decode(Double.self) {
-            value = .double(double)
-        } else if let string = try? container.decode(String.self) {
-            value = .string(string)
-        } else if let array = try? container.decode([JSONNode].self) {
-            value = .array(array.map(\.value))
-        } else {
-            value = .object(try container.decode([String: JSONNode].self).mapValues(\.value))
-        }
-    }
-
-    static func value<Item: Encodable>(of item: Item) throws -> Value {
-        try JSONDecoder().decode(JSONNode.self, from: JSONEncoder().encode(item)).value
-    }
+    return PlainJSON.encoded(.object(fields))
 }
 
 // MARK: - the descriptor

@@ -86,7 +86,7 @@ actor ChildProcessTransport: Transport {
         let (output, frozen, name) = (input, line, server.name)
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, Error>) in
             writeQueue.async {
-                let failure = frozen.withUnsafeBytes { writeFully(output, $0) }
+                let failure = frozen.withUnsafeBytes { writeFully(output, $0) } ? 0 : errno
                 done.resume(with: failure == 0 ? .success(())
                     : .failure(UpstreamError.lost(name, reason: "writing to it failed: \(String(cString: strerror(failure)))")))
             }
@@ -97,44 +97,15 @@ actor ChildProcessTransport: Transport {
 
     /// Reads until end of file; returns why it stopped.
     private static func readLines(from fd: Int32, into continuation: AsyncThrowingStream<Data, Error>.Continuation) -> String {
-        var pending = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count < 0 { return "reading its stdout failed: \(String(cString: strerror(errno)))" }
-            if count == 0 { return "it exited or closed its stdout" }
-            pending.append(contentsOf: buffer[0..<count])
-            var lineStart = pending.startIndex
-            while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[lineStart..<newline]
-                if !line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) {
-                    continuation.yield(Data(line))
-                }
-                lineStart = pending.index(after: newline)
-            }
-            pending.removeSubrange(pending.startIndex..<lineStart)
-            if pending.count > maximumLineBytes {
-                return "it sent a line of more than \(maximumLineBytes) bytes, which is not an MCP message"
-            }
+        switch MCPUpstream.readLines(from: fd, maximumLineBytes: maximumLineBytes, onLine: { continuation.yield($0) }) {
+        case .endOfFile: "it exited or closed its stdout"
+        case .failed(let error): "reading its stdout failed: \(String(cString: strerror(error)))"
+        case .lineTooLong: "it sent a line of more than \(maximumLineBytes) bytes, which is not an MCP message"
         }
     }
 }
 
 /// Writes all of `bytes`; returns 0, or the errno that stopped it.
-private func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-    var offset = 0
-    while offset < bytes.count {
-        let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        offset += written
-    }
-    return 0
-}
-
 /// `strings` as a NULL-terminated `const char *const *` for the duration of `body`.
 private func withCStrings<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
     let copies = strings.map { strdup($0) }

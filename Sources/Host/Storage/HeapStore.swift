@@ -1,4 +1,5 @@
 import Foundation
+import MCPUpstream
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import MCPUpstream
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -132,20 +133,6 @@ final class FrameReader {
         guard block.withUnsafeMutableBytes({ readFully(fd, $0) }) else { return nil }
         return block
     }
-}
-
-/// Writes all of `buffer`, retrying short writes and EINTR; false when the other end is gone.
-func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
-    var offset = 0
-    while offset < buffer.count {
-        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        offset += written
-    }
-    return true
 }
 
 private func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Bool {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MCP
+import MCPUpstream
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -59,25 +60,8 @@ public actor BlockingStdioTransport: Transport {
 
     private static func readLines(from fd: Int32, into continuation: AsyncThrowingStream<Data, Error>.Continuation,
                                   logger: Logger) {
-        var pending = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 {
-                if count < 0 { logger.error("reading stdin failed: \(String(cString: strerror(errno)))") }
-                break
-            }
-            pending.append(contentsOf: buffer[0..<count])
-            var lineStart = pending.startIndex
-            while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[lineStart..<newline]
-                if !line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) {
-                    continuation.yield(Data(line))
-                }
-                lineStart = pending.index(after: newline)
-            }
-            pending.removeSubrange(pending.startIndex..<lineStart)
+        if case .failed(let error) = MCPUpstream.readLines(from: fd, onLine: { continuation.yield($0) }) {
+            logger.error("reading stdin failed: \(String(cString: strerror(error)))")
         }
         continuation.finish()
     }

@@ -4,17 +4,17 @@ import MCP
 /// JSON text to and from an MCP `Value`. Decoding keeps values exactly as written. (`Value`'s own
 /// decoding turns any string shaped like a data URL into `.data`, and matches a freshly built regex
 /// against every string to find out, which cost a third of the host's CPU when decoding results.)
-enum PlainJSON {
-    static func value(from json: String) throws -> Value {
+public enum PlainJSON {
+    public static func value(from json: String) throws -> Value {
         try value(from: Data(json.utf8))
     }
 
-    static func value(from json: Data) throws -> Value {
+    public static func value(from json: Data) throws -> Value {
         try JSONDecoder().decode(Node.self, from: json).value
     }
 
     /// `value` as key-sorted JSON with unescaped slashes: the one form every answer is written in.
-    static func encoded(_ value: Value, pretty: Bool = false) -> Data {
+    public static func encoded(_ value: Value, pretty: Bool = false) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
                                           : [.sortedKeys, .withoutEscapingSlashes]
@@ -22,14 +22,15 @@ enum PlainJSON {
     }
 
     /// A run's result for the `result` field: its JSON value, or the text itself if it does not parse.
-    static func result(_ json: String) -> Value {
+    public static func result(_ json: String) -> Value {
         (try? value(from: json)) ?? .string(json)
     }
 
-    private struct Node: Decodable {
-        let value: Value
+    /// A JSON value as written, for Decodable types that hold one.
+    public struct Node: Decodable {
+        public let value: Value
 
-        init(from decoder: Decoder) throws {
+        public init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
             if container.decodeNil() {
                 value = .null
