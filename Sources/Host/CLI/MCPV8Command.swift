@@ -247,6 +247,9 @@ public struct MCPV8Command: AsyncParsableCommand {
             return
         }
 
+        // A write to a worker that just died (or to a client that went away) must fail with EPIPE,
+        // which its caller handles, not end the server.
+        signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "mcp-v8")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info

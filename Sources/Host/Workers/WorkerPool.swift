@@ -285,8 +285,24 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     private func send(_ dispatches: [(WorkerProcess, RunJob)]) {
-        // A failed send means the worker is dying; its exit handler fails the job.
-        for (process, job) in dispatches { process.send(.run(job)) }
+        for (process, job) in dispatches where !process.send(.run(job)) {
+            requeueUnsent(jobID: job.jobID, from: process)
+        }
+    }
+
+    /// A worker that cannot take a request has died, though its exit is not seen yet: the job never
+    /// started there, so it goes back to the front of the queue, and the slot takes nothing more
+    /// until that exit replaces the worker. (When the exit is seen first, between dispatch and
+    /// send, the exit handler has already failed the job as crashed.)
+    private func requeueUnsent(jobID: UInt64, from process: WorkerProcess) {
+        lock.lock()
+        guard let index = slots.indices.first(where: { slots[$0].process === process }),
+              case .busy(jobID) = slots[index].state, let job = jobs[jobID] else { return lock.unlock() }
+        slots[index].state = .down(restartAt: .distantFuture)
+        queue.insert(job, at: 0)
+        let dispatches = dispatchLocked()
+        lock.unlock()
+        send(dispatches)
     }
 
     private func spawnLocked(_ index: Int) {
