@@ -138,6 +138,7 @@ final class JobExecutor: @unchecked Sendable {
     }
 
     private func execute(_ job: RunJob) {
+        events.send(WorkerEvent.started(jobID: job.jobID))
         if job.checkpoint != nil {
             executeStateful(job)
             return

@@ -67,6 +67,8 @@ public final class WorkerPool: @unchecked Sendable {
         /// The outcome reported if the host kills this job's worker (rather than "crashed").
         var killOutcome: RunOutcome?
         var killed = false
+        /// The worker said it took the job (WorkerEvent.started); until then a dying worker never ran it.
+        var started = false
 
         init(request: RunJob, timeout: TimeInterval, onOutput: @escaping @Sendable ([OutputLine]) -> Void,
              continuation: CheckedContinuation<RunOutcome, Error>) {
@@ -285,24 +287,8 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     private func send(_ dispatches: [(WorkerProcess, RunJob)]) {
-        for (process, job) in dispatches where !process.send(.run(job)) {
-            requeueUnsent(jobID: job.jobID, from: process)
-        }
-    }
-
-    /// A worker that cannot take a request has died, though its exit is not seen yet: the job never
-    /// started there, so it goes back to the front of the queue, and the slot takes nothing more
-    /// until that exit replaces the worker. (When the exit is seen first, between dispatch and
-    /// send, the exit handler has already failed the job as crashed.)
-    private func requeueUnsent(jobID: UInt64, from process: WorkerProcess) {
-        lock.lock()
-        guard let index = slots.indices.first(where: { slots[$0].process === process }),
-              case .busy(jobID) = slots[index].state, let job = jobs[jobID] else { return lock.unlock() }
-        slots[index].state = .down(restartAt: .distantFuture)
-        queue.insert(job, at: 0)
-        let dispatches = dispatchLocked()
-        lock.unlock()
-        send(dispatches)
+        // A failed send means the worker is dying; its exit handler settles the job.
+        for (process, job) in dispatches { process.send(.run(job)) }
     }
 
     private func spawnLocked(_ index: Int) {
@@ -332,6 +318,10 @@ public final class WorkerPool: @unchecked Sendable {
             let dispatches = dispatchLocked()
             lock.unlock()
             send(dispatches)
+        case .started(let jobID):
+            lock.lock()
+            jobs[jobID]?.started = true
+            lock.unlock()
         case .output(let jobID, let lines):
             lock.lock()
             let job = jobs[jobID]
@@ -364,7 +354,14 @@ public final class WorkerPool: @unchecked Sendable {
         var diedBeforeReady = false
         switch slots[index].state {
         case .busy(let jobID):
-            if let job = jobs.removeValue(forKey: jobID) {
+            guard let job = jobs[jobID] else { break }
+            if !job.started && job.killOutcome?.status != .cancelled {
+                // It died before it took the job (a request can even land in its pipe as it
+                // goes): the job never ran, so another worker runs it.
+                job.slot = nil
+                queue.insert(job, at: 0)
+            } else {
+                jobs.removeValue(forKey: jobID)
                 // V8's own fatal errors arrive first as a `dying` event with their reason; this
                 // is what is left: a signal or an exit nobody announced.
                 let crashed = RunOutcome(status: .crashed, error:
@@ -387,7 +384,9 @@ public final class WorkerPool: @unchecked Sendable {
             logger.warning("worker process \(how); starting a replacement")
             spawnLocked(index)
         }
+        let dispatches = dispatchLocked()
         lock.unlock()
+        send(dispatches)
         if let (job, outcome) = failed { job.continuation.resume(returning: outcome) }
     }
 

@@ -37,6 +37,9 @@ enum WorkerRequest: Codable {
 
 enum WorkerEvent: Codable {
     case ready(v8Version: String)
+    /// The worker took the job and is about to run it: if it dies before saying so, the job never
+    /// ran and the host gives it to another worker.
+    case started(jobID: UInt64)
     case output(jobID: UInt64, lines: [OutputLine])
     case finished(jobID: UInt64, outcome: RunOutcome)
     /// The worker is about to die (V8 is ending it); `outcome` is why the job fails.
