@@ -9,13 +9,12 @@
 #include "internal.h"
 
 using namespace v8;
+using cv8::to_utf8;
 
 namespace {
 
 /// Snapshot data slot of the prelude's internals (see runtime.cpp).
 constexpr size_t kInternalsIndex = 0;
-/// Isolate data slots.
-constexpr uint32_t kRunSlot = 1, kAllocatorSlot = 2;
 /// The stack V8 may use below the point where a run starts. Hosts run engines on threads with
 /// far larger stacks (cv8.h), so the guest's deep recursion ends as a RangeError, not a fault.
 constexpr uintptr_t kStackBudgetBytes = 1024 * 1024;
@@ -34,11 +33,6 @@ void on_fatal_error(const char *location, const char *message) {
 void on_oom(const char *location, bool is_heap_oom) {
   std::string text = std::string("V8 ran out of memory in ") + (location ? location : "?");
   if (fatal_handler) fatal_handler(text.c_str(), 1);
-}
-
-std::string to_utf8(Isolate *isolate, Local<Value> value) {
-  String::Utf8Value text(isolate, value);
-  return *text ? std::string(*text, text.length()) : std::string();
 }
 
 /// True when a classic-script compile failed only because the code is an ES module.
@@ -121,7 +115,7 @@ namespace {
 
 void on_promise_reject(PromiseRejectMessage message) {
   Isolate *isolate = message.GetPromise()->GetIsolate();
-  auto *run = static_cast<cv8::RunState *>(isolate->GetData(kRunSlot));
+  cv8::RunState *run = cv8::current_run(isolate);
   if (!run) return;
   Local<Promise> promise = message.GetPromise();
   auto &list = run->unhandled_rejections;
@@ -142,8 +136,8 @@ namespace cv8 {
 
 void install_run_callbacks(Isolate *isolate, RunControl *control, CappedAllocator *allocator) {
   control->isolate = isolate;
-  isolate->SetData(kRunSlot, nullptr);
-  isolate->SetData(kAllocatorSlot, allocator);
+  isolate->SetData(cv8::kRunSlot, nullptr);
+  isolate->SetData(cv8::kAllocatorSlot, allocator);
   isolate->AddNearHeapLimitCallback(RunControl::near_heap_limit, control);
   isolate->AutomaticallyRestoreInitialHeapLimit();
   isolate->SetMicrotasksPolicy(MicrotasksPolicy::kExplicit);
@@ -287,7 +281,7 @@ class Run {
       std::lock_guard<std::mutex> lock(state_->host_calls->mutex);
       ended.swap(state_->host_calls->completions);
     }
-    auto *allocator = static_cast<cv8::CappedAllocator *>(isolate_->GetData(kAllocatorSlot));
+    auto *allocator = static_cast<cv8::CappedAllocator *>(isolate_->GetData(cv8::kAllocatorSlot));
     for (auto &completion : ended) {
       state_->host_calls_outstanding--;
       if (completion.ok && completion.has_bytes && allocator && !allocator->fits(completion.bytes.size())) {
@@ -703,7 +697,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   RunState state;
   state.request = request;
   state.internals.Reset(isolate, internals);
-  isolate->SetData(kRunSlot, &state);
+  isolate->SetData(cv8::kRunSlot, &state);
   {
     std::lock_guard<std::mutex> lock(control.stop_mutex);
     control.host_calls = state.host_calls;
@@ -734,7 +728,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   // it must not carry over into what the isolate does next.
   isolate->CancelTerminateExecution();
   state.unhandled_rejections.clear();
-  isolate->SetData(kRunSlot, nullptr);
+  isolate->SetData(cv8::kRunSlot, nullptr);
   return result;
 }
 

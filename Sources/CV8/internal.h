@@ -39,6 +39,22 @@ extern const intptr_t external_references[];
 /// The object the prelude receives as `native`, holding the callbacks above.
 v8::Local<v8::Object> make_native_bindings(v8::Isolate *isolate, v8::Local<v8::Context> context);
 
+/// Isolate data slots: the running run's RunState, and the isolate's CappedAllocator.
+constexpr uint32_t kRunSlot = 1, kAllocatorSlot = 2;
+
+struct RunState;
+/// The run going on in `isolate`, or null between runs.
+inline RunState *current_run(v8::Isolate *isolate) { return static_cast<RunState *>(isolate->GetData(kRunSlot)); }
+
+inline std::string to_utf8(v8::Isolate *isolate, v8::Local<v8::Value> value) {
+  v8::String::Utf8Value text(isolate, value);
+  return *text ? std::string(*text, text.length()) : std::string();
+}
+
+inline void throw_error(v8::Isolate *isolate, const std::string &message) {
+  isolate->ThrowException(v8::Exception::Error(v8::String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
+}
+
 /// The source texts compiled into the binary.
 std::string prelude_source();
 std::string acorn_source();

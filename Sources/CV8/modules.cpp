@@ -12,17 +12,6 @@ namespace {
 /// The name the main program's module has in the registry: one no loader can answer with.
 constexpr const char *kMainModuleURL = "mcp-v8:main";
 
-RunState *current_run(Isolate *isolate) { return static_cast<RunState *>(isolate->GetData(1)); }
-
-std::string to_utf8(Isolate *isolate, Local<Value> value) {
-  String::Utf8Value text(isolate, value);
-  return *text ? std::string(*text, text.length()) : std::string();
-}
-
-void throw_error(Isolate *isolate, const std::string &message) {
-  isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message.c_str()).ToLocalChecked()));
-}
-
 /// The run's registry, or null (and an exception) outside a run.
 ModuleRegistry *registry_of(Isolate *isolate) {
   RunState *run = current_run(isolate);

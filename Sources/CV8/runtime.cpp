@@ -8,12 +8,7 @@ namespace cv8 {
 
 namespace {
 
-RunState *current_run(Isolate *isolate) { return static_cast<RunState *>(isolate->GetData(1)); }
-CappedAllocator *allocator_of(Isolate *isolate) { return static_cast<CappedAllocator *>(isolate->GetData(2)); }
-
-void throw_error(Isolate *isolate, const char *message) {
-  isolate->ThrowException(Exception::Error(String::NewFromUtf8(isolate, message).ToLocalChecked()));
-}
+CappedAllocator *allocator_of(Isolate *isolate) { return static_cast<CappedAllocator *>(isolate->GetData(kAllocatorSlot)); }
 
 void throw_range_error(Isolate *isolate, const char *message) {
   isolate->ThrowException(Exception::RangeError(String::NewFromUtf8(isolate, message).ToLocalChecked()));
