@@ -2752,7 +2752,8 @@
     moduleImports = { __proto__: null };
     importsSnapshotted = snapshotting;
   }
-  // An error whose stack shows none of the runtime's frames.
+  // An error whose stack shows none of the runtime's frames: they are the runtime's own, and the
+  // guest learns nothing from them.
   function runtimeError(message, code) {
     const error = new ErrorCtor(message);
     if (code !== undefined) error.code = code;
@@ -2846,11 +2847,8 @@
       pending.resolve({ __proto__: null, value: parsed, bytes });
       return;
     }
-    const error = new ErrorCtor(parsed !== null && typeof parsed.message === 'string' ? parsed.message : 'the capability failed');
-    if (parsed !== null && typeof parsed.code === 'string') error.code = parsed.code;
-    // The only frames here are the runtime's own: the guest learns nothing from them.
-    ObjectDefineProperty(error, 'stack', { __proto__: null, value: 'Error: ' + error.message, writable: true, configurable: true });
-    pending.reject(error);
+    pending.reject(runtimeError(parsed !== null && typeof parsed.message === 'string' ? parsed.message : 'the capability failed',
+      parsed !== null && typeof parsed.code === 'string' ? parsed.code : undefined));
   }
   return {
     __proto__: null,
