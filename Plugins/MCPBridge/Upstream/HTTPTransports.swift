@@ -46,7 +46,9 @@ actor StreamableHTTPTransport: Transport {
             _ = try? await session.data(for: request)
         }
         sessionID = nil
-        session.finishTasksAndInvalidate()
+        // Cancel, not finish: a request the server never answers would otherwise live on until its
+        // timeout, and FoundationNetworking spins a core on such a socket the whole time.
+        session.invalidateAndCancel()
         continuation.finish()
     }
 
