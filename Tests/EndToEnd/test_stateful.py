@@ -42,6 +42,25 @@ def test_state_carries_across_calls_forks_and_restarts(transport, tmp_path):
     run(second_server(heap))
 
 
+def test_a_module_programs_heap_works_after_a_restart(transport, tmp_path):
+    # Top-level await makes the program a module, and a heap holding a module cannot be rehashed
+    # when V8 loads it: every process must hash strings with the same seed, or the next server
+    # finds none of the runtime's properties in it.
+    async def first_server():
+        async with stateful(tmp_path) as session:
+            made, _ = await run_js(session, "globalThis.f = () => 7; globalThis.key = {}; globalThis.weak = new WeakMap([[key, 'kept']]); "
+                                            "await 1; f()")
+            assert (made["status"], made["result"]) == ("completed", 7), made
+            return made["heap"]
+
+    async def second_server(heap):
+        async with stateful(tmp_path) as session:
+            resumed, is_error = await run_js(session, "[f() + 1, weak.get(key)]", heap=heap)
+            assert (resumed["result"], is_error) == ([8, "kept"], False), resumed
+
+    run(second_server(run(first_server())))
+
+
 def test_polling_and_output_pages(transport, tmp_path):
     async def scenario():
         async with stateful(tmp_path) as session:
