@@ -46,6 +46,17 @@ bool seal_unsnapshottable_globals(Isolate *isolate, Local<Context> context) {
          !script->Run(context).IsEmpty();
 }
 
+/// A snapshotting isolate has no WebAssembly at all (V8 could not serialize its objects): a guest
+/// that reaches for it learns why, not only that it is missing.
+void explain_missing_webassembly(cv8_run_result &run) {
+  if (run.status == CV8_STATUS_COMPLETED || run.error == nullptr) return;
+  std::string error = run.error;
+  if (error.find("WebAssembly is not defined") == std::string::npos) return;
+  free(run.error);
+  run.error = cv8::copy_string(error + "\n(stateful runs have no WebAssembly: V8 cannot keep its objects in a heap "
+                                       "snapshot; run WebAssembly on a --stateless server)");
+}
+
 cv8_checkpoint_result internal_failure(const std::string &message) {
   cv8_checkpoint_result result{};
   result.run.status = CV8_STATUS_INTERNAL;
@@ -93,6 +104,7 @@ cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const
     if (!snapshot && !seal_unsnapshottable_globals(isolate, context))
       return internal_failure("could not prepare a new heap");
     result.run = cv8::run_in_context(control, context, internals, nullptr, request, false, true);
+    explain_missing_webassembly(result.run);
     if (result.run.status != CV8_STATUS_COMPLETED) return result;  // nothing is stored
     creator->AddData(context, internals);
     creator->SetDefaultContext(context);

@@ -116,6 +116,17 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(error.error?.contains("not available in stateful runs") ?? false, error.error ?? "")
     }
 
+    func testWebAssemblyIsMissingAndTheErrorSaysWhy() {
+        let checkpointer = TestCheckpointer()
+        let (detected, _) = checkpointer.run("typeof WebAssembly")
+        assertCompleted(detected, result: "\"undefined\"")
+        let (report, snapshot) = checkpointer.run("new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]))")
+        XCTAssertEqual(report.status, CV8_STATUS_ERROR)
+        XCTAssertTrue(report.error?.hasPrefix("ReferenceError: WebAssembly is not defined") ?? false, report.error ?? "")
+        XCTAssertTrue(report.error?.contains("stateful runs have no WebAssembly") ?? false, report.error ?? "")
+        XCTAssertNil(snapshot)
+    }
+
     func testSealedHeapsRoundTrip() throws {
         let checkpointer = TestCheckpointer()
         let (_, heap) = checkpointer.run("var greeting = 'hello'")
