@@ -5,7 +5,9 @@
 //           including restoring the heap and snapshotting the end state; and sealing/opening
 //           that 1 MB heap's envelope (LZ4 + SHA-256)
 //   floor:  a bare v8::Isolate::New + Dispose with V8's own snapshot, no context: the least any
-//           fresh isolate costs on this machine (the one place V8 is used here directly)
+//           fresh isolate costs on this machine; and a bare v8::SnapshotCreator from V8's own
+//           snapshot, an empty context, `var x = 1` and CreateBlob: the least any stateful run
+//           costs in this V8, whatever the embedder does (the two places V8 is used here directly)
 // Prints one JSON object of medians in milliseconds.
 #include <algorithm>
 #include <chrono>
@@ -80,6 +82,24 @@ int main(int argc, char **argv) {
     isolate->Dispose();
   }
 
+  std::vector<double> checkpoint_floor;
+  for (int i = 0; i < iterations / 5 + 1; i++) {
+    auto t0 = Clock::now();
+    v8::SnapshotCreator creator;
+    v8::Isolate *isolate = creator.GetIsolate();
+    {
+      v8::HandleScope handle_scope(isolate);
+      v8::Local<v8::Context> context = v8::Context::New(isolate);
+      v8::Context::Scope context_scope(context);
+      v8::Local<v8::String> source = v8::String::NewFromUtf8Literal(isolate, "var x = 1");
+      if (v8::Script::Compile(context, source).ToLocalChecked()->Run(context).IsEmpty()) return 5;
+      creator.SetDefaultContext(context);
+    }
+    v8::StartupData blob = creator.CreateBlob(v8::SnapshotCreator::FunctionCodeHandling::kKeep);
+    delete[] blob.data;
+    checkpoint_floor.push_back(ms(Clock::now() - t0));
+  }
+
   // Stateful runs.
   auto checkpoint = [&](cv8_checkpointer *checkpointer, const std::vector<uint8_t> *heap, const char *code,
                         std::vector<uint8_t> *out) {
@@ -141,10 +161,10 @@ int main(int argc, char **argv) {
          "\"prepared_context_run_ms\": %.4f, \"iterations\": %d, "
          "\"checkpoint_from_runtime_ms\": %.3f, \"checkpoint_from_small_heap_ms\": %.3f, "
          "\"checkpoint_from_big_heap_ms\": %.3f, \"small_heap_bytes\": %zu, \"big_heap_bytes\": %zu, "
-         "\"seal_big_heap_ms\": %.3f, \"open_big_heap_ms\": %.3f}\n",
+         "\"seal_big_heap_ms\": %.3f, \"open_big_heap_ms\": %.3f, \"bare_checkpoint_floor_ms\": %.3f}\n",
          runtime_ms, cv8_runtime_snapshot_size(runtime), median(fresh), median(create), median(prepare), median(floor),
          median(warm), iterations, median(from_runtime), median(from_small), median(from_big), small_heap.size(),
-         big_heap.size(), median(seal), median(open));
+         big_heap.size(), median(seal), median(open), median(checkpoint_floor));
   cv8_engine_free(engine);
   cv8_runtime_free(runtime);
   return 0;

@@ -269,6 +269,7 @@ Ratios are baseline time / mcp-v8 time: above 1, mcp-v8 is faster.
 | idle memory, host + {server['processes'] - 1} workers: PSS / RSS summed | {server['idle_pss_mb']:.0f} / {server['idle_rss_mb']:.0f} MB | | |
 | stateful executions/s over stdio, trivial code on new heaps, pipelined, {os.cpu_count()} workers | {server['stateful_executions_per_second']:.0f} /s | | |
 | stateful run (restore + run + snapshot), from the runtime / from a {engine['small_heap_bytes'] / 1024:.0f} KiB heap | {engine['checkpoint_from_runtime_ms']:.1f} / {engine['checkpoint_from_small_heap_ms']:.1f} ms | | |
+| floor: bare `v8::SnapshotCreator`, V8's own snapshot, empty context + `var x = 1` + `CreateBlob` | {engine['bare_checkpoint_floor_ms']:.1f} ms (at most {os.cpu_count() * 1000 / engine['bare_checkpoint_floor_ms']:.0f} /s on {os.cpu_count()} cores with nothing else running) | | |
 | stateful run from a {engine['big_heap_bytes'] / 1024:.0f} KiB heap (10,000 objects) | {engine['checkpoint_from_big_heap_ms']:.1f} ms | | |
 | seal / open that heap's envelope (LZ4 + SHA-256) | {engine['seal_big_heap_ms']:.2f} / {engine['open_big_heap_ms']:.2f} ms | | |
 | runtime snapshot: build time at worker start / size | {engine['runtime_snapshot_ms']:.1f} ms / {engine['snapshot_bytes'] / 1024:.0f} KiB | | |
