@@ -21,31 +21,6 @@ std::unique_ptr<SnapshotCreator> make_creator(StartupData *base, uint32_t heap_l
   return creator;
 }
 
-/// V8 aborts the process when it snapshots a live Intl formatter or a FinalizationRegistry with
-/// registrations, so a heap started here never exposes their constructors. (Locale methods such
-/// as toLocaleString keep working: their ICU objects live outside the heap.) The accessors are
-/// part of the heap from then on, so every later generation is covered too.
-constexpr const char *kSealUnsnapshottableGlobals = R"JS(
-for (const name of ['Intl', 'FinalizationRegistry']) {
-  Object.defineProperty(globalThis, name, {
-    configurable: false, enumerable: false,
-    get() {
-      throw new TypeError(name + ' is not available in stateful runs: V8 cannot keep its objects in ' +
-        'a heap snapshot. Use toLocaleString/localeCompare, or run with --stateless.');
-    },
-  });
-}
-)JS";
-
-bool seal_unsnapshottable_globals(Isolate *isolate, Local<Context> context) {
-  Context::Scope context_scope(context);
-  TryCatch try_catch(isolate);
-  Local<Script> script;
-  return Script::Compile(context, String::NewFromUtf8(isolate, kSealUnsnapshottableGlobals).ToLocalChecked())
-             .ToLocal(&script) &&
-         !script->Run(context).IsEmpty();
-}
-
 /// A snapshotting isolate has no WebAssembly at all (V8 could not serialize its objects): a guest
 /// that reaches for it learns why, not only that it is missing.
 void explain_missing_webassembly(cv8_run_result &run) {
@@ -83,10 +58,12 @@ void cv8_checkpointer_cancel(cv8_checkpointer *checkpointer) {
 
 cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const uint8_t *snapshot,
                                            size_t snapshot_length, const cv8_run_request *request) {
-  StartupData base = checkpointer->runtime->blob;
+  StartupData base;
   if (snapshot) {
     if (snapshot_length > static_cast<size_t>(INT32_MAX)) return internal_failure("the heap snapshot is too large");
     base = StartupData{reinterpret_cast<const char *>(snapshot), static_cast<int>(snapshot_length)};
+  } else if (std::string error; !checkpointer->runtime->stateful_blob(&base, &error)) {
+    return internal_failure(error);
   }
   std::unique_ptr<SnapshotCreator> creator = make_creator(&base, checkpointer->control.heap_limit_mb);
   Isolate *isolate = creator->GetIsolate();
@@ -101,8 +78,6 @@ cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const
     Local<Object> internals;
     if (!context->GetDataFromSnapshotOnce<Object>(0).ToLocal(&internals))
       return internal_failure("the heap snapshot lacks the runtime's internals");
-    if (!snapshot && !seal_unsnapshottable_globals(isolate, context))
-      return internal_failure("could not prepare a new heap");
     result.run = cv8::run_in_context(control, context, internals, nullptr, request, false, true);
     explain_missing_webassembly(result.run);
     if (result.run.status != CV8_STATUS_COMPLETED) return result;  // nothing is stored

@@ -204,8 +204,14 @@ struct cv8_host_call {
 };
 
 struct cv8_runtime {
-  v8::StartupData blob;
+  v8::StartupData blob;  // stateless runs
   std::string blob_bytes;  // owns blob.data; must outlive every isolate made from it
+  /// The snapshot new stateful heaps start from (lean: URL and WASI wait for their first use,
+  /// Intl is hidden, no capability preludes), built on first use since a stateless server never
+  /// needs it. False, with `error` set, when it cannot be built.
+  bool stateful_blob(v8::StartupData *blob, std::string *error) const;
+  mutable std::once_flag stateful_once;
+  mutable std::string stateful_blob_bytes, stateful_error;
   /// The capability preludes the snapshot's context already ran, in order.
   std::vector<std::string> capability_preludes;
 

@@ -1,5 +1,5 @@
-// The runtime startup snapshot: a context that already holds the prelude, and the native
-// callbacks the prelude calls.
+// The runtime startup snapshots (stateless runs, new stateful heaps), which already hold the
+// prelude, and the native callbacks the prelude calls.
 #include "internal.h"
 
 using namespace v8;
@@ -237,48 +237,101 @@ Local<Object> make_native_bindings(Isolate *isolate, Local<Context> context) {
 
 namespace {
 
-/// Builds the snapshot: evaluates the prelude in a fresh context, then the capability preludes,
-/// and keeps what the prelude returns (the engine's internals) as snapshot data 0 of that context.
-bool build_runtime_blob(cv8_runtime *runtime, const cv8_capability *capabilities, size_t capability_count,
-                        std::string *error) {
+/// V8 aborts the process when it snapshots a live Intl formatter or a FinalizationRegistry with
+/// registrations, so the context stateful heaps start from never exposes their constructors.
+/// (Locale methods such as toLocaleString keep working: their ICU objects live outside the heap.)
+/// The accessors are part of every heap made from it, so every later generation is covered too.
+constexpr const char *kSealUnsnapshottableGlobals = R"JS(
+for (const name of ['Intl', 'FinalizationRegistry']) {
+  Object.defineProperty(globalThis, name, {
+    configurable: false, enumerable: false,
+    get() {
+      throw new TypeError(name + ' is not available in stateful runs: V8 cannot keep its objects in ' +
+        'a heap snapshot. Use toLocaleString/localeCompare, or run with --stateless.');
+    },
+  });
+}
+)JS";
+
+bool run_script(Isolate *isolate, Local<Context> context, const char *name, Local<String> source,
+                Local<Value> *value) {
+  ScriptOrigin origin(isolate, String::NewFromUtf8(isolate, name).ToLocalChecked());
+  Local<Script> script;
+  return Script::Compile(context, source, &origin).ToLocal(&script) && script->Run(context).ToLocal(value);
+}
+
+/// Evaluates the prelude in `context` and returns what it returns: the engine's internals.
+bool evaluate_prelude(Isolate *isolate, Local<Context> context, bool lean, Local<Object> *internals,
+                      std::string *error) {
+  Context::Scope context_scope(context);
+  TryCatch try_catch(isolate);
+  std::string source_text = cv8::prelude_source();
+  Local<String> source = String::NewFromUtf8(isolate, source_text.data(), NewStringType::kNormal,
+                                             static_cast<int>(source_text.size()))
+                             .ToLocalChecked();
+  Local<Value> factory;
+  Local<Value> result;
+  Local<Value> arguments[3] = {cv8::make_native_bindings(isolate, context), context->Global(),
+                               Boolean::New(isolate, lean)};
+  if (!run_script(isolate, context, "mcp-v8:runtime.js", source, &factory) || !factory->IsFunction() ||
+      !factory.As<Function>()->Call(context, Undefined(isolate), 3, arguments).ToLocal(&result) ||
+      !result->IsObject()) {
+    String::Utf8Value message(isolate, try_catch.Exception());
+    *error = std::string("the runtime prelude failed: ") + (*message ? *message : "it did not return its internals");
+    return false;
+  }
+  *internals = result.As<Object>();
+  if (!lean) return true;
+  Local<Value> ignored;
+  if (!run_script(isolate, context, "mcp-v8:stateful.js",
+                  String::NewFromUtf8(isolate, kSealUnsnapshottableGlobals).ToLocalChecked(), &ignored)) {
+    *error = "the runtime could not hide Intl and FinalizationRegistry from stateful runs";
+    return false;
+  }
+  return true;
+}
+
+/// A runtime snapshot: the prelude (and, for stateless runs, the capability preludes) already
+/// run in its default context, whose data 0 is the prelude's internals. Stateless runs and new
+/// stateful heaps get separate snapshots, not two contexts of one: the functions, their bytecode
+/// and strings live in a snapshot's shared part, so a lean context beside a full one would make
+/// heaps no smaller. Stateful runs run the capability preludes themselves, since a heap may come
+/// from anywhere.
+bool build_blob(bool lean, const cv8_capability *capabilities, size_t capability_count, std::string *bytes,
+                std::string *error) {
   SnapshotCreator creator(cv8::external_references);
   Isolate *isolate = creator.GetIsolate();
   {
     HandleScope handle_scope(isolate);
     Local<Context> context = Context::New(isolate);
-    Context::Scope context_scope(context);
-    TryCatch try_catch(isolate);
-    std::string source_text = cv8::prelude_source();
-    Local<String> source = String::NewFromUtf8(isolate, source_text.data(), NewStringType::kNormal,
-                                               static_cast<int>(source_text.size()))
-                               .ToLocalChecked();
-    ScriptOrigin origin(isolate, String::NewFromUtf8Literal(isolate, "mcp-v8:runtime.js"));
-    Local<Script> script;
-    Local<Value> factory;
-    Local<Value> internals;
-    Local<Value> arguments[2] = {cv8::make_native_bindings(isolate, context), context->Global()};
-    if (!Script::Compile(context, source, &origin).ToLocal(&script) || !script->Run(context).ToLocal(&factory) ||
-        !factory->IsFunction() ||
-        !factory.As<Function>()->Call(context, Undefined(isolate), 2, arguments).ToLocal(&internals) ||
-        !internals->IsObject()) {
-      String::Utf8Value message(isolate, try_catch.Exception());
-      *error = std::string("the runtime prelude failed: ") + (*message ? *message : "it did not return its internals");
-      return false;
+    Local<Object> internals;
+    if (!evaluate_prelude(isolate, context, lean, &internals, error)) return false;
+    if (!lean) {
+      Context::Scope context_scope(context);
+      if (!cv8::install_capability_preludes(context, internals, capabilities, capability_count, error)) return false;
     }
-    if (!cv8::install_capability_preludes(context, internals.As<Object>(), capabilities, capability_count, error))
-      return false;
     creator.AddData(context, internals);
     creator.SetDefaultContext(context);
   }
   StartupData blob = creator.CreateBlob(SnapshotCreator::FunctionCodeHandling::kKeep);
-  runtime->blob_bytes.assign(blob.data, blob.raw_size);
+  bytes->assign(blob.data, blob.raw_size);
   delete[] blob.data;
-  runtime->blob.data = runtime->blob_bytes.data();
-  runtime->blob.raw_size = static_cast<int>(runtime->blob_bytes.size());
   return true;
 }
 
 }  // namespace
+
+bool cv8_runtime::stateful_blob(StartupData *blob, std::string *error) const {
+  std::call_once(stateful_once, [this] {
+    if (!build_blob(true, nullptr, 0, &stateful_blob_bytes, &stateful_error)) stateful_blob_bytes.clear();
+  });
+  if (stateful_blob_bytes.empty()) {
+    *error = stateful_error;
+    return false;
+  }
+  *blob = StartupData{stateful_blob_bytes.data(), static_cast<int>(stateful_blob_bytes.size())};
+  return true;
+}
 
 extern "C" {
 
@@ -305,11 +358,12 @@ cv8_runtime *cv8_runtime_create_with_capabilities(const cv8_capability *capabili
   for (size_t index = 0; index < capability_count; index++)
     runtime->capability_preludes.emplace_back(capabilities[index].prelude, capabilities[index].prelude_length);
   std::string error;
-  if (!build_runtime_blob(runtime, capabilities, capability_count, &error)) {
+  if (!build_blob(false, capabilities, capability_count, &runtime->blob_bytes, &error)) {
     if (error_out) *error_out = cv8::copy_string(error);
     delete runtime;
     return nullptr;
   }
+  runtime->blob = StartupData{runtime->blob_bytes.data(), static_cast<int>(runtime->blob_bytes.size())};
   return runtime;
 }
 

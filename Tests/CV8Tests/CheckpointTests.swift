@@ -116,6 +116,34 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(error.error?.contains("not available in stateful runs") ?? false, error.error ?? "")
     }
 
+    func testURLAndWASIJoinAHeapOnlyWhenFirstUsed() throws {
+        let checkpointer = TestCheckpointer()
+        let placeholder = "['URL', 'URLSearchParams', 'WASI'].map(n => typeof Object.getOwnPropertyDescriptor(globalThis, n).get)"
+        let (untouched, plainHeap) = checkpointer.run(placeholder)
+        assertCompleted(untouched, result: "[\"function\",\"function\",\"function\"]")
+        let (used, urlHeap) = checkpointer.run("new URL('http://a.test/p?q=1').searchParams.get('q')",
+                                               from: try XCTUnwrap(plainHeap))
+        assertCompleted(used, result: "\"1\"")
+        // The URL section's objects joined the heap; WASI is still waiting.
+        XCTAssertGreaterThan(try XCTUnwrap(urlHeap).count, try XCTUnwrap(plainHeap).count + 8 * 1024)
+        let (resumed, _) = checkpointer.run(
+            "[typeof Object.getOwnPropertyDescriptor(globalThis, 'URL').value, "
+                + "typeof Object.getOwnPropertyDescriptor(globalThis, 'WASI').get, String(new URL('b', 'http://a.test/'))]",
+            from: try XCTUnwrap(urlHeap))
+        assertCompleted(resumed, result: "[\"function\",\"function\",\"http://a.test/b\"]")
+    }
+
+    func testAGuestsChoiceOfALazyGlobalIsKept() {
+        let checkpointer = TestCheckpointer()
+        let (assigned, _) = checkpointer.run("URL = 5; [URL, typeof URLSearchParams, URL]")
+        assertCompleted(assigned, result: "[5,\"function\",5]")
+        let (deleted, _) = checkpointer.run("delete globalThis.WASI; [typeof WASI, 'WASI' in globalThis]")
+        assertCompleted(deleted, result: "[\"undefined\",false]")
+        // The live globals the section would use are the guest's by now; the captured ones are used.
+        let (patched, _) = checkpointer.run("Symbol = null; WeakMap = null; [...new URLSearchParams('a=1&b=2').keys()]")
+        assertCompleted(patched, result: "[\"a\",\"b\"]")
+    }
+
     func testWebAssemblyIsMissingAndTheErrorSaysWhy() {
         let checkpointer = TestCheckpointer()
         let (detected, _) = checkpointer.run("typeof WebAssembly")

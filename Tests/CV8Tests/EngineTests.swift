@@ -164,9 +164,11 @@ final class EngineTests: XCTestCase {
               new URLSearchParams({a: '1 2'}).toString(),
               structuredClone(new Map([[1, 2]])).get(1),
               typeof performance.now(),
+              // Installed up front here; only stateful heaps wait for the first use.
+              typeof Object.getOwnPropertyDescriptor(globalThis, 'URL').value,
             ]
             """)
-        assertCompleted(report, result: "[\"héllo\",\"aGk=\",\"hi\",\"https://example.com/b?x=1#h\",\"a=1+2\",2,\"number\"]")
+        assertCompleted(report, result: "[\"héllo\",\"aGk=\",\"hi\",\"https://example.com/b?x=1#h\",\"a=1+2\",2,\"number\",\"function\"]")
     }
 
     func testConsoleLevelsAndFormatting() {
