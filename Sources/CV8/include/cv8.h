@@ -168,10 +168,12 @@ cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request
 void cv8_run_result_free(cv8_run_result *result);
 
 /* ---- stateful runs ---------------------------------------------------------------------------
- * A checkpointer runs code starting from a heap snapshot (or, without one, from the runtime) and,
- * when the run completes, returns a snapshot of the end state. Each run is its own snapshotting
- * isolate; there, unlike in engines, JavaScript runs without the optimizing compiler, there is no
- * WebAssembly, and ArrayBuffer memory is not capped (V8 provides that isolate's allocator).
+ * A checkpointer runs code starting from a heap snapshot (or, without one, from the runtime's lean
+ * stateful snapshot, built on first use, where URL, URLSearchParams and WASI are installed when a
+ * program first reads them) and, when the run completes, returns a snapshot of the end state.
+ * Each run is its own snapshotting isolate; there, unlike in engines, JavaScript runs without the
+ * optimizing compiler, there is no WebAssembly, and ArrayBuffer memory is not capped (V8 provides
+ * that isolate's allocator).
  * `Intl` and `FinalizationRegistry` throw a TypeError there: V8 aborts the process when it
  * snapshots their objects, so a heap started by a checkpointer never exposes them. */
 typedef struct cv8_checkpointer cv8_checkpointer;
