@@ -78,7 +78,7 @@ cv8_checkpoint_result cv8_checkpointer_run(cv8_checkpointer *checkpointer, const
     Local<Object> internals;
     if (!context->GetDataFromSnapshotOnce<Object>(0).ToLocal(&internals))
       return internal_failure("the heap snapshot lacks the runtime's internals");
-    result.run = cv8::run_in_context(control, context, internals, nullptr, request, false, true);
+    result.run = cv8::run_in_context(control, context, internals, nullptr, request, true);
     explain_missing_webassembly(result.run);
     if (result.run.status != CV8_STATUS_COMPLETED) return result;  // nothing is stored
     creator->AddData(context, internals);

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <thread>
 
+#include <openssl/sha.h>
+
 #include "internal.h"
 
 using namespace v8;
@@ -213,9 +215,8 @@ namespace {
 class Run {
  public:
   Run(cv8::RunControl *control, const cv8_run_request *request, Local<Context> context, Local<Object> internals,
-      MicrotaskQueue *queue, bool capabilities_installed, bool snapshotting)
-      : capabilities_installed_(capabilities_installed),
-        snapshotting_(snapshotting),
+      MicrotaskQueue *queue, bool snapshotting)
+      : snapshotting_(snapshotting),
         control_(control),
         isolate_(control->isolate),
         request_(request),
@@ -265,7 +266,6 @@ class Run {
   // ---- capabilities -------------------------------------------------------------------------
 
   void install_capabilities() {
-    if (capabilities_installed_) return;
     TryCatch try_catch(isolate_);
     std::string error;
     if (!cv8::install_capability_preludes(context_, internals_, request_->capabilities, request_->capability_count,
@@ -633,7 +633,6 @@ class Run {
     return value->NumberValue(context_).FromMaybe(-1);
   }
 
-  bool capabilities_installed_;
   bool snapshotting_;
   cv8::RunControl *control_;
   Isolate *isolate_;
@@ -656,9 +655,36 @@ class Run {
 
 namespace cv8 {
 
+/// Names a list of capability preludes: SHA-256 over the count and each prelude's length and bytes.
+static std::string capability_fingerprint(const cv8_capability *capabilities, size_t count) {
+  std::string named = std::to_string(count);
+  for (size_t index = 0; index < count; index++) {
+    named += ':' + std::to_string(capabilities[index].prelude_length) + ':';
+    named.append(capabilities[index].prelude, capabilities[index].prelude_length);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char *>(named.data()), named.size(), digest);
+  static const char hex[] = "0123456789abcdef";
+  std::string text;
+  for (unsigned char byte : digest) {
+    text += hex[byte >> 4];
+    text += hex[byte & 15];
+  }
+  return text;
+}
+
 bool install_capability_preludes(Local<Context> context, Local<Object> internals, const cv8_capability *capabilities,
                                  size_t count, std::string *error) {
   Isolate *isolate = context->GetIsolate();
+  // A context from a snapshot (the runtime's, or a stored heap) that already ran exactly these
+  // preludes keeps what they made: running them again would only cost time, with whatever
+  // globals the guest has changed since.
+  Local<String> key = String::NewFromUtf8Literal(isolate, "installedCapabilities");
+  std::string fingerprint = capability_fingerprint(capabilities, count);
+  Local<Value> installed;
+  if (internals->Get(context, key).ToLocal(&installed) && installed->IsString() &&
+      to_utf8(isolate, installed) == fingerprint)
+    return true;
   for (size_t index = 0; index < count; index++) {
     const cv8_capability &capability = capabilities[index];
     TryCatch try_catch(isolate);
@@ -685,12 +711,15 @@ bool install_capability_preludes(Local<Context> context, Local<Object> internals
       return false;
     }
   }
+  if (!internals->Set(context, key, String::NewFromUtf8(isolate, fingerprint.c_str()).ToLocalChecked()).FromMaybe(false)) {
+    *error = "the installed capabilities could not be recorded";
+    return false;
+  }
   return true;
 }
 
 cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local<Object> internals,
-                              MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed,
-                              bool snapshotting) {
+                              MicrotaskQueue *queue, const cv8_run_request *request, bool snapshotting) {
   Isolate *isolate = control.isolate;
   int stack_marker;
   isolate->SetStackLimit(reinterpret_cast<uintptr_t>(&stack_marker) - kStackBudgetBytes);
@@ -709,7 +738,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   cv8_run_result result;
   {
     Context::Scope context_scope(context);
-    Run run(&control, request, context, internals, queue, capabilities_installed, snapshotting);
+    Run run(&control, request, context, internals, queue, snapshotting);
     result = run.execute(&state);
   }
   watchdog::disarm(token);
@@ -746,8 +775,7 @@ cv8_run_result cv8_engine::run(const cv8_run_request *request) {
     std::unique_ptr<MicrotaskQueue> queue = std::move(next_queue);
     next_context.Reset();
     next_internals.Reset();
-    result = cv8::run_in_context(control, context, internals, queue.get(), request,
-                                 runtime->holds_capabilities_of(request), false);
+    result = cv8::run_in_context(control, context, internals, queue.get(), request, false);
     context->DetachGlobal();
     isolate->ContextDisposedNotification();
     queue.reset();

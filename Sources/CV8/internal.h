@@ -167,14 +167,14 @@ void install_run_callbacks(v8::Isolate *isolate, RunControl *control, CappedAllo
 
 /// Runs a request in `context` (entered isolate, open HandleScope): stack limit, watchdog,
 /// event loop, result. `queue` is the context's own microtask queue, or null for the isolate's.
-/// `capabilities_installed`: the context came from a snapshot that already ran the preludes.
 /// `snapshotting`: the context is snapshotted after the run, so it must not import modules.
 cv8_run_result run_in_context(RunControl &control, v8::Local<v8::Context> context, v8::Local<v8::Object> internals,
-                              v8::MicrotaskQueue *queue, const cv8_run_request *request, bool capabilities_installed,
-                              bool snapshotting);
+                              v8::MicrotaskQueue *queue, const cv8_run_request *request, bool snapshotting);
 
 /// Runs each capability prelude as `function (host) { ... }` with the host object `internals`
-/// makes for it. False, with a message in `error`, when one fails.
+/// makes for it, unless the context already holds exactly these (their fingerprint is recorded
+/// in `internals.installedCapabilities`, so it travels in snapshots and heaps). False, with a
+/// message in `error`, when one fails.
 bool install_capability_preludes(v8::Local<v8::Context> context, v8::Local<v8::Object> internals,
                                  const cv8_capability *capabilities, size_t count, std::string *error);
 
@@ -207,24 +207,13 @@ struct cv8_runtime {
   v8::StartupData blob;  // stateless runs
   std::string blob_bytes;  // owns blob.data; must outlive every isolate made from it
   /// The snapshot new stateful heaps start from (lean: URL and WASI wait for their first use,
-  /// Intl is hidden, no capability preludes), built on first use since a stateless server never
+  /// and Intl is hidden before the capability preludes run), built on first use since a stateless server never
   /// needs it. False, with `error` set, when it cannot be built.
   bool stateful_blob(v8::StartupData *blob, std::string *error) const;
   mutable std::once_flag stateful_once;
   mutable std::string stateful_blob_bytes, stateful_error;
-  /// The capability preludes the snapshot's context already ran, in order.
+  /// The capability preludes both snapshots run, in order.
   std::vector<std::string> capability_preludes;
-
-  /// Whether `request` asks for exactly the capabilities the snapshot holds.
-  bool holds_capabilities_of(const cv8_run_request *request) const {
-    if (request->capability_count != capability_preludes.size()) return false;
-    for (size_t index = 0; index < request->capability_count; index++) {
-      const cv8_capability &capability = request->capabilities[index];
-      if (capability_preludes[index].compare(0, std::string::npos, capability.prelude, capability.prelude_length) != 0)
-        return false;
-    }
-    return true;
-  }
 };
 
 #endif

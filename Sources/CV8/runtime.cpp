@@ -291,12 +291,10 @@ bool evaluate_prelude(Isolate *isolate, Local<Context> context, bool lean, Local
   return true;
 }
 
-/// A runtime snapshot: the prelude (and, for stateless runs, the capability preludes) already
-/// run in its default context, whose data 0 is the prelude's internals. Stateless runs and new
-/// stateful heaps get separate snapshots, not two contexts of one: the functions, their bytecode
-/// and strings live in a snapshot's shared part, so a lean context beside a full one would make
-/// heaps no smaller. Stateful runs run the capability preludes themselves, since a heap may come
-/// from anywhere.
+/// A runtime snapshot: the prelude and then the capability preludes already run in its default
+/// context, whose data 0 is the prelude's internals. Stateless runs and new stateful heaps get
+/// separate snapshots, not two contexts of one: the functions, their bytecode and strings live in
+/// a snapshot's shared part, so a lean context beside a full one would make heaps no smaller.
 bool build_blob(bool lean, const cv8_capability *capabilities, size_t capability_count, std::string *bytes,
                 std::string *error) {
   SnapshotCreator creator(cv8::external_references);
@@ -306,7 +304,7 @@ bool build_blob(bool lean, const cv8_capability *capabilities, size_t capability
     Local<Context> context = Context::New(isolate);
     Local<Object> internals;
     if (!evaluate_prelude(isolate, context, lean, &internals, error)) return false;
-    if (!lean) {
+    {
       Context::Scope context_scope(context);
       if (!cv8::install_capability_preludes(context, internals, capabilities, capability_count, error)) return false;
     }
@@ -323,7 +321,10 @@ bool build_blob(bool lean, const cv8_capability *capabilities, size_t capability
 
 bool cv8_runtime::stateful_blob(StartupData *blob, std::string *error) const {
   std::call_once(stateful_once, [this] {
-    if (!build_blob(true, nullptr, 0, &stateful_blob_bytes, &stateful_error)) stateful_blob_bytes.clear();
+    std::vector<cv8_capability> capabilities;
+    for (const std::string &prelude : capability_preludes) capabilities.push_back({prelude.data(), prelude.size()});
+    if (!build_blob(true, capabilities.data(), capabilities.size(), &stateful_blob_bytes, &stateful_error))
+      stateful_blob_bytes.clear();
   });
   if (stateful_blob_bytes.empty()) {
     *error = stateful_error;

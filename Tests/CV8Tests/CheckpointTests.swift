@@ -144,6 +144,27 @@ final class CheckpointTests: XCTestCase {
         assertCompleted(patched, result: "[\"a\",\"b\"]")
     }
 
+    func testAHeapKeepsItsCapabilityPreludesAndRunsThemAgainOnlyWhenTheyChange() throws {
+        let counting = "globalThis.installs = (globalThis.installs || 0) + 1; globalThis.ping = () => host.call('ping', 7);"
+        let answer: TestCapabilities.Handler = { call, _, request, _ in completeHostCall(call, json: request) }
+        let capabilities = TestCapabilities(preludes: [counting], handler: answer)
+        let checkpointer = TestCheckpointer()
+        let (first, heap) = checkpointer.run("[installs, (await ping()).value]", capabilities: capabilities)
+        assertCompleted(first, result: "[1,7]")
+        let (again, _) = checkpointer.run("[installs, (await ping()).value]", from: try XCTUnwrap(heap),
+                                          capabilities: capabilities)
+        assertCompleted(again, result: "[1,7]")
+        let changed = TestCapabilities(preludes: [counting, "globalThis.second = true;"], handler: answer)
+        let (other, _) = checkpointer.run("[installs, second]", from: try XCTUnwrap(heap), capabilities: changed)
+        assertCompleted(other, result: "[2,true]")
+        // A runtime made for these capabilities starts new heaps with them already run.
+        let runtime = capabilities.makeRuntime()
+        defer { cv8_runtime_free(runtime) }
+        let (prebuilt, _) = TestCheckpointer(runtime: runtime).run("[installs, (await ping()).value]",
+                                                                   capabilities: capabilities)
+        assertCompleted(prebuilt, result: "[1,7]")
+    }
+
     func testWebAssemblyIsMissingAndTheErrorSaysWhy() {
         let checkpointer = TestCheckpointer()
         let (detected, _) = checkpointer.run("typeof WebAssembly")

@@ -85,9 +85,10 @@ typedef struct {
   size_t prelude_length;
 } cv8_capability;
 
-/* A runtime whose startup snapshot already ran these capabilities' preludes (copied): engine runs
- * whose request lists the same preludes skip running them, which saves compiling and running
- * them every run. Checkpointer runs, which may start from any heap, always run them. */
+/* A runtime whose startup snapshots already ran these capabilities' preludes (copied). A run
+ * whose context already holds exactly the preludes its request lists (from the runtime's
+ * snapshot, or from a heap made with them) skips running them, which saves compiling and running
+ * them every run; otherwise it runs them all. */
 cv8_runtime *cv8_runtime_create_with_capabilities(const cv8_capability *capabilities, size_t capability_count,
                                                   char **error_out);
 

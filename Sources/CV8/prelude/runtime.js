@@ -20,7 +20,8 @@
 //     compileModule(url, source) -> [handle, isNew]; moduleRequests(handle) -> specifiers;
 //     linkModule(handle, specifier, target); instantiateModule(handle); evaluateModule(handle)
 //     -> promise; moduleNamespace(handle): a run's ES modules (modules.cpp)
-//   internals (called by the engine, with the run's context entered):
+//   internals (called by the engine, with the run's context entered; the engine also records
+//   there, as `installedCapabilities`, which capability preludes this context has run):
 //     nextTimerDelay()          ms until the next timer is due (>= 0), or -1 when none is set
 //     runNextDueTimer()         runs the earliest due timer; true if one ran. Exceptions propagate.
 //     pendingOperations()       count of host operations (async WebAssembly compiles, ...) not settled
