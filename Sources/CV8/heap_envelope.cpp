@@ -22,16 +22,6 @@ void put_text(std::string &out, const std::string &text) {
   out += text;
 }
 
-std::string hex(const unsigned char *bytes, size_t length) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < length; i++) {
-    out += digits[bytes[i] >> 4];
-    out += digits[bytes[i] & 15];
-  }
-  return out;
-}
-
 /// Reads the header fields in order, failing on the first one that runs past the end.
 class Reader {
  public:
@@ -102,7 +92,7 @@ int cv8_heap_seal(const uint8_t *payload, size_t length, cv8_sealed_heap *out, c
   memcpy(bytes, header.data(), header.size());
   out->bytes = bytes;
   out->length = header.size() + static_cast<size_t>(compressed);
-  std::string id = hex(digest, sizeof digest);
+  std::string id = cv8::hex(digest, sizeof digest);
   memcpy(out->id, id.c_str(), id.size() + 1);
   return 0;
 }
@@ -148,7 +138,7 @@ int cv8_heap_open(const uint8_t *sealed, size_t length, uint8_t **payload_out, s
     free(payload);
     return fail(error_out, "the heap snapshot's checksum does not match its contents");
   }
-  std::string id = hex(actual, sizeof actual);
+  std::string id = cv8::hex(actual, sizeof actual);
   memcpy(id_out, id.c_str(), id.size() + 1);
   *payload_out = payload;
   *payload_length_out = payload_length;

@@ -31,6 +31,8 @@ v8::Platform *platform();
 
 /// A malloc'd copy of `text`, for strings handed to the caller.
 char *copy_string(const std::string &text);
+/// Lower-case hex of `length` bytes.
+std::string hex(const unsigned char *bytes, size_t length);
 
 /// The native callbacks every isolate refers to, null-terminated. One array for the snapshot
 /// creator and every isolate made from its blob: the order binds snapshot functions to callbacks.
@@ -207,8 +209,8 @@ struct cv8_runtime {
   v8::StartupData blob;  // stateless runs
   std::string blob_bytes;  // owns blob.data; must outlive every isolate made from it
   /// The snapshot new stateful heaps start from (lean: URL and WASI wait for their first use,
-  /// and Intl is hidden before the capability preludes run), built on first use since a stateless server never
-  /// needs it. False, with `error` set, when it cannot be built.
+  /// and Intl is hidden before the capability preludes run), built on first use since a
+  /// stateless server never needs it. False, with `error` set, when it cannot be built.
   bool stateful_blob(v8::StartupData *blob, std::string *error) const;
   mutable std::once_flag stateful_once;
   mutable std::string stateful_blob_bytes, stateful_error;

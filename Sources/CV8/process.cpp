@@ -40,6 +40,16 @@ constexpr const char *kFlags = "--wasm-max-mem-pages=1024 --stack-trace-limit=10
 
 v8::Platform *platform() { return the_platform; }
 
+std::string hex(const unsigned char *bytes, size_t length) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < length; i++) {
+    out += digits[bytes[i] >> 4];
+    out += digits[bytes[i] & 15];
+  }
+  return out;
+}
+
 char *copy_string(const std::string &text) {
   char *copy = static_cast<char *>(malloc(text.size() + 1));
   memcpy(copy, text.data(), text.size());
