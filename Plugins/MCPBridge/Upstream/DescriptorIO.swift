@@ -20,6 +20,22 @@ public func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
     return true
 }
 
+/// Fills all of `buffer`, retrying short reads and EINTR; false when the input ends first or a read
+/// fails (then with errno set).
+public func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+    var offset = 0
+    while offset < buffer.count {
+        let count = read(fd, buffer.baseAddress! + offset, buffer.count - offset)
+        if count < 0 {
+            if errno == EINTR { continue }
+            return false
+        }
+        if count == 0 { return false }
+        offset += count
+    }
+    return true
+}
+
 /// How reading newline-delimited messages ended.
 public enum LineReadingEnd: Equatable {
     case endOfFile

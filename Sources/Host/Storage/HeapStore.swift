@@ -71,18 +71,14 @@ public struct DirectoryHeapStore: HeapStore {
             throw .io("cannot read heap \(id): \(errorText())")
         }
         defer { close(fd) }
-        var sealed: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw .io("cannot read heap \(id): \(errorText())")
-            }
-            if count == 0 { break }
-            sealed.append(contentsOf: chunk[0..<count])
+        // Files are renamed into place whole and never changed, so the size read here holds.
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { throw .io("cannot read heap \(id): \(errorText())") }
+        var sealed = Data(count: Int(status.st_size))
+        guard sealed.withUnsafeMutableBytes({ readFully(fd, $0) }) else {
+            throw .io("cannot read all \(status.st_size) bytes of heap \(id): \(errorText())")
         }
-        return Data(sealed)
+        return sealed
     }
 
     public func exists(_ id: HeapID) throws(HeapStoreError) -> Bool {

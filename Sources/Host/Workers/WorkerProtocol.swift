@@ -137,17 +137,3 @@ final class FrameReader {
         return block
     }
 }
-
-private func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Bool {
-    var offset = 0
-    while offset < buffer.count {
-        let count = read(fd, buffer.baseAddress! + offset, buffer.count - offset)
-        if count < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        if count == 0 { return false }
-        offset += count
-    }
-    return true
-}
