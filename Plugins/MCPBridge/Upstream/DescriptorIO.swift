@@ -8,30 +8,24 @@ import Glibc
 
 /// Writes all of `buffer`, retrying short writes and EINTR; false (with errno set) when it cannot.
 public func writeFully(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> Bool {
-    var offset = 0
-    while offset < buffer.count {
-        let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-        if written < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        offset += written
-    }
-    return true
+    moveAll(buffer.count) { write(fd, buffer.baseAddress! + $0, buffer.count - $0) }
 }
 
 /// Fills all of `buffer`, retrying short reads and EINTR; false when the input ends first or a read
 /// fails (then with errno set).
 public func readFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Bool {
+    moveAll(buffer.count) { read(fd, buffer.baseAddress! + $0, buffer.count - $0) }
+}
+
+/// Calls `transfer` with the offset reached until `count` bytes have moved; it returns how many
+/// it moved, 0 at end of input or negative on an error.
+private func moveAll(_ count: Int, _ transfer: (Int) -> Int) -> Bool {
     var offset = 0
-    while offset < buffer.count {
-        let count = read(fd, buffer.baseAddress! + offset, buffer.count - offset)
-        if count < 0 {
-            if errno == EINTR { continue }
-            return false
-        }
-        if count == 0 { return false }
-        offset += count
+    while offset < count {
+        let moved = transfer(offset)
+        if moved < 0 && errno == EINTR { continue }
+        if moved <= 0 { return false }
+        offset += moved
     }
     return true
 }
