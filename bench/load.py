@@ -3,8 +3,9 @@
 For each topology (a Node `http` + `vm.runInNewContext` server as the baseline, mcp-v8 stateless,
 mcp-v8 stateful) and each target rate, requests of trivial code are started on a fixed schedule for
 a fixed duration, and the run reports the achieved rate (answers of any status per second),
-average/p95/p99 latency, success rate and dropped requests (those that could not start on schedule). Writes bench/results/load.md (the table), load-p95.png (p95 against rate) and
-load.json (raw numbers).
+average/p95/p99 latency, success rate, dropped requests (those that could not start on schedule)
+and the server's CPU time per answer, host and workers apart. Writes bench/results/load.md (the
+tables), load-p95.png (p95 against rate) and load.json (raw numbers).
 
 The generator is open-loop, here rather than Debian's `hey`: hey's workers each tick at the same
 instant (c requests in one burst every 1/q s, not a steady rate), a worker whose request is slow
@@ -64,6 +65,15 @@ def stateful_ok(body: dict) -> bool:
     return body.get("status") == "completed"
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system time of a live process, from /proc (0 if it has exited)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Server:
     """A server process on a free port; its stderr goes to a file (a pipe nobody reads would fill
     and stall it) where the port is read from the `listening on` line."""
@@ -79,6 +89,12 @@ class Server:
                 raise RuntimeError(f"{command[0]} did not start listening:\n{self.log_tail()}")
             time.sleep(0.05)
         self.port = int(match.group(1))
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far by the server process and by its child processes (mcp-v8's workers)."""
+        children = [int(child) for task in os.listdir(f"/proc/{self.process.pid}/task")
+                    for child in Path(f"/proc/{self.process.pid}/task/{task}/children").read_text().split()]
+        return process_cpu_seconds(self.process.pid), sum(process_cpu_seconds(child) for child in children)
 
     def log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
@@ -271,8 +287,14 @@ def measure(topology: Topology, rates: list[int], duration: float, workdir: Path
         points = []
         for rate in rates:
             time.sleep(1)  # the previous point's leftovers (stateful runs answered 202) settle
+            host_before, workers_before = server.cpu_seconds()
             point = asyncio.run(load.run(rate, duration))
+            host_after, workers_after = server.cpu_seconds()
             point["topology"] = topology.name
+            # Where the server's CPU went, per answer: what bounds the rate 2 cores can sustain.
+            answered = max(point["answered"], 1)
+            point["host_cpu_ms_per_answer"] = 1000 * (host_after - host_before) / answered
+            point["workers_cpu_ms_per_answer"] = 1000 * max(0.0, workers_after - workers_before) / answered
             points.append(point)
             print(f"{topology.name} {rate}/s: {point['achieved_rate']:.0f}/s, p95 {fmt(point['p95_ms'])} ms, "
                   f"success {point['success_percent']:.1f}%, dropped {point['dropped']}, "
@@ -326,6 +348,15 @@ def markdown(points: list[dict], duration: float, node_version: str) -> str:
             met = p["held"] and p["p95_ms"] is not None and p["p95_ms"] <= limit
             lines.append(f"- {name} holds {rate}/s with p95 ≤ {limit:g} ms: {'met' if met else 'NOT met'} "
                          f"(p95 {fmt(p['p95_ms'])} ms, success {p['success_percent']:.1f}%, dropped {p['dropped']})")
+    lines += ["", "Server CPU per answered request (from /proc: the server process, and its worker processes for "
+              "mcp-v8), and the rate that CPU allows on this machine's cores if nothing else ran:", "",
+              "| Topology | Target Rate | Host CPU (ms) | Workers CPU (ms) | Rate the CPU allows |",
+              "| --- | --- | --- | --- | --- |"]
+    for p in points:
+        total = p["host_cpu_ms_per_answer"] + p["workers_cpu_ms_per_answer"]
+        allowed = f"{os.cpu_count() * 1000 / total:.0f}/s" if total > 0 else "n/a"
+        lines.append(f"| {p['topology']} | {p['target_rate']}/s | {p['host_cpu_ms_per_answer']:.2f} | "
+                     f"{p['workers_cpu_ms_per_answer']:.2f} | {allowed} |")
     lines += ["", f"The generator (one Python process) used at most "
               f"{max(p['generator_cpu_percent'] for p in points):.0f}% of a core.",
               "", "![p95 latency against target rate](load-p95.png)", ""]
