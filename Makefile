@@ -33,12 +33,14 @@ e2e-test: build
 # bench/run.py: engine and stdio numbers; bench/load.py: constant request rates over HTTP against
 # Node's vm as a baseline, table and plot in bench/results/; bench/capabilities.py: policy decisions
 # and fetch against curl; bench/typescript.py: TypeScript against the same JavaScript;
-# bench/modules.py: module imports, cold and warm, against the same program as plain JavaScript.
+# bench/modules.py: module imports, cold and warm, against the same program as plain JavaScript;
+# bench/kept_executions.py: stateful host CPU with 10,000 finished executions kept against none.
 # `setup bench` adds what only they need.
 bench: release
 	@scripts/setup bench
 	$(PYTHON) bench/run.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/load.py --binary $(abspath $(RELEASE_BINARY))
+	$(PYTHON) bench/kept_executions.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/capabilities.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/typescript.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/modules.py --binary $(abspath $(RELEASE_BINARY))
