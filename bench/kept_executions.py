@@ -17,8 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import load  # noqa: E402  (the generator and the server wrapper)
+import load  # the generator and the server wrapper
 
 WARM_UP_RATE, WARM_UP_SECONDS = 100, 2
 
@@ -32,9 +31,13 @@ def fill(database: Path, count: int) -> None:
                        "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
 
+def stateful_server(binary: str, workdir: Path, sessions: Path) -> load.Server:
+    return load.Server([binary, "--http-port", "0", "--directory-path", str(workdir / "heaps"),
+                        "--session-db-path", str(sessions)], workdir / "server.log")
+
+
 def host_cpu_per_request(binary: str, workdir: Path, sessions: Path, requests: int, rate: int) -> float:
-    server = load.Server([binary, "--http-port", "0", "--directory-path", str(workdir / "heaps"),
-                          "--session-db-path", str(sessions)], workdir / "server.log")
+    server = stateful_server(binary, workdir, sessions)
     try:
         generator = load.ConstantRate(server.port, load.stateful_ok)
         asyncio.run(generator.run(WARM_UP_RATE, WARM_UP_SECONDS))
@@ -61,8 +64,7 @@ def main() -> None:
         workdir = Path(directory)
         empty, full = workdir / "empty", workdir / "full"
         # The server creates the schema; stopping it at once leaves an empty database to copy.
-        load.Server([args.binary, "--http-port", "0", "--directory-path", str(workdir / "heaps"),
-                     "--session-db-path", str(empty)], workdir / "schema.log").stop()
+        stateful_server(args.binary, workdir, empty).stop()
         shutil.copytree(empty, full)
         fill(full / "sessions.sqlite3", args.kept)
         results: dict[str, list[float]] = {"empty": [], "full": []}

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from procfs import cpu_seconds, process_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
@@ -65,15 +67,6 @@ def stateful_ok(body: dict) -> bool:
     return body.get("status") == "completed"
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system time of a live process, from /proc (0 if it has exited)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class Server:
     """A server process on a free port; its stderr goes to a file (a pipe nobody reads would fill
     and stall it) where the port is read from the `listening on` line."""
@@ -91,10 +84,9 @@ class Server:
         self.port = int(match.group(1))
 
     def cpu_seconds(self) -> tuple[float, float]:
-        """CPU time used so far by the server process and by its child processes (mcp-v8's workers)."""
-        children = [int(child) for task in os.listdir(f"/proc/{self.process.pid}/task")
-                    for child in Path(f"/proc/{self.process.pid}/task/{task}/children").read_text().split()]
-        return process_cpu_seconds(self.process.pid), sum(process_cpu_seconds(child) for child in children)
+        """CPU time used so far by the server process and by its descendants (mcp-v8's workers)."""
+        pid, *descendants = process_tree(self.process.pid)
+        return cpu_seconds(pid), sum(cpu_seconds(child) for child in descendants)
 
     def log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])

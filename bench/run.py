@@ -27,6 +27,8 @@ from pathlib import Path
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
+from procfs import process_tree
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -162,19 +164,6 @@ def minimal_client_numbers(binary: str, calls: int, round_trips: int) -> dict:
     client.close()
     return {"pipelined_executions_per_second": rate,
             "minimal_client_round_trip_median_ms": statistics.median(samples)}
-
-
-def process_tree(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                children.append(int(entry.name))
-    return [pid, *[p for child in children for p in process_tree(child)]]
 
 
 async def server_numbers(binary: str, round_trips: int, throughput_calls: int, in_flight: int) -> dict:
