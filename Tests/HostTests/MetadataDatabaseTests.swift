@@ -51,16 +51,18 @@ final class MetadataDatabaseTests: XCTestCase {
         XCTAssertNil(try reopened.execution("e2"))
     }
 
+    /// Execution `e<index>`, started at `index` seconds and completed half a second later.
+    private func finishedExecution(_ index: Int) -> MetadataDatabase.StoredExecution {
+        MetadataDatabase.StoredExecution(id: "e\(index)", status: "completed", resultJSON: nil, heap: nil, error: nil,
+                                         startedAt: Date(timeIntervalSince1970: Double(index)),
+                                         completedAt: Date(timeIntervalSince1970: Double(index) + 0.5))
+    }
+
     func testOnlyTheNewestExecutionsAreRetained() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-v8-retention-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = try MetadataDatabase(directory: directory, retainedExecutions: 2)
-        for index in 0..<3 {
-            try database.save(MetadataDatabase.StoredExecution(
-                id: "e\(index)", status: "completed", resultJSON: nil, heap: nil, error: nil,
-                startedAt: Date(timeIntervalSince1970: Double(index)),
-                completedAt: Date(timeIntervalSince1970: Double(index) + 0.5)), output: ["line \(index)"])
-        }
+        for index in 0..<3 { try database.save(finishedExecution(index), output: ["line \(index)"]) }
         XCTAssertEqual(try database.executions().map(\.id), ["e1", "e2"])
         XCTAssertEqual(try database.outputLines(of: "e0"), [], "the output goes with its execution")
     }
@@ -68,16 +70,11 @@ final class MetadataDatabaseTests: XCTestCase {
     func testALowerRetentionDropsEveryOlderExecutionAtTheNextSave() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-v8-retention-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        func execution(_ index: Int) -> MetadataDatabase.StoredExecution {
-            MetadataDatabase.StoredExecution(id: "e\(index)", status: "completed", resultJSON: nil, heap: nil, error: nil,
-                                             startedAt: Date(timeIntervalSince1970: Double(index)),
-                                             completedAt: Date(timeIntervalSince1970: Double(index) + 0.5))
-        }
         let generous = try MetadataDatabase(directory: directory, retainedExecutions: 10)
-        for index in [3, 0, 4, 1, 2] { try generous.save(execution(index), output: ["line \(index)"]) }
+        for index in [3, 0, 4, 1, 2] { try generous.save(finishedExecution(index), output: ["line \(index)"]) }
         XCTAssertEqual(try generous.executions().count, 5)
         let strict = try MetadataDatabase(directory: directory, retainedExecutions: 2)
-        try strict.save(execution(5), output: [])
+        try strict.save(finishedExecution(5), output: [])
         XCTAssertEqual(Set(try strict.executions().map(\.id)), ["e4", "e5"], "the newest by completion, not by save order")
         for index in 0...3 { XCTAssertEqual(try strict.outputLines(of: "e\(index)"), []) }
         XCTAssertEqual(try strict.outputLines(of: "e4"), ["line 4"])
