@@ -72,7 +72,7 @@ enum StatefulTools {
                  required: ["execution_id"]),
             tool("list_executions", "All executions of this server run, oldest first, with their status.", [:],
                  required: []),
-            tool("list_sessions", "The names of all sessions runs were logged under.", [:], required: []),
+            tool("list_sessions", "The names of the sessions your runs were logged under.", [:], required: []),
             tool("list_session_snapshots", "The runs logged under a session, in order: index, input_heap, "
                  + "output_heap (absent when the run failed), code, timestamp.",
                  ["session": .object(["type": "string"]),
