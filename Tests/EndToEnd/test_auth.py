@@ -3,7 +3,7 @@ import base64
 import json
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -14,7 +14,7 @@ from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import http_server, run
+from conftest import call, http_server, run, run_js
 
 ISSUER, AUDIENCE = "https://issuer.test", "mcp-v8"
 
@@ -174,3 +174,88 @@ def test_mcp_transports_need_the_token_and_keep_sessions_to_their_caller(keys, t
         with http_server("--sse-port", "0", *common) as url:
             assert run(call_over_sse(url, keys.token("alice"))) == 42
             assert httpx.get(f"{url}/sse", timeout=30).status_code == 401
+
+
+@asynccontextmanager
+async def mcp_as(url: str, token: str):
+    """An initialized MCP session over Streamable HTTP, calling with `token`."""
+    async with httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as client:
+        async with streamable_http_client(f"{url}/mcp", http_client=client) as (read, write, _):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session
+
+
+def test_sessions_tags_and_heaps_of_one_subject_are_unknown_to_another(secured, keys, tmp_path):
+    """Issue 16's attack, step by step: bob finds alice's session, reads her code and heaps, finds
+    her heaps by tag, resumes one to read her globals, retags it, and appends a run that trojans
+    JSON.stringify to her session, so that her next run from its latest heap leaks into a heap he
+    can read. Each step must find nothing of hers: the same answers as for names and ids that do
+    not exist."""
+    missing = "ab" * 32
+
+    def unnamed(error: str, heap: str) -> str:
+        return error.replace(heap, "<heap>")
+
+    async def scenario():
+        async with mcp_as(secured, keys.token("alice")) as alice, mcp_as(secured, keys.token("bob")) as bob:
+            hers, _ = await run_js(alice, "var secret = 'alice-data'; 1", session="diary", tags={"owner": "alice"})
+            assert hers["status"] == "completed"
+            heap = hers["heap"]
+
+            assert (await call(bob, "list_sessions"))[0] == {"sessions": []}
+            snapshots, is_error = await call(bob, "list_session_snapshots", session="diary")
+            assert (snapshots, is_error) == ({"session": "diary", "snapshots": []}, False)
+            assert (await call(bob, "query_heaps_by_tags", tags={"owner": "alice"}))[0] == {"heaps": []}
+
+            read, is_error = await run_js(bob, "secret", heap=heap)
+            absent, _ = await run_js(bob, "secret", heap=missing)
+            assert is_error and "secret" not in json.dumps(read)
+            assert unnamed(read["error"], heap) == unnamed(absent["error"], missing)
+            for tool, arguments in [("get_heap_tags", {}), ("set_heap_tags", {"tags": {"owner": "bob"}}),
+                                    ("delete_heap_tags", {"keys": ["owner"]})]:
+                theirs, is_error = await call(bob, tool, heap=heap, **arguments)
+                nobody, _ = await call(bob, tool, heap=missing, **arguments)
+                assert is_error and unnamed(theirs["error"], heap) == unnamed(nobody["error"], missing), tool
+
+            trojan = "const original = JSON.stringify; JSON.stringify = v => (globalThis.leak = v, original(v)); 1"
+            planted, is_error = await run_js(bob, trojan, session="diary", heap=heap)
+            assert is_error and unnamed(planted["error"], heap) == unnamed(absent["error"], missing)
+            own, is_error = await run_js(bob, trojan, session="diary")
+            assert not is_error, own
+
+            assert (await call(alice, "list_sessions"))[0] == {"sessions": ["diary"]}
+            diary, _ = await call(alice, "list_session_snapshots", session="diary")
+            assert [(run["code"], run["output_heap"]) for run in diary["snapshots"]] == [
+                ("var secret = 'alice-data'; 1", heap)]
+            assert (await call(alice, "get_heap_tags", heap=heap))[0]["tags"] == {"owner": "alice"}
+            assert (await call(alice, "query_heaps_by_tags", tags={"owner": "alice"}))[0] == {"heaps": [heap]}
+            later, _ = await run_js(alice, "var later = 'more'; JSON.stringify({secret, later}); typeof leak",
+                                    session="diary", heap=diary["snapshots"][-1]["output_heap"])
+            assert later["result"] == "undefined"
+            stolen, is_error = await run_js(bob, "leak", heap=later["heap"])
+            assert is_error and unnamed(stolen["error"], later["heap"]) == unnamed(absent["error"], missing)
+
+            # The same bytes made by both are stored once, and each of them may resume them.
+            same = [(await run_js(caller, "var shared = 41; 1"))[0]["heap"] for caller in (alice, bob)]
+            assert same[0] == same[1]
+            for caller in (alice, bob):
+                assert (await run_js(caller, "shared + 1", heap=same[0]))[0]["result"] == 42
+            assert [path.name for path in (tmp_path / "heaps").iterdir()].count(same[0]) == 1
+            return heap
+
+    heap = run(scenario())
+
+    # REST: resuming alice's heap answers as a missing heap does; a session of the same name is bob's own.
+    bob = keys.token("bob")
+    theirs, nobody = exec_as(secured, bob, "secret", heap=heap), exec_as(secured, bob, "secret", heap=missing)
+    assert theirs.status_code == nobody.status_code == 404
+    assert unnamed(theirs.json()["error"], heap) == unnamed(nobody.json()["error"], missing)
+    assert exec_as(secured, bob, "1", session="diary", heap=heap).status_code == 404
+    assert exec_as(secured, bob, "2", session="diary").json()["status"] == "completed"
+
+    async def alices_diary():
+        async with mcp_as(secured, keys.token("alice")) as alice:
+            return [run["code"] for run in (await call(alice, "list_session_snapshots", session="diary"))[0]["snapshots"]]
+
+    assert len(run(alices_diary())) == 2, "only alice's two runs"

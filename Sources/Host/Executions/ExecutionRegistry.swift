@@ -35,8 +35,8 @@ public struct ExecutionSummary: Sendable {
     public var error: String?
     public var startedAt: Date
     public var completedAt: Date?
-    /// Who started it: the caller's token subject, nil when the server checks no tokens.
-    public var owner: String?
+    /// The namespace that started it.
+    public var owner: Namespace
 }
 
 /// The stateful executions of this server: each runs on the worker pool from its input heap,
@@ -47,7 +47,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
     private final class Record {
         let id: String
         let jobID: UInt64
-        let owner: String?
+        let owner: Namespace
         let startedAt = Date()
         let output = ExecutionOutput()
         var lifecycle = ExecutionLifecycle()
@@ -56,7 +56,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         var completedAt: Date?
         var waiters: [ResumeOnce] = []
 
-        init(id: String, jobID: UInt64, owner: String?) {
+        init(id: String, jobID: UInt64, owner: Namespace) {
             self.id = id
             self.jobID = jobID
             self.owner = owner
@@ -81,19 +81,21 @@ public final class ExecutionRegistry: @unchecked Sendable {
         self.defaults = defaults
     }
 
-    /// Starts an execution and returns its id at once. Throws when the server is busy or the input
-    /// heap is unknown or cannot be read; the run itself reports its failures through the execution.
-    public func start(_ parameters: StatefulRunParameters, owner: String? = nil) throws -> String {
+    /// Starts an execution for `namespace` and returns its id at once. Throws when the server is
+    /// busy or the input heap is unknown to the namespace or cannot be read; the run itself reports
+    /// its failures through the execution.
+    public func start(_ parameters: StatefulRunParameters, in namespace: Namespace) throws -> String {
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
-            guard let heap = try store.get(id) else {
+            // Another namespace's heap answers as a missing one, before a byte of it is read.
+            guard try metadata.mayResume(id.hex, in: namespace), let heap = try store.get(id) else {
                 throw UnknownHeapError(description: "heap \(id) was not found in the heap store; pass a heap "
                     + "returned by an earlier run_js, or omit heap to start from an empty one")
             }
             inputHeap = heap
         }
         try pool.reserve()
-        let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: owner)
+        let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: namespace)
         lock.lock()
         records[record.id] = record
         lock.unlock()
@@ -119,14 +121,17 @@ public final class ExecutionRegistry: @unchecked Sendable {
                 }
             }
             do {
-                if let newHeap, !parameters.tags.isEmpty { try metadata.setTags(parameters.tags, on: newHeap.hex) }
+                if let newHeap {
+                    try metadata.recordOwner(namespace, of: newHeap.hex)
+                    if !parameters.tags.isEmpty { try metadata.setTags(parameters.tags, on: newHeap.hex, in: namespace) }
+                }
                 if let session = parameters.session {
-                    try metadata.append(session: session, inputHeap: parameters.heap?.hex, outputHeap: newHeap?.hex,
-                                        code: parameters.code)
+                    try metadata.append(session: session, in: namespace, inputHeap: parameters.heap?.hex,
+                                        outputHeap: newHeap?.hex, code: parameters.code)
                 }
             } catch {
-                outcome = RunOutcome(status: .internalError, error: "the run's session log or tags could not be "
-                    + "written: \(error)")
+                outcome = RunOutcome(status: .internalError, error: "the run's heap owner, session log or tags "
+                    + "could not be written: \(error)")
                 newHeap = nil
             }
             record.output.finish(outcome, outputLimitBytes: request.outputLimitBytes)

@@ -3,7 +3,8 @@ import GRDB
 
 /// What stateful mode knows about its heaps besides their bytes, in one SQLite file: named
 /// sessions (every run that names one is logged, in order, so an agent or a person can see how a
-/// session's heap came to be) and heap tags (key/value labels to find heaps by).
+/// session's heap came to be), heap tags (key/value labels to find heaps by), which namespaces
+/// made each heap, and finished executions. Sessions, tags and heaps are kept per `Namespace`.
 public final class MetadataDatabase: Sendable {
     public struct Entry: Sendable, Equatable {
         public var index: Int
@@ -80,79 +81,151 @@ public final class MetadataDatabase: Sendable {
             // The verified token subject that started the execution (NULL without --jwks-url).
             try db.execute(sql: "ALTER TABLE executions ADD COLUMN owner TEXT")
         }
+        migrator.registerMigration("v5-namespaces") { db in
+            // Sessions and tags gain a namespace (the tables are rebuilt: their keys change). What
+            // was there before was shared by every caller and goes to the default namespace, as do
+            // executions made without tokens. Heaps get owners: every heap the database names is
+            // owned by the namespace it was made in (an execution's owner; default for the shared
+            // session logs and tags). Heaps it never named are left unowned (see `mayResume`).
+            try db.execute(sql: """
+                CREATE TABLE namespace_session_runs (
+                    namespace TEXT NOT NULL,
+                    session TEXT NOT NULL,
+                    run_index INTEGER NOT NULL,
+                    input_heap TEXT,
+                    output_heap TEXT,
+                    code TEXT NOT NULL,
+                    timestamp REAL NOT NULL,
+                    PRIMARY KEY (namespace, session, run_index)
+                );
+                INSERT INTO namespace_session_runs
+                    SELECT '', session, run_index, input_heap, output_heap, code, timestamp FROM session_runs;
+                DROP TABLE session_runs;
+                ALTER TABLE namespace_session_runs RENAME TO session_runs;
+                CREATE TABLE namespace_heap_tags (
+                    namespace TEXT NOT NULL,
+                    heap TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (namespace, heap, key)
+                );
+                INSERT INTO namespace_heap_tags SELECT '', heap, key, value FROM heap_tags;
+                DROP TABLE heap_tags;
+                ALTER TABLE namespace_heap_tags RENAME TO heap_tags;
+                CREATE INDEX heap_tags_by_key_value ON heap_tags (namespace, key, value);
+                UPDATE executions SET owner = '' WHERE owner IS NULL;
+                CREATE TABLE heap_owners (
+                    heap TEXT NOT NULL,
+                    namespace TEXT NOT NULL,
+                    PRIMARY KEY (heap, namespace)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO heap_owners SELECT heap, owner FROM executions WHERE heap IS NOT NULL;
+                INSERT OR IGNORE INTO heap_owners SELECT output_heap, '' FROM session_runs WHERE output_heap IS NOT NULL;
+                INSERT OR IGNORE INTO heap_owners SELECT input_heap, '' FROM session_runs WHERE input_heap IS NOT NULL;
+                INSERT OR IGNORE INTO heap_owners SELECT heap, '' FROM heap_tags;
+                """)
+        }
         try migrator.migrate(database)
     }
 
-    /// Logs a run as the session's next entry and returns its index (0-based).
+    /// Logs a run as the namespace's session's next entry and returns its index (0-based).
     @discardableResult
-    public func append(session: String, inputHeap: String?, outputHeap: String?, code: String,
-                       at timestamp: Date = Date()) throws -> Int {
+    public func append(session: String, in namespace: Namespace, inputHeap: String?, outputHeap: String?,
+                       code: String, at timestamp: Date = Date()) throws -> Int {
         try database.write { db in
-            let index = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(run_index) + 1, 0) FROM session_runs WHERE session = ?",
-                                         arguments: [session]) ?? 0
+            let index = try Int.fetchOne(db, sql: """
+                SELECT COALESCE(MAX(run_index) + 1, 0) FROM session_runs WHERE namespace = ? AND session = ?
+                """, arguments: [namespace.key, session]) ?? 0
             try db.execute(sql: """
-                INSERT INTO session_runs (session, run_index, input_heap, output_heap, code, timestamp)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [session, index, inputHeap, outputHeap, code, timestamp.timeIntervalSince1970])
+                INSERT INTO session_runs (namespace, session, run_index, input_heap, output_heap, code, timestamp)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [namespace.key, session, index, inputHeap, outputHeap, code,
+                                 timestamp.timeIntervalSince1970])
             return index
         }
     }
 
-    public func sessions() throws -> [String] {
+    public func sessions(in namespace: Namespace) throws -> [String] {
         try database.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT session FROM session_runs ORDER BY session")
+            try String.fetchAll(db, sql: "SELECT DISTINCT session FROM session_runs WHERE namespace = ? ORDER BY session",
+                                arguments: [namespace.key])
         }
     }
 
-    public func entries(session: String) throws -> [Entry] {
+    public func entries(session: String, in namespace: Namespace) throws -> [Entry] {
         try database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT run_index, input_heap, output_heap, code, timestamp FROM session_runs
-                WHERE session = ? ORDER BY run_index
-                """, arguments: [session]).map { row in
+                WHERE namespace = ? AND session = ? ORDER BY run_index
+                """, arguments: [namespace.key, session]).map { row in
                 Entry(index: row["run_index"], inputHeap: row["input_heap"], outputHeap: row["output_heap"],
                       code: row["code"], timestamp: Date(timeIntervalSince1970: row["timestamp"]))
             }
         }
     }
 
-    // ---- heap tags ----
+    // ---- heap tags (each namespace tags heaps its own way) ----
 
-    public func tags(of heap: String) throws -> [String: String] {
+    public func tags(of heap: String, in namespace: Namespace) throws -> [String: String] {
         try database.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM heap_tags WHERE heap = ?", arguments: [heap])
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM heap_tags WHERE namespace = ? AND heap = ?",
+                                        arguments: [namespace.key, heap])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) })
         }
     }
 
     /// Sets the given tags on a heap, replacing values of keys it has; other keys stay.
-    public func setTags(_ tags: [String: String], on heap: String) throws {
+    public func setTags(_ tags: [String: String], on heap: String, in namespace: Namespace) throws {
         try database.write { db in
             for (key, value) in tags {
-                try db.execute(sql: "INSERT OR REPLACE INTO heap_tags (heap, key, value) VALUES (?, ?, ?)",
-                               arguments: [heap, key, value])
+                try db.execute(sql: "INSERT OR REPLACE INTO heap_tags (namespace, heap, key, value) VALUES (?, ?, ?, ?)",
+                               arguments: [namespace.key, heap, key, value])
             }
         }
     }
 
-    public func deleteTags(_ keys: [String], from heap: String) throws {
+    public func deleteTags(_ keys: [String], from heap: String, in namespace: Namespace) throws {
         try database.write { db in
             for key in keys {
-                try db.execute(sql: "DELETE FROM heap_tags WHERE heap = ? AND key = ?", arguments: [heap, key])
+                try db.execute(sql: "DELETE FROM heap_tags WHERE namespace = ? AND heap = ? AND key = ?",
+                               arguments: [namespace.key, heap, key])
             }
         }
     }
 
-    /// Heaps carrying every one of `tags` (key and value), in id order.
-    public func heaps(taggedWith tags: [String: String]) throws -> [String] {
+    /// The namespace's heaps carrying every one of `tags` (key and value), in id order.
+    public func heaps(taggedWith tags: [String: String], in namespace: Namespace) throws -> [String] {
         try database.read { db in
             var matches: Set<String>?
             for (key, value) in tags {
-                let heaps = Set(try String.fetchAll(db, sql: "SELECT heap FROM heap_tags WHERE key = ? AND value = ?",
-                                                    arguments: [key, value]))
+                let heaps = Set(try String.fetchAll(db, sql: """
+                    SELECT heap FROM heap_tags WHERE namespace = ? AND key = ? AND value = ?
+                    """, arguments: [namespace.key, key, value]))
                 matches = matches.map { $0.intersection(heaps) } ?? heaps
             }
             return (matches ?? []).sorted()
+        }
+    }
+
+    // ---- heap owners ----
+
+    /// Records that `namespace` made `heap` (again): heaps are stored once however many make them.
+    public func recordOwner(_ namespace: Namespace, of heap: String) throws {
+        try database.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO heap_owners (heap, namespace) VALUES (?, ?)",
+                           arguments: [heap, namespace.key])
+        }
+    }
+
+    /// Whether `namespace` may resume or tag `heap` (if it is stored): it made it, or it is the
+    /// default namespace and no namespace owns the heap (stored before heaps had owners, and named
+    /// nowhere in this database then), so servers without tokens keep every heap they had.
+    public func mayResume(_ heap: String, in namespace: Namespace) throws -> Bool {
+        try database.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1 AND namespace = ?2)
+                    OR (?2 = '' AND NOT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1))
+                """, arguments: [heap, namespace.key]) ?? false
         }
     }
 
@@ -167,8 +240,8 @@ public final class MetadataDatabase: Sendable {
         public var error: String?
         public var startedAt: Date
         public var completedAt: Date
-        /// The caller's token subject, when the server checks tokens.
-        public var owner: String? = nil
+        /// The namespace that started it.
+        public var owner: Namespace = .default
     }
 
     public func save(_ execution: StoredExecution, output: [String]) throws {
@@ -178,7 +251,7 @@ public final class MetadataDatabase: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [execution.id, execution.status, execution.resultJSON, execution.heap, execution.error,
                                  execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970,
-                                 execution.owner])
+                                 execution.owner.key])
             for (index, line) in output.enumerated() {
                 try db.execute(sql: "INSERT OR REPLACE INTO execution_output (execution_id, line_index, text) VALUES (?, ?, ?)",
                                arguments: [execution.id, index, line])
@@ -219,6 +292,7 @@ public final class MetadataDatabase: Sendable {
     private static func execution(_ row: Row) -> StoredExecution {
         StoredExecution(id: row["id"], status: row["status"], resultJSON: row["result_json"], heap: row["heap"],
                         error: row["error"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                        completedAt: Date(timeIntervalSince1970: row["completed_at"]), owner: row["owner"])
+                        completedAt: Date(timeIntervalSince1970: row["completed_at"]),
+                        owner: Namespace(key: row["owner"]))
     }
 }

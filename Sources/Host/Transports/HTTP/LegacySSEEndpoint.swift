@@ -54,7 +54,7 @@ actor LegacySSESessions {
     private func open(subject: String?) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
         let transport = SSESessionTransport(endpoint: "/message?sessionId=\(id)", logger: logger)
-        let server = await setup.makeServer(caller: subject)
+        let server = await setup.makeServer(namespace: Namespace(subject: subject))
         try await server.start(transport: transport)
         sessions[id] = Session(server: server, transport: transport, subject: subject)
         return (id, transport)

@@ -80,7 +80,7 @@ actor StreamableHTTPSessions {
                 ProtocolVersionValidator(), SessionValidator(),
             ]),
             logger: logger)
-        let server = await setup.makeServer(caller: subject)
+        let server = await setup.makeServer(namespace: Namespace(subject: subject))
         do {
             try await server.start(transport: transport)
         } catch {

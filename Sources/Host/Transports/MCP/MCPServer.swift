@@ -41,10 +41,10 @@ public struct MCPServerSetup: Sendable {
         }
     }
 
-    /// Carries out a call of one of `tools` for `caller` (a verified token subject; nil when the
-    /// server checks no tokens). Throws what `ToolFailure.classify` names when the call cannot be
-    /// carried out for a reason the caller should hear.
-    public func answer(tool name: String, arguments: [String: Value]?, caller: String?) async throws -> ToolAnswer {
+    /// Carries out a call of one of `tools` in the caller's `namespace`. Throws what
+    /// `ToolFailure.classify` names when the call cannot be carried out for a reason the caller
+    /// should hear.
+    public func answer(tool name: String, arguments: [String: Value]?, namespace: Namespace) async throws -> ToolAnswer {
         if let stub = upstreamTools?.tools.first(where: { $0.name == name }) { return UpstreamTools.answer(stub) }
         guard let tool = tools.first(where: { $0.name == name }) else {
             throw UnknownToolError(name: name, available: allTools.map(\.name))
@@ -55,7 +55,7 @@ public struct MCPServerSetup: Sendable {
             return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments)))
         case .stateful(let registry, let wait):
             return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait,
-                                                  caller: caller)
+                                                  namespace: namespace)
         }
     }
 
@@ -65,15 +65,15 @@ public struct MCPServerSetup: Sendable {
     /// The tools a client is offered now.
     public var allTools: [Tool] { tools + (upstreamTools?.tools ?? []) }
 
-    /// A server for one client connection; `caller` is its verified token subject, if any.
-    public func makeServer(caller: String? = nil) async -> Server {
+    /// A server for one client connection, whose calls are answered in `namespace`.
+    public func makeServer(namespace: Namespace = .default) async -> Server {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
                             capabilities: .init(tools: .init(listChanged: upstreamTools != nil)))
         upstreamTools?.register(server)
         await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: allTools) }
         await server.withMethodHandler(CallTool.self) { [self] call in
             do {
-                let answer = try await answer(tool: call.name, arguments: call.arguments, caller: caller)
+                let answer = try await answer(tool: call.name, arguments: call.arguments, namespace: namespace)
                 return RunJSTool.structured(answer.fields, isError: answer.isError)
             } catch let error as UnknownToolError {
                 throw MCPError.invalidParams(error.description)

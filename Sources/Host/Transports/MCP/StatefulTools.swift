@@ -72,7 +72,7 @@ enum StatefulTools {
                  required: ["execution_id"]),
             tool("list_executions", "All executions of this server run, oldest first, with their status.", [:],
                  required: []),
-            tool("list_sessions", "The names of all sessions runs were logged under.", [:], required: []),
+            tool("list_sessions", "The names of the sessions your runs were logged under.", [:], required: []),
             tool("list_session_snapshots", "The runs logged under a session, in order: index, input_heap, "
                  + "output_heap (absent when the run failed), code, timestamp.",
                  ["session": .object(["type": "string"]),
@@ -98,20 +98,19 @@ enum StatefulTools {
                  "maxProperties": .int(tagsPerCall), "description": .string(description)])
     }
 
-    /// Carries out one stateful tool call for `caller` (a token subject, or nil without tokens):
-    /// executions another caller started are unknown to it. Throws what `ToolFailure.classify`
-    /// names for the caller.
+    /// Carries out one stateful tool call in `namespace`: another namespace's executions, sessions,
+    /// tags and heaps are unknown to it. Throws what `ToolFailure.classify` names for the caller.
     static func answer(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
-                       inlineWaitMilliseconds: Int, caller: String?) async throws -> ToolAnswer {
+                       inlineWaitMilliseconds: Int, namespace: Namespace) async throws -> ToolAnswer {
         switch name {
         case "run_js":
-            return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds, caller: caller)
+            return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds, namespace: namespace)
         case "get_execution":
-            return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry, caller: caller)),
+            return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry, namespace: namespace)),
                               isError: false)
-        case "get_execution_output": return try output(arguments, registry: registry, caller: caller)
+        case "get_execution_output": return try output(arguments, registry: registry, namespace: namespace)
         case "cancel_execution":
-            let id = try execution(arguments, tool: name, registry: registry, caller: caller).id
+            let id = try execution(arguments, tool: name, registry: registry, namespace: namespace).id
             guard let (summary, alreadyEnded) = registry.cancel(id) else { throw UnknownExecutionError(id) }
             var result = fields(summary)
             result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
@@ -119,14 +118,14 @@ enum StatefulTools {
             return ToolAnswer(fields: result, isError: false)
         case "list_sessions":
             _ = try ToolArguments(arguments, tool: name, allowed: [])
-            return ToolAnswer(fields: ["sessions": .array(try registry.metadata.sessions().map { .string($0) })],
-                              isError: false)
-        case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry)
+            let sessions = try registry.metadata.sessions(in: namespace).map { Value.string($0) }
+            return ToolAnswer(fields: ["sessions": .array(sessions)], isError: false)
+        case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry, namespace: namespace)
         case "get_heap_tags", "set_heap_tags", "delete_heap_tags", "query_heaps_by_tags":
-            return try heapTags(name, arguments, registry: registry)
+            return try heapTags(name, arguments, registry: registry, namespace: namespace)
         default:
             _ = try ToolArguments(arguments, tool: name, allowed: [])
-            let list = registry.list().filter { $0.owner == caller }.map { summary -> Value in
+            let list = registry.list().filter { $0.owner == namespace }.map { summary -> Value in
                 var entry: [String: Value] = ["execution_id": .string(summary.id),
                                               "status": .string(summary.state.statusName),
                                               "started_at": .string(timestamp(summary.startedAt))]
@@ -138,7 +137,7 @@ enum StatefulTools {
     }
 
     private static func runJS(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                              defaultWait: Int, caller: String?) async throws -> ToolAnswer {
+                              defaultWait: Int, namespace: Namespace) async throws -> ToolAnswer {
         let checked = try ToolArguments(arguments, tool: "run_js", allowed: runJSParameters)
         let heap = try checked.optionalString("heap").map { text throws(ToolArgumentError) -> HeapID in
             do { return try HeapID(validating: text) } catch { throw ToolArgumentError("run_js: parameter 'heap': \(error)") }
@@ -153,7 +152,7 @@ enum StatefulTools {
             heapMB: try checked.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
             timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
         let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
-        let id = try registry.start(parameters, owner: caller)
+        let id = try registry.start(parameters, in: namespace)
         await registry.wait(for: id, upTo: .milliseconds(wait))
         guard let summary = registry.summary(of: id), summary.completedAt != nil else {
             return ToolAnswer(fields: ["execution_id": .string(id), "status": "running"], isError: false)
@@ -168,7 +167,7 @@ enum StatefulTools {
     }
 
     private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                               caller: String?) throws -> ToolAnswer {
+                               namespace: Namespace) throws -> ToolAnswer {
         let name = "get_execution_output"
         let checked = try ToolArguments(arguments, tool: name,
                                         allowed: ["execution_id", "line_offset", "line_limit", "byte_offset", "byte_limit"])
@@ -177,7 +176,7 @@ enum StatefulTools {
         if byteMode && (checked.has("line_offset") || checked.has("line_limit")) {
             throw ToolArgumentError("\(name): use line_offset/line_limit or byte_offset/byte_limit, not both.")
         }
-        guard let summary = registry.summary(of: id), summary.owner == caller, let output = registry.output(of: id) else {
+        guard let summary = registry.summary(of: id), summary.owner == namespace, let output = registry.output(of: id) else {
             throw UnknownExecutionError(id)
         }
         let page = byteMode
@@ -206,7 +205,7 @@ enum StatefulTools {
     }
 
     private static func heapTags(_ name: String, _ arguments: [String: Value]?,
-                                 registry: ExecutionRegistry) throws -> ToolAnswer {
+                                 registry: ExecutionRegistry, namespace: Namespace) throws -> ToolAnswer {
         let allowed = ["get_heap_tags": ["heap"], "set_heap_tags": ["heap", "tags"],
                        "delete_heap_tags": ["heap", "keys"], "query_heaps_by_tags": ["tags"]][name] ?? []
         let checked = try ToolArguments(arguments, tool: name, allowed: allowed)
@@ -214,7 +213,7 @@ enum StatefulTools {
             guard let tags = try validatedTags(checked, tool: name), !tags.isEmpty else {
                 throw ToolArgumentError("\(name): 'tags' must name at least one tag.")
             }
-            let heaps = try registry.metadata.heaps(taggedWith: tags)
+            let heaps = try registry.metadata.heaps(taggedWith: tags, in: namespace)
             return ToolAnswer(fields: ["heaps": .array(heaps.map { .string($0) })], isError: false)
         }
         let heap: HeapID
@@ -223,7 +222,8 @@ enum StatefulTools {
         } catch let error as HeapStoreError {
             throw ToolArgumentError("\(name): parameter 'heap': \(error)")
         }
-        guard try registry.store.exists(heap) else {
+        // Another namespace's heap answers as a missing one.
+        guard try registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap) else {
             throw ToolArgumentError("\(name): heap \(heap) was not found in the heap store.")
         }
         switch name {
@@ -231,17 +231,18 @@ enum StatefulTools {
             guard let tags = try validatedTags(checked, tool: name) else {
                 throw ToolArgumentError("\(name): missing required parameter 'tags' (an object of strings).")
             }
-            try registry.metadata.setTags(tags, on: heap.hex)
+            try registry.metadata.setTags(tags, on: heap.hex, in: namespace)
         case "delete_heap_tags":
-            try registry.metadata.deleteTags(try checked.requiredStringArray("keys"), from: heap.hex)
+            try registry.metadata.deleteTags(try checked.requiredStringArray("keys"), from: heap.hex, in: namespace)
         default:
             break
         }
-        let tags = try registry.metadata.tags(of: heap.hex).mapValues { Value.string($0) }
+        let tags = try registry.metadata.tags(of: heap.hex, in: namespace).mapValues { Value.string($0) }
         return ToolAnswer(fields: ["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
     }
 
-    private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry) throws -> ToolAnswer {
+    private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry,
+                                         namespace: Namespace) throws -> ToolAnswer {
         let name = "list_session_snapshots"
         let checked = try ToolArguments(arguments, tool: name, allowed: ["session", "fields"])
         let session = try checked.requiredString("session")
@@ -251,7 +252,7 @@ enum StatefulTools {
         if let unknown = fields.first(where: { !sessionFields.contains($0) }) {
             throw ToolArgumentError("\(name): unknown field '\(unknown)'; allowed: \(sessionFields.joined(separator: ", ")).")
         }
-        let snapshots = try registry.metadata.entries(session: session).map { entry -> Value in
+        let snapshots = try registry.metadata.entries(session: session, in: namespace).map { entry -> Value in
             var all: [String: Value] = ["index": .int(entry.index), "code": .string(entry.code),
                                         "timestamp": .string(timestamp(entry.timestamp))]
             if let input = entry.inputHeap { all["input_heap"] = .string(input) }
@@ -262,9 +263,9 @@ enum StatefulTools {
     }
 
     private static func execution(_ arguments: [String: Value]?, tool: String, registry: ExecutionRegistry,
-                                  caller: String?) throws -> ExecutionSummary {
+                                  namespace: Namespace) throws -> ExecutionSummary {
         let id = try ToolArguments(arguments, tool: tool, allowed: ["execution_id"]).requiredString("execution_id")
-        guard let summary = registry.summary(of: id), summary.owner == caller else { throw UnknownExecutionError(id) }
+        guard let summary = registry.summary(of: id), summary.owner == namespace else { throw UnknownExecutionError(id) }
         return summary
     }
 
