@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import run, run_js, server
+from conftest import ENCODED_TRAVERSALS, file_server, run, run_js, server
 from opa_server import opa_server
 
 # GET to 127.0.0.1 under /public/, /echo, /bytes and /redirect-*; POST and PUT only to /echo (and to
@@ -45,6 +45,12 @@ allow if input.url_parsed.host == "localhost"
 BOTH_HOSTS_POLICY = """package mcp.fetch
 
 allow if input.url_parsed.host in {"127.0.0.1", "localhost"}
+"""
+
+# The example of docs/policies.md: one path prefix.
+PUBLIC_ONLY_POLICY = """package mcp.fetch
+
+allow if startswith(input.url_parsed.path, "/public/")
 """
 
 ALLOW_ALL_POLICY = """package mcp.fetch
@@ -244,6 +250,30 @@ def test_policy_input_is_the_documented_document(binary, target):
                     "url_parsed": {"scheme": "http", "host": "127.0.0.1", "port": port_of(target),
                                    "path": "/public/data", "query": "a=1"},
                 }]
+    run(scenario())
+
+
+def test_encoded_separators_cannot_climb_out_of_an_allowed_path(binary, tmp_path):
+    site = tmp_path / "site"
+    (site / "public").mkdir(parents=True)
+    (site / "private").mkdir()
+    (site / "public" / "ok.txt").write_text("public text")
+    (site / "private" / "secret.txt").write_text("secret text")
+
+    async def scenario():
+        with file_server(site) as base, opa_server({"fetch.rego": PUBLIC_ONLY_POLICY}) as opa:
+            async with server("--opa-url", opa) as session:
+                assert await value_of(session, base, "await (await fetch(BASE + '/public/ok.txt')).text()") == "public text"
+                for traversal in ENCODED_TRAVERSALS:
+                    result = await value_of(session, base,
+                                            outcome(f"fetch(BASE + '/public/{traversal}private/secret.txt')"))
+                    assert "denied" in result, traversal
+                    assert opa.inputs[-1]["url_parsed"]["path"] == "/private/secret.txt"
+                    assert opa.inputs[-1]["url"] == f"{base}/private/secret.txt"
+                # An encoded slash beside no dot segment is part of a name, and stays as written.
+                await value_of(session, base, outcome("fetch(BASE + '/public/a%2Fb')"))
+                assert opa.inputs[-1]["url_parsed"]["path"] == "/public/a%2Fb"
+            assert not any("private" in path for path in base.paths), base.paths
     run(scenario())
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import raw_server, run, run_js, server, start_fails
+from conftest import ENCODED_TRAVERSALS, file_server, raw_server, run, run_js, server, start_fails
 from opa_server import opa_server
 
 # What the module server answers, by path: (status, content type, body). esm.sh answers a package
@@ -167,6 +167,30 @@ def test_the_policy_judges_every_import_transitive_import_and_redirect(binary, m
             assert "redirect-to-private" in redirected and f"{module_server}/private/secret.js" in redirected
             assert "denied" in redirected
             assert module_server.hits["/private/secret.js"] == 0
+    run(scenario())
+
+
+def test_encoded_separators_cannot_climb_out_of_an_allowed_path(binary, tmp_path):
+    site = tmp_path / "site"
+    (site / "lib").mkdir(parents=True)
+    (site / "private").mkdir()
+    (site / "lib" / "ok.js").write_text("export const ok = 'public';")
+    (site / "private" / "secret.js").write_text("export const secret = 42;")
+    for index, traversal in enumerate(ENCODED_TRAVERSALS):
+        (site / "lib" / f"climbs-{index}.js").write_text(f'export {{ secret }} from "./{traversal}private/secret.js";')
+
+    async def scenario():
+        with file_server(site) as base:
+            async with server(*module_flags(base, tmp_path)) as session:
+                assert await value_of(session, f'import {{ ok }} from "{base}/lib/ok.js"; ok') == "public"
+                for index, traversal in enumerate(ENCODED_TRAVERSALS):
+                    direct = await error_of(session, f'import {{ secret }} from "{base}/lib/{traversal}private/secret.js"; secret')
+                    assert "denied by the modules policy" in direct, direct
+                    relative = await error_of(session, f'import {{ secret }} from "{base}/lib/climbs-{index}.js"; secret')
+                    assert "denied by the modules policy" in relative, relative
+                    package = await error_of(session, f'import x from "npm:kit@1.0.0/{traversal}{traversal}private/secret.js"; x')
+                    assert "without empty, '.' or '..' segments" in package, package
+            assert not any("private" in path for path in base.paths), base.paths
     run(scenario())
 
 
