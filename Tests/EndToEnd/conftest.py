@@ -77,11 +77,40 @@ def http_server(*args: str):
 ENCODED_TRAVERSALS = ["..%2f", "..%2F", "%2e%2e%2f", "%2E%2E%5C"]
 
 
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Writes each of `files` (relative path: text) below `root`; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@contextlib.contextmanager
+def serving(httpd, **attributes):
+    """Serves `httpd` (listening on 127.0.0.1) on a thread; yields its base URL, a str that carries
+    `attributes`."""
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    class BaseURL(str):
+        pass
+
+    base = BaseURL(f"http://127.0.0.1:{httpd.server_address[1]}")
+    base.__dict__.update(attributes)
+    try:
+        yield base
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
 @contextlib.contextmanager
 def file_server(directory: Path):
     """Python's SimpleHTTPRequestHandler serving `directory` on 127.0.0.1: it decodes the path
-    (%2F included; %5C too, as a Windows server would) before resolving dot segments. Yields its base URL, with `paths`: the
-    request paths it received."""
+    (%2F included; %5C too, as a Windows server would) before resolving dot segments. Yields its
+    base URL, with `paths`: the request paths it received."""
     paths = []
 
     class Handler(SimpleHTTPRequestHandler):
@@ -92,21 +121,9 @@ def file_server(directory: Path):
         def log_message(self, *arguments):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    class BaseURL(str):
-        pass
-
-    base = BaseURL(f"http://127.0.0.1:{httpd.server_address[1]}")
-    base.paths = paths
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory))),
+                 paths=paths) as base:
         yield base
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join()
 
 
 def listening_port(process: subprocess.Popen, log) -> int:
