@@ -507,6 +507,31 @@ def test_concurrent_commands(tmp_path):
     run(scenario())
 
 
+@pytest.mark.parametrize("flags, cap, count", [([], 16, 300), (["--max-capability-calls", "4"], 4, 40)])
+def test_calls_in_flight_per_run_are_capped_and_the_rest_wait(tmp_path, flags, cap, count):
+    """300 execFile('sleep') at once ran 300 children (and 300 plugin threads) at once; at most
+    --max-capability-calls (default 16) run now, and the others still run once those end."""
+    async def scenario():
+        async with server("--policies-json", policies(tmp_path, allowing(TOOLS)), *flags) as session:
+            running = asyncio.create_task(result_of(session, f"""
+                const done = await Promise.all(Array.from({{ length: {count} }}, () =>
+                  child_process.execFile("sleep", ["0.2{count}"]).then(() => 1)));
+                done.length
+            """))
+            most = 0
+            while not running.done():
+                most = max(most, len(processes_with(f"0.2{count}")))
+                await asyncio.sleep(0.005)
+            assert await running == count
+            assert 0 < most <= cap, f"{most} sleep processes at once"
+    run(scenario())
+
+
+def test_the_cap_on_calls_in_flight_is_checked():
+    error = start_fails("--max-capability-calls", "0")
+    assert "--max-capability-calls must be between 1 and 1024; got 0." in error
+
+
 # name: (command, args, options, stdout, the executable the policy judges)
 MATRIX_COMMANDS = {
     "echo": ("echo", ["matrix"], {}, "matrix\n", ECHO),
