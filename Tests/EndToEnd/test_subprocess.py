@@ -355,6 +355,22 @@ def test_time_and_output_limits_kill_the_child(tmp_path):
     run(scenario())
 
 
+def test_output_counts_against_the_runs_memory_for_buffers_as_it_arrives(tmp_path):
+    """With a per-stream limit above the run's 8 MB, 16 floods at once would have the plugin hold
+    16 x 64 MiB; each stops once the run's memory for buffers is full instead."""
+    async def scenario():
+        async with server("--policies-json", policies(tmp_path, allowing(TOOLS)),
+                          "--plugin-config", f"subprocess.max_output_bytes={64 << 20}") as session:
+            result = await result_of(session, f"""{OUTCOME_JS}
+                await Promise.all(Array.from({{ length: 16 }}, () =>
+                  outcome(new Deno.Command("yes", {{ args: ["flood-8642"] }}).output())))
+            """)
+            assert all(attempt["ok"] is False and attempt["code"] == "ERR_BUFFER_LIMIT" for attempt in result), result
+            assert "wrote more to stdout than fits in this run's memory for buffers" in result[0]["message"]
+            assert processes_with("flood-8642") == []
+    run(scenario())
+
+
 def test_bad_settings_stop_the_server_naming_the_key(tmp_path):
     configuration = policies(tmp_path, allowing(TOOLS))
     for setting in ("timeout_ms=0", "timeout_ms=soon", "max_output_bytes=-1", "max_output_bytes=99999999999999"):
