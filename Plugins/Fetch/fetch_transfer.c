@@ -21,6 +21,7 @@
 
 typedef struct {
   fetch_state *state;
+  mcpv8_call *call;
   /* Set once the run that asked for the request has ended, or at shutdown. */
   const atomic_bool *cancelled;
   plugin_connection_guard guard;
@@ -31,6 +32,8 @@ typedef struct {
   size_t body_length, body_capacity;
   size_t received;
   bool body_started, too_large;
+  /* The body did not fit in the run's memory for buffers (host->claim_bytes refused it). */
+  bool beyond_run_memory;
   char curl_error[CURL_ERROR_SIZE];
 } hop;
 
@@ -128,6 +131,8 @@ static size_t on_body_bytes(char *bytes, size_t size, size_t count, void *data) 
   size_t length = size * count;
   response->body_started = true;
   if (!count_received(response, length)) return 0;
+  response->beyond_run_memory = !plugin_claim_bytes(response->state->host, response->call, length);
+  if (response->beyond_run_memory) return 0;
   return plugin_append_bytes(&response->body, &response->body_length, &response->body_capacity, bytes, length)
              ? length
              : 0;
@@ -308,6 +313,11 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
     message = plugin_format("fetch: the response from %s is larger than the limit of %zu bytes (raise it with "
                            "--plugin-config fetch.max_response_bytes=N)", request->url.href,
                            state->max_response_bytes);
+  } else if (response->beyond_run_memory) {
+    error_code = "ERR_BUFFER_LIMIT";
+    message = plugin_format("fetch: the response from %s does not fit in this run's memory for buffers (its heap "
+                           "limit, heap_memory_max_mb, shared with its ArrayBuffers and the answers of its other "
+                           "calls)", request->url.href);
   } else if (atomic_load(&state->stopping)) {
     error_code = "ECANCELED";
     message = strdup("fetch: the server is shutting down");
@@ -357,7 +367,7 @@ void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *req
     return;
   }
   for (int redirects = 0;; redirects++) {
-    hop response = {.state = state, .cancelled = cancelled, .guard = {.url = &request->url}};
+    hop response = {.state = state, .call = call, .cancelled = cancelled, .guard = {.url = &request->url}};
     long remaining = milliseconds_until(&deadline);
     CURLcode code = remaining > 0 ? perform_hop(easy, request, body, body_length, remaining, &response)
                                   : CURLE_OPERATION_TIMEDOUT;

@@ -21,12 +21,14 @@ static bool starts_with(const char *text, const char *prefix) { return strncmp(t
 
 /* The path of a package on the CDN must stay within it: its segments (up to a query) are neither
  * empty nor dot segments, since the URL's canonical form would remove those and reach another
- * package than the specifier names; '\\' and '%2e' (which canonicalisation reads as '/' and
- * '.') are refused anywhere in it. */
+ * package than the specifier names; '\\', '%2f', '%5c' and '%2e' (which canonicalisation may read
+ * as '/' and '.') are refused anywhere in it. */
 static bool is_package_path(const char *path) {
   size_t length = strcspn(path, "?#");
   for (size_t at = 0; at < length; at++) {
-    if (path[at] == '\\' || (at + 3 <= length && strncasecmp(path + at, "%2e", 3) == 0)) return false;
+    bool encoded = at + 3 <= length && (strncasecmp(path + at, "%2e", 3) == 0 || strncasecmp(path + at, "%2f", 3) == 0 ||
+                                        strncasecmp(path + at, "%5c", 3) == 0);
+    if (path[at] == '\\' || encoded) return false;
   }
   for (size_t start = 0; start <= length;) {
     size_t end = start;

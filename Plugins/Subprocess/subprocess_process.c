@@ -42,7 +42,8 @@ typedef struct {
   size_t length, capacity;
 } captured_output;
 
-typedef enum { CHILD_EXITED, SPAWN_FAILED, TIMED_OUT, OUTPUT_TOO_LARGE, WATCH_FAILED } ending;
+/* BEYOND_RUN_MEMORY: the output did not fit in the run's memory for buffers (host->claim_bytes). */
+typedef enum { CHILD_EXITED, SPAWN_FAILED, TIMED_OUT, OUTPUT_TOO_LARGE, BEYOND_RUN_MEMORY, WATCH_FAILED } ending;
 
 typedef struct {
   ending how;
@@ -50,7 +51,7 @@ typedef struct {
   spawn_failure spawn;              /* for SPAWN_FAILED */
   int status;                       /* waitpid's, for CHILD_EXITED */
   captured_output outputs[2];       /* stdout, stderr */
-  const captured_output *too_large; /* for OUTPUT_TOO_LARGE */
+  const captured_output *too_large; /* for OUTPUT_TOO_LARGE and BEYOND_RUN_MEMORY */
 } child_outcome;
 
 /* ---- the child's side ---- */
@@ -117,8 +118,9 @@ static int make_pipe(int ends[2], int plugin_end) {
 
 /* ---- pumping ---- */
 
-/* Reads what the child has written so far. 0, ENOBUFS once past `limit` bytes, or an errno. */
-static int read_output(captured_output *output, size_t limit) {
+/* Reads what the child has written so far, claiming it for the call's answer as it arrives. 0,
+ * ENOBUFS once past `limit` bytes, EDQUOT when the run's memory for buffers is full, or an errno. */
+static int read_output(const subprocess_job *job, captured_output *output, size_t limit) {
   while (output->fd >= 0 && output->length <= limit) {
     if (output->length == output->capacity) {
       size_t grown = output->capacity ? output->capacity * 2 : FIRST_READ_CAPACITY;
@@ -131,6 +133,7 @@ static int read_output(captured_output *output, size_t limit) {
     ssize_t count = read(output->fd, output->data + output->length, output->capacity - output->length);
     if (count > 0) {
       output->length += (size_t)count;
+      if (!plugin_claim_bytes(job->settings->host, job->base.call, (size_t)count)) return EDQUOT;
     } else if (count == 0) {
       plugin_close_fd(&output->fd);
     } else if (errno == EAGAIN) {
@@ -146,9 +149,9 @@ static int read_output(captured_output *output, size_t limit) {
 static bool read_outputs(const subprocess_job *job, const struct pollfd ready[2], child_outcome *outcome) {
   for (int i = 0; i < 2; i++) {
     if (ready && !ready[i].revents) continue;
-    int failure = read_output(&outcome->outputs[i], job->settings->max_output_bytes);
-    if (failure == ENOBUFS) {
-      outcome->how = OUTPUT_TOO_LARGE;
+    int failure = read_output(job, &outcome->outputs[i], job->settings->max_output_bytes);
+    if (failure == ENOBUFS || failure == EDQUOT) {
+      outcome->how = failure == ENOBUFS ? OUTPUT_TOO_LARGE : BEYOND_RUN_MEMORY;
       outcome->too_large = &outcome->outputs[i];
     } else if (failure) {
       outcome->how = WATCH_FAILED;
@@ -240,13 +243,20 @@ static void finish(const subprocess_job *job, bool cancelled, child_outcome *out
   } else if (!cancelled && outcome->how == WATCH_FAILED) {
     subprocess_fail_errno(settings, job->base.call, outcome->failure, "spawn", request->command_argument, NULL);
   } else {
-    const char *code = cancelled ? "ECANCELED" : outcome->how == TIMED_OUT ? "ETIMEDOUT" : "ENOBUFS";
+    const char *code = cancelled                          ? "ECANCELED"
+                       : outcome->how == TIMED_OUT         ? "ETIMEDOUT"
+                       : outcome->how == BEYOND_RUN_MEMORY ? "ERR_BUFFER_LIMIT"
+                                                           : "ENOBUFS";
     char *message =
         cancelled ? plugin_format("ECANCELED: '%s' was killed: the run that started it ended", request->command)
         : outcome->how == TIMED_OUT
             ? plugin_format("ETIMEDOUT: '%s' ran longer than %lld ms and was killed; the operator sets the limit "
                                 "with --plugin-config subprocess.timeout_ms=N",
                                 request->command, settings->timeout_ms)
+        : outcome->how == BEYOND_RUN_MEMORY
+            ? plugin_format("ERR_BUFFER_LIMIT: '%s' wrote more to %s than fits in this run's memory for buffers "
+                                "(its heap limit, heap_memory_max_mb) and was killed",
+                                request->command, outcome->too_large->name)
             : plugin_format("ENOBUFS: '%s' wrote more than %zu bytes to %s and was killed; the operator sets the "
                                 "limit with --plugin-config subprocess.max_output_bytes=N",
                                 request->command, settings->max_output_bytes, outcome->too_large->name);

@@ -35,6 +35,11 @@ bool plugin_host_is_complete(const mcpv8_host_api *host, const char *plugin, cha
   return false;
 }
 
+bool plugin_claim_bytes(const mcpv8_host_api *host, mcpv8_call *call, size_t length) {
+  bool offered = host->size >= offsetof(mcpv8_host_api, claim_bytes) + sizeof host->claim_bytes && host->claim_bytes;
+  return !offered || host->claim_bytes(call, length) == 0;
+}
+
 bool plugin_read_setting(const mcpv8_host_api *host, const char *plugin, const char *key, unsigned long long fallback,
                          unsigned long long maximum, unsigned long long *value, char *error, size_t error_capacity) {
   char *text = host->config(plugin, key);

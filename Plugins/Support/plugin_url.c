@@ -76,43 +76,75 @@ char *plugin_url_canonical_host(const char *host) {
   return canonical;
 }
 
-/* The URL Standard treats "%2e" as "." in dot segments and "\" as "/"; servers may too, so the
- * path is rewritten that way before curl removes dot segments (or "/public/%2e%2e/private" would
- * pass a policy on "/public/"). Returns a malloc'd path, or NULL when nothing changes. */
+/* Length of the path separator at `at`: 1 for "/" and "\", 3 for "%2F" and "%5C" (any case),
+ * 0 for none. Servers that decode before resolving dot segments split on all four. */
+static size_t separator_length(const char *path, size_t at, size_t length) {
+  if (path[at] == '/' || path[at] == '\\') return 1;
+  bool encoded = length - at >= 3 && (strncasecmp(path + at, "%2f", 3) == 0 || strncasecmp(path + at, "%5c", 3) == 0);
+  return encoded ? 3 : 0;
+}
+
+/* The number of dots (1 or 2) when path[start, end) is a dot segment, written with "." or
+ * "%2e" in any mix; 0 otherwise. */
+static int dot_segment(const char *path, size_t start, size_t end) {
+  int dots = 0;
+  for (size_t at = start; at < end; dots++) {
+    if (path[at] == '.') {
+      at++;
+    } else if (end - at >= 3 && strncasecmp(path + at, "%2e", 3) == 0) {
+      at += 3;
+    } else {
+      return 0;
+    }
+    if (dots == 2) return 0;
+  }
+  return dots;
+}
+
+/* Where the segment starting at `start` ends (at its separator or the end of the path). */
+static size_t segment_end(const char *path, size_t start, size_t length) {
+  size_t end = start;
+  while (end < length && separator_length(path, end, length) == 0) end++;
+  return end;
+}
+
+/* The URL Standard treats "%2e" as "." in dot segments and "\" as "/"; servers may also decode
+ * "%2F" and "%5C" to separators before resolving dot segments (Python's http.server does). So
+ * every dot segment, as such a server would split the path, is rewritten with plain dots and
+ * plain "/" on both sides before curl removes dot segments: "/public/..%2fprivate" becomes
+ * "/public/../private", which curl sends (and the policy judges) as "/private". An encoded
+ * separator beside no dot segment stays as written ("/a%2Fb" names one segment to most servers).
+ * Returns a malloc'd path, or NULL when nothing changes. */
 static char *path_with_plain_dots(const char *path) {
   size_t length = strlen(path);
   char *rewritten = malloc(length + 1);
   if (!rewritten) return NULL;
   size_t out = 0;
   bool changed = false;
+  int dots = dot_segment(path, 0, segment_end(path, 0, length));
   for (size_t start = 0; start <= length;) {
-    size_t end = start;
-    while (end < length && path[end] != '/' && path[end] != '\\') end++;
-    int dots = 0;
-    size_t at = start;
-    while (at < end && dots < 3) {
-      if (path[at] == '.') {
-        at++;
-      } else if (end - at >= 3 && strncasecmp(path + at, "%2e", 3) == 0) {
-        at += 3;
-        changed = true;
-      } else {
-        break;
-      }
-      dots++;
-    }
-    if (at == end && dots > 0 && dots < 3) {
+    size_t end = segment_end(path, start, length);
+    if (dots > 0) {
+      changed |= end - start != (size_t)dots;
       memset(rewritten + out, '.', (size_t)dots);
       out += (size_t)dots;
     } else {
       memcpy(rewritten + out, path + start, end - start);
       out += end - start;
     }
-    if (end < length) {
-      changed |= path[end] == '\\';
+    if (end == length) break;
+    size_t separator = separator_length(path, end, length);
+    size_t next = end + separator;
+    int next_dots = dot_segment(path, next, segment_end(path, next, length));
+    if (path[end] == '/' || (separator == 3 && dots == 0 && next_dots == 0)) {
+      memcpy(rewritten + out, path + end, separator);
+      out += separator;
+    } else {
       rewritten[out++] = '/';
+      changed = true;
     }
-    start = end + 1;
+    dots = next_dots;
+    start = next;
   }
   rewritten[out] = '\0';
   if (!changed) {

@@ -278,17 +278,18 @@ class Run {
   bool deliver_host_calls() {
     std::deque<cv8::HostCallChannel::Completion> ended;
     {
+      // What the answers claimed is theirs until here: from now on the ArrayBuffers count them.
       std::lock_guard<std::mutex> lock(state_->host_calls->mutex);
       ended.swap(state_->host_calls->completions);
+      for (const auto &completion : ended) state_->host_calls->claimed -= completion.claimed;
     }
     auto *allocator = static_cast<cv8::CappedAllocator *>(isolate_->GetData(cv8::kAllocatorSlot));
+    state_->host_calls_reported -= ended.size();
+    cv8::report_waiting_host_calls(isolate_, state_);
     for (auto &completion : ended) {
       state_->host_calls_outstanding--;
       if (completion.ok && completion.has_bytes && allocator && !allocator->fits(completion.bytes.size())) {
-        completion = {completion.id, false, true,
-                      "{\"message\":\"the capability's answer of " + std::to_string(completion.bytes.size()) +
-                          " bytes does not fit in this run's memory for buffers\",\"code\":\"ERR_BUFFER_LIMIT\"}",
-                      false, {}};
+        completion = {completion.id, false, true, cv8::buffer_limit_failure(completion.bytes.size()), false, {}, 0};
       }
       HandleScope scope(isolate_);
       TryCatch try_catch(isolate_);
@@ -731,6 +732,8 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   RunState state;
   state.request = request;
   state.internals.Reset(isolate, internals);
+  state.host_calls->allocator = static_cast<CappedAllocator *>(isolate->GetData(cv8::kAllocatorSlot));
+  state.host_calls->buffer_cap = static_cast<size_t>(control.heap_limit_mb) * 1024 * 1024;
   isolate->SetData(cv8::kRunSlot, &state);
   {
     std::lock_guard<std::mutex> lock(control.stop_mutex);
@@ -762,6 +765,7 @@ cv8_run_result run_in_context(RunControl &control, Local<Context> context, Local
   // it must not carry over into what the isolate does next.
   isolate->CancelTerminateExecution();
   state.unhandled_rejections.clear();
+  state.host_calls_waiting.clear();
   isolate->SetData(cv8::kRunSlot, nullptr);
   return result;
 }

@@ -64,6 +64,8 @@ std::string acorn_source();
 /// Why a run was stopped from outside the guest's control.
 enum class StopReason : int { none = 0, timed_out, cancelled, out_of_memory };
 
+class CappedAllocator;
+
 /// Host calls of one run that have ended, handed from any thread to the run's event loop. Each
 /// cv8_host_call shares it, so a call that ends after its run finds it closed instead of freed.
 struct HostCallChannel {
@@ -74,12 +76,32 @@ struct HostCallChannel {
     std::string json;
     bool has_bytes;
     std::vector<uint8_t> bytes;
+    /// Of `claimed`: what this call's answer holds until it reaches JavaScript.
+    size_t claimed;
   };
   std::mutex mutex;
   /// Wakes the event loop: a call ended, or the run was stopped.
   std::condition_variable wake;
   bool open = true;
   std::deque<Completion> completions;
+  /// The run's memory for buffers: answers on their way (cv8_host_call_claim) may hold what the
+  /// run's ArrayBuffers (counted by `allocator`, when there is one) leave of `buffer_cap`.
+  const CappedAllocator *allocator = nullptr;
+  size_t buffer_cap = 0;
+  size_t claimed = 0;
+
+  /// Claims `length` bytes if they fit (with `mutex` held).
+  bool claim(size_t length);
+};
+
+/// A host call the run asked for while `max_host_calls_in_flight` were out: reported to the
+/// host, in order, as earlier calls end. Its arguments stay JavaScript values until then.
+struct WaitingHostCall {
+  uint64_t id;
+  size_t capability;
+  v8::Global<v8::String> operation;
+  v8::Global<v8::String> request_json;
+  v8::Global<v8::Value> bytes;
 };
 
 /// The ES modules a run compiled, by handle (an index the runtime's module loader holds), and
@@ -103,8 +125,11 @@ struct RunState {
   std::vector<v8::Global<v8::Promise>> unhandled_rejections;
   std::shared_ptr<HostCallChannel> host_calls = std::make_shared<HostCallChannel>();
   uint64_t last_host_call_id = 0;
-  /// Host calls started and not yet delivered back to JavaScript (touched on the run's thread only).
+  /// Host calls asked for and not yet delivered back to JavaScript, waiting ones included, and
+  /// of those the ones reported to the host (touched on the run's thread only).
   size_t host_calls_outstanding = 0;
+  size_t host_calls_reported = 0;
+  std::deque<WaitingHostCall> host_calls_waiting;
   ModuleRegistry modules;
   /// The runtime's internals in the run's context, for callbacks V8 makes without them.
   v8::Global<v8::Object> internals;
@@ -122,6 +147,7 @@ class CappedAllocator final : public v8::ArrayBuffer::Allocator {
   void Free(void *data, size_t length) override;
   void *Reallocate(void *data, size_t old_length, size_t new_length) override;
   bool fits(size_t length) const { return used_.load() + length <= cap_; }
+  size_t used() const { return used_.load(); }
 
  private:
   bool reserve(size_t length);
@@ -146,6 +172,13 @@ struct RunControl {
   StopReason stopped() const { return static_cast<StopReason>(stop_reason.load()); }
   static size_t near_heap_limit(void *data, size_t current_heap_limit, size_t initial_heap_limit);
 };
+
+/// Reports the run's next waiting host calls to the host while fewer than the request's
+/// `max_host_calls_in_flight` are out (on the run's thread).
+void report_waiting_host_calls(v8::Isolate *isolate, RunState *run);
+
+/// The failure JSON of an answer of `length` bytes that does not fit in the run's memory for buffers.
+std::string buffer_limit_failure(size_t length);
 
 /// Module natives the runtime's loader calls (modules.cpp; see runtime.js).
 void native_compile_module(const v8::FunctionCallbackInfo<v8::Value> &info);
@@ -203,6 +236,8 @@ struct cv8_wasm_module {
 struct cv8_host_call {
   std::shared_ptr<cv8::HostCallChannel> channel;
   uint64_t id;
+  /// Bytes of the channel's `claimed` this call holds (under the channel's mutex).
+  size_t claimed = 0;
 };
 
 struct cv8_runtime {

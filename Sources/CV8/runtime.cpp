@@ -1,5 +1,7 @@
 // The runtime startup snapshots (stateless runs, new stateful heaps), which already hold the
 // prelude, and the native callbacks the prelude calls.
+#include <algorithm>
+
 #include "internal.h"
 
 using namespace v8;
@@ -151,8 +153,32 @@ void native_utf8_decode(const FunctionCallbackInfo<Value> &info) {
   info.GetReturnValue().Set(text);
 }
 
-/// hostCall(capability, operation, requestJSON, bytes?): reports a capability call to the host;
-/// returns its id, which the engine later hands to the prelude's completeHostCall.
+/// Reports a host call to the host (on_host_call copies what it needs).
+void report_host_call(Isolate *isolate, RunState *run, uint64_t id, size_t capability, Local<Value> operation_value,
+                      Local<Value> json_value, Local<Value> bytes_value) {
+  const uint8_t *bytes = nullptr;
+  size_t bytes_length = 0;
+  if (bytes_value->IsUint8Array()) {
+    Local<Uint8Array> view = bytes_value.As<Uint8Array>();
+    bytes = static_cast<const uint8_t *>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
+    bytes_length = view->ByteLength();
+  }
+  String::Utf8Value operation(isolate, operation_value);
+  String::Utf8Value json(isolate, json_value);
+  run->host_calls_reported++;
+  auto *call = new cv8_host_call{run->host_calls, id};
+  if (!*operation || !*json) {
+    const char *failure = "{\"message\":\"the capability call could not be read\"}";
+    cv8_host_call_complete(call, 0, failure, strlen(failure), nullptr, 0);
+    return;
+  }
+  run->request->on_host_call(run->request->host_call_context, call, capability, *operation, *json, json.length(),
+                             bytes_length ? bytes : nullptr, bytes_length);
+}
+
+/// hostCall(capability, operation, requestJSON, bytes?): reports a capability call to the host,
+/// or queues it while the run has max_host_calls_in_flight out; returns its id, which the engine
+/// later hands to the prelude's completeHostCall.
 void native_host_call(const FunctionCallbackInfo<Value> &info) {
   Isolate *isolate = info.GetIsolate();
   RunState *run = current_run(isolate);
@@ -161,21 +187,17 @@ void native_host_call(const FunctionCallbackInfo<Value> &info) {
     return throw_error(isolate, "capabilities are not available in this run");
   size_t capability = info[0].As<Uint32>()->Value();
   if (capability >= request->capability_count) return throw_error(isolate, "no such capability in this run");
-  const uint8_t *bytes = nullptr;
-  size_t bytes_length = 0;
-  if (info[3]->IsUint8Array()) {
-    Local<Uint8Array> view = info[3].As<Uint8Array>();
-    bytes = static_cast<const uint8_t *>(view->Buffer()->GetBackingStore()->Data()) + view->ByteOffset();
-    bytes_length = view->ByteLength();
-  }
-  String::Utf8Value operation(isolate, info[1]);
-  String::Utf8Value json(isolate, info[2]);
-  if (!*operation || !*json) return;
   uint64_t id = ++run->last_host_call_id;
   run->host_calls_outstanding++;
-  auto *call = new cv8_host_call{run->host_calls, id};
-  request->on_host_call(request->host_call_context, call, capability, *operation, *json, json.length(),
-                        bytes_length ? bytes : nullptr, bytes_length);
+  Local<Value> bytes = info[3]->IsUint8Array() ? info[3] : Undefined(isolate).As<Value>();
+  size_t limit = request->max_host_calls_in_flight;
+  if (limit == 0 || (run->host_calls_waiting.empty() && run->host_calls_reported < limit)) {
+    report_host_call(isolate, run, id, capability, info[1], info[2], bytes);
+  } else {
+    run->host_calls_waiting.push_back(WaitingHostCall{id, capability, Global<String>(isolate, info[1].As<String>()),
+                                                      Global<String>(isolate, info[2].As<String>()),
+                                                      Global<Value>(isolate, bytes)});
+  }
   info.GetReturnValue().Set(static_cast<double>(id));
 }
 
@@ -203,6 +225,30 @@ const NativeBinding kBindings[] = {
 };
 
 }  // namespace
+
+void report_waiting_host_calls(Isolate *isolate, RunState *run) {
+  HandleScope scope(isolate);
+  size_t limit = run->request->max_host_calls_in_flight;
+  while (!run->host_calls_waiting.empty() && run->host_calls_reported < limit) {
+    WaitingHostCall next = std::move(run->host_calls_waiting.front());
+    run->host_calls_waiting.pop_front();
+    report_host_call(isolate, run, next.id, next.capability, next.operation.Get(isolate), next.request_json.Get(isolate),
+                     next.bytes.Get(isolate));
+  }
+}
+
+std::string buffer_limit_failure(size_t length) {
+  return "{\"message\":\"the capability's answer of " + std::to_string(length) +
+         " bytes does not fit in this run's memory for buffers (its heap limit, heap_memory_max_mb)\"," +
+         "\"code\":\"ERR_BUFFER_LIMIT\"}";
+}
+
+bool HostCallChannel::claim(size_t length) {
+  size_t in_use = claimed + (allocator ? allocator->used() : 0);
+  if (!open || length > buffer_cap || in_use > buffer_cap - length) return false;
+  claimed += length;
+  return true;
+}
 
 // Order matters (see the declaration); append only.
 const intptr_t external_references[] = {
@@ -342,12 +388,27 @@ void cv8_host_call_complete(cv8_host_call *call, int ok, const char *json, size_
     cv8::HostCallChannel &channel = *call->channel;
     std::lock_guard<std::mutex> lock(channel.mutex);
     if (channel.open) {
-      channel.completions.push_back({call->id, ok != 0, json != nullptr, json ? std::string(json, json_length) : "",
-                                     ok && bytes != nullptr, std::vector<uint8_t>(bytes, bytes + (bytes ? bytes_length : 0))});
+      bool has_bytes = ok && bytes != nullptr;
+      if (has_bytes && bytes_length > call->claimed && !channel.claim(bytes_length - call->claimed)) {
+        channel.completions.push_back({call->id, false, true, cv8::buffer_limit_failure(bytes_length), false, {},
+                                       call->claimed});
+      } else {
+        channel.completions.push_back({call->id, ok != 0, json != nullptr, json ? std::string(json, json_length) : "",
+                                       has_bytes, std::vector<uint8_t>(bytes, bytes + (has_bytes ? bytes_length : 0)),
+                                       std::max(call->claimed, has_bytes ? bytes_length : 0)});
+      }
       channel.wake.notify_all();
     }
   }
   delete call;
+}
+
+int cv8_host_call_claim(cv8_host_call *call, size_t length) {
+  cv8::HostCallChannel &channel = *call->channel;
+  std::lock_guard<std::mutex> lock(channel.mutex);
+  if (!channel.claim(length)) return 1;
+  call->claimed += length;
+  return 0;
 }
 
 cv8_runtime *cv8_runtime_create(char **error_out) { return cv8_runtime_create_with_capabilities(nullptr, 0, error_out); }

@@ -20,7 +20,7 @@ final class TestCheckpointer {
                                               timeout_ms: timeoutMilliseconds, output_limit_bytes: 1 << 20,
                                               on_output: nil, output_context: nil, capabilities: nil,
                                               capability_count: 0, on_host_call: nil, host_call_context: nil,
-                                              wasm_modules: nil, wasm_module_count: 0)
+                                              wasm_modules: nil, wasm_module_count: 0, max_host_calls_in_flight: 0)
                 capabilities?.install(into: &request)
                 var result = heap.map { heap in
                     heap.withUnsafeBufferPointer { cv8_checkpointer_run(pointer, $0.baseAddress, $0.count, &request) }

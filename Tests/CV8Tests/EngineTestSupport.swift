@@ -52,7 +52,7 @@ final class TestEngine {
                     },
                     output_context: Unmanaged.passUnretained(sink).toOpaque(),
                     capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil,
-                    wasm_modules: nil, wasm_module_count: 0)
+                    wasm_modules: nil, wasm_module_count: 0, max_host_calls_in_flight: 0)
                 capabilities?.install(into: &request)
                 var result = cv8_engine_run(pointer, &request)
                 defer { cv8_run_result_free(&result) }
@@ -89,6 +89,8 @@ final class TestCapabilities {
     private let preludes: [UnsafeMutablePointer<CChar>]
     private let entries: UnsafeMutableBufferPointer<cv8_capability>
     let handler: Handler
+    /// The request's max_host_calls_in_flight (0: no limit).
+    var maxInFlight = 0
 
     init(preludes: [String], handler: @escaping Handler) {
         self.preludes = preludes.map { strdup($0)! }
@@ -117,6 +119,7 @@ final class TestCapabilities {
         request.capabilities = UnsafePointer(entries.baseAddress)
         request.capability_count = entries.count
         request.host_call_context = Unmanaged.passUnretained(self).toOpaque()
+        request.max_host_calls_in_flight = maxInFlight
         request.on_host_call = { context, call, _, operation, json, length, bytes, bytesLength in
             let capabilities = Unmanaged<TestCapabilities>.fromOpaque(context!).takeUnretainedValue()
             capabilities.handler(PendingHostCall(pointer: call!), String(cString: operation!),

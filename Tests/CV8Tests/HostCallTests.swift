@@ -79,6 +79,63 @@ final class HostCallTests: XCTestCase {
         assertCompleted(sharedEngine.run("installedAt > 0", capabilities: capabilities), result: "true")
     }
 
+    func testCallsBeyondTheCapWaitAndAreReportedInOrder() {
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var reported: [String] = []
+            var inFlight = 0, mostInFlight = 0
+            func started(_ request: String) {
+                lock.lock()
+                reported.append(request)
+                inFlight += 1
+                mostInFlight = max(mostInFlight, inFlight)
+                lock.unlock()
+            }
+            func ended() {
+                lock.lock()
+                inFlight -= 1
+                lock.unlock()
+            }
+        }
+        let tally = Tally()
+        let capabilities = TestCapabilities(preludes: [echoPrelude]) { call, _, request, _ in
+            tally.started(request)
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int.random(in: 1...10))) {
+                tally.ended()
+                completeHostCall(call, json: request)
+            }
+        }
+        capabilities.maxInFlight = 3
+        let report = sharedEngine.run(
+            "(await Promise.all(Array.from({length: 20}, (_, i) => echo(i)))).reduce((sum, r) => sum + r.value, 0)",
+            capabilities: capabilities)
+        assertCompleted(report, result: "190")
+        XCTAssertEqual(tally.reported, (0..<20).map(String.init))
+        XCTAssertEqual(tally.mostInFlight, 3)
+    }
+
+    func testAnswersClaimTheRunsMemoryForBuffersAsTheyArrive() {
+        // The engine's heap limit (16 MB) is also its memory for buffers.
+        let mebibyte = 1 << 20
+        let capabilities = TestCapabilities(preludes: [echoPrelude]) { call, _, request, _ in
+            switch request {
+            case #""claims""#:
+                let claims = [cv8_host_call_claim(call.pointer, 10 * mebibyte), cv8_host_call_claim(call.pointer, 7 * mebibyte),
+                              cv8_host_call_claim(call.pointer, 5 * mebibyte)]
+                completeHostCall(call, json: "[\(claims.map(String.init).joined(separator: ","))]")
+            default:
+                completeHostCall(call, json: "null", bytes: [UInt8](repeating: 1, count: 17 * mebibyte))
+            }
+        }
+        let report = sharedEngine.run("""
+            [(await echo('claims')).value, (await echo('claims')).value,
+             await echo('unclaimed').then(() => 'resolved', (e) => e.code + ': ' + e.message)]
+            """, capabilities: capabilities)
+        // 10 + 5 MiB fit, 7 more would not; once the answer reached the run, its claim is given back.
+        assertCompleted(report, result: #"[[0,1,0],[0,1,0],"ERR_BUFFER_LIMIT: the capability's answer of 17825792 bytes "#
+                        + #"does not fit in this run's memory for buffers (its heap limit, heap_memory_max_mb)"]"#)
+    }
+
     func testWithoutCapabilitiesThereIsNoPreludeAndNoGlobal() {
         assertCompleted(sharedEngine.run("typeof host + typeof echo"), result: #""undefinedundefined""#)
     }

@@ -1,12 +1,15 @@
 """Drives the real mcp-v8 binary over stdio with the official Python MCP client."""
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -67,6 +70,60 @@ def http_server(*args: str):
                 process.kill()
                 process.wait()
                 raise AssertionError("the server did not shut down within 15 s of SIGTERM")
+
+
+# "/public/" + each, + "private/...": encoded separators that a server decoding before it resolves
+# dot segments turns into "/private/..." (issue 16, item 4).
+ENCODED_TRAVERSALS = ["..%2f", "..%2F", "%2e%2e%2f", "%2E%2E%5C"]
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    """Writes each of `files` (relative path: text) below `root`; returns `root`."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@contextlib.contextmanager
+def serving(httpd, **attributes):
+    """Serves `httpd` (listening on 127.0.0.1) on a thread; yields its base URL, a str that carries
+    `attributes`."""
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    class BaseURL(str):
+        pass
+
+    base = BaseURL(f"http://127.0.0.1:{httpd.server_address[1]}")
+    base.__dict__.update(attributes)
+    try:
+        yield base
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@contextlib.contextmanager
+def file_server(directory: Path):
+    """Python's SimpleHTTPRequestHandler serving `directory` on 127.0.0.1: it decodes the path
+    (%2F included; %5C too, as a Windows server would) before resolving dot segments. Yields its
+    base URL, with `paths`: the request paths it received."""
+    paths = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def translate_path(self, path):
+            paths.append(path)
+            return super().translate_path(path.replace("%5C", "/").replace("%5c", "/"))
+
+        def log_message(self, *arguments):
+            pass
+
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(directory))),
+                 paths=paths) as base:
+        yield base
 
 
 def listening_port(process: subprocess.Popen, log) -> int:

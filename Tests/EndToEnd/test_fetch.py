@@ -4,13 +4,14 @@ without reaching the guest's policy input, and bad input refused with clear erro
 import asyncio
 import contextlib
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import run, run_js, server
+from conftest import ENCODED_TRAVERSALS, file_server, run, run_js, server, write_tree
 from opa_server import opa_server
 
 # GET to 127.0.0.1 under /public/, /echo, /bytes and /redirect-*; POST and PUT only to /echo (and to
@@ -31,7 +32,7 @@ allow if {
 }
 
 readable(path) if startswith(path, "/public/")
-readable(path) if path in {"/echo", "/bytes", "/big", "/slow", "/trickle"}
+readable(path) if path in {"/echo", "/bytes", "/big", "/nine-mib", "/slow", "/trickle"}
 readable(path) if startswith(path, "/redirect-")
 """
 
@@ -47,6 +48,12 @@ BOTH_HOSTS_POLICY = """package mcp.fetch
 allow if input.url_parsed.host in {"127.0.0.1", "localhost"}
 """
 
+# The example of docs/policies.md: one path prefix.
+PUBLIC_ONLY_POLICY = """package mcp.fetch
+
+allow if startswith(input.url_parsed.path, "/public/")
+"""
+
 ALLOW_ALL_POLICY = """package mcp.fetch
 
 allow := true
@@ -58,6 +65,8 @@ allow := false
 """
 
 SECRET = "s3cret-injected-value"
+
+NINE_MIB = b"x" * (9 << 20)
 
 # When the client of the last /trickle response went away (time.monotonic()).
 trickle_state = {"disconnected_at": None}
@@ -81,6 +90,7 @@ class TargetHandler(BaseHTTPRequestHandler):
             }).encode(), [("Content-Type", "application/json")]),
             "/bytes": lambda: self.answer(200, bytes(range(256)), [("Content-Type", "application/octet-stream")]),
             "/big": lambda: self.answer(200, b"x" * 100_000),
+            "/nine-mib": lambda: self.answer_while_read(NINE_MIB),
             "/slow": lambda: (time.sleep(3), self.answer(200, b"late")),
             "/trickle": self.trickle,
             "/redirect-public": lambda: self.redirect("/public/data"),
@@ -106,6 +116,12 @@ class TargetHandler(BaseHTTPRequestHandler):
                 time.sleep(0.1)
         except OSError:
             trickle_state["disconnected_at"] = time.monotonic()
+
+    def answer_while_read(self, body: bytes):
+        try:
+            self.answer(200, body)
+        except OSError:
+            pass  # the client gave up on it
 
     def redirect(self, location: str, status: int = 302):
         self.answer(status, b"", [("Location", location)])
@@ -244,6 +260,26 @@ def test_policy_input_is_the_documented_document(binary, target):
                     "url_parsed": {"scheme": "http", "host": "127.0.0.1", "port": port_of(target),
                                    "path": "/public/data", "query": "a=1"},
                 }]
+    run(scenario())
+
+
+def test_encoded_separators_cannot_climb_out_of_an_allowed_path(binary, tmp_path):
+    site = write_tree(tmp_path / "site", {"public/ok.txt": "public text", "private/secret.txt": "secret text"})
+
+    async def scenario():
+        with file_server(site) as base, opa_server({"fetch.rego": PUBLIC_ONLY_POLICY}) as opa:
+            async with server("--opa-url", opa) as session:
+                assert await value_of(session, base, "await (await fetch(BASE + '/public/ok.txt')).text()") == "public text"
+                for traversal in ENCODED_TRAVERSALS:
+                    result = await value_of(session, base,
+                                            outcome(f"fetch(BASE + '/public/{traversal}private/secret.txt')"))
+                    assert "denied" in result, traversal
+                    assert opa.inputs[-1]["url_parsed"]["path"] == "/private/secret.txt"
+                    assert opa.inputs[-1]["url"] == f"{base}/private/secret.txt"
+                # An encoded slash beside no dot segment is part of a name, and stays as written.
+                await value_of(session, base, outcome("fetch(BASE + '/public/a%2Fb')"))
+                assert opa.inputs[-1]["url_parsed"]["path"] == "/public/a%2Fb"
+            assert not any("private" in path for path in base.paths), base.paths
     run(scenario())
 
 
@@ -427,4 +463,46 @@ def test_a_transfer_stops_when_its_run_ends(binary, target, tmp_path):
             # Without cancel the transfer would go on for 15 s; curl checks for it about once a second.
             assert trickle_state["disconnected_at"] is not None, "the transfer outlived its run"
             assert trickle_state["disconnected_at"] - ended < 3
+    run(scenario())
+
+
+def peak_worker_rss_bytes() -> int:
+    """The highest peak resident set (VmHWM) among the worker processes of servers this test started."""
+    def descends_from_here(pid: str) -> bool:
+        while pid not in ("0", "1"):
+            if int(pid) == os.getpid():
+                return True
+            with open(f"/proc/{pid}/stat") as stat:
+                pid = stat.read().rsplit(")", 1)[1].split()[1]
+        return False
+
+    peak = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                if b"--worker" not in cmdline.read().split(b"\0") or not descends_from_here(pid):
+                    continue
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+        except OSError:
+            continue
+    return peak
+
+
+def test_parallel_large_answers_are_refused_as_they_arrive(binary, target, tmp_path):
+    """100 fetches of 9 MiB at once in an 8 MB run: each body counts against the run's memory for
+    buffers as it arrives, so they are refused before the worker holds them all (it held ~0.9 GB)."""
+    async def scenario():
+        async with server(*local_policy_args(tmp_path, LOOPBACK_POLICY)) as session:
+            refusals = await value_of(session, target, """
+                const settled = await Promise.allSettled(
+                    Array.from({length: 100}, () => fetch(BASE + '/nine-mib').then((r) => r.arrayBuffer())));
+                settled.map((s) => s.status === 'fulfilled' ? 'fulfilled' : s.reason.message)""")
+            assert len(refusals) == 100
+            assert all("does not fit in this run's memory for buffers" in refusal for refusal in refusals), refusals[:3]
+            peak = peak_worker_rss_bytes()
+            assert 0 < peak < 256 << 20, f"a worker's peak RSS was {peak >> 20} MiB"
+            assert await value_of(session, target, "(await fetch(BASE + '/public/data')).status") == 200
     run(scenario())

@@ -3,14 +3,14 @@ CDN base points at it), relative and dynamic imports, TypeScript modules, every 
 redirect judged by the modules policy, the disk cache, and the flags that turn it all on."""
 import collections
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import raw_server, run, run_js, server, start_fails
+from conftest import (ENCODED_TRAVERSALS, file_server, raw_server, run, run_js, server, serving, start_fails,
+                      write_tree)
 from opa_server import opa_server
 
 # What the module server answers, by path: (status, content type, body). esm.sh answers a package
@@ -80,18 +80,8 @@ def module_server():
     class Server(ThreadingHTTPServer):
         request_queue_size = 128  # a module graph opens its imports at once
 
-    httpd = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-
-    class BaseURL(str):
-        pass
-
-    base = BaseURL(f"http://127.0.0.1:{httpd.server_address[1]}")
-    base.hits = hits
-    yield base
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Server(("127.0.0.1", 0), Handler), hits=hits) as base:
+        yield base
 
 
 def rego_file(tmp_path: Path, text: str, name: str = "modules.rego") -> str:
@@ -167,6 +157,29 @@ def test_the_policy_judges_every_import_transitive_import_and_redirect(binary, m
             assert "redirect-to-private" in redirected and f"{module_server}/private/secret.js" in redirected
             assert "denied" in redirected
             assert module_server.hits["/private/secret.js"] == 0
+    run(scenario())
+
+
+def test_encoded_separators_cannot_climb_out_of_an_allowed_path(binary, tmp_path):
+    site = write_tree(tmp_path / "site", {
+        "lib/ok.js": "export const ok = 'public';",
+        "private/secret.js": "export const secret = 42;",
+        **{f"lib/climbs-{index}.js": f'export {{ secret }} from "./{traversal}private/secret.js";'
+           for index, traversal in enumerate(ENCODED_TRAVERSALS)},
+    })
+
+    async def scenario():
+        with file_server(site) as base:
+            async with server(*module_flags(base, tmp_path)) as session:
+                assert await value_of(session, f'import {{ ok }} from "{base}/lib/ok.js"; ok') == "public"
+                for index, traversal in enumerate(ENCODED_TRAVERSALS):
+                    direct = await error_of(session, f'import {{ secret }} from "{base}/lib/{traversal}private/secret.js"; secret')
+                    assert "denied by the modules policy" in direct, direct
+                    relative = await error_of(session, f'import {{ secret }} from "{base}/lib/climbs-{index}.js"; secret')
+                    assert "denied by the modules policy" in relative, relative
+                    package = await error_of(session, f'import x from "npm:kit@1.0.0/{traversal}{traversal}private/secret.js"; x')
+                    assert "without empty, '.' or '..' segments" in package, package
+            assert not any("private" in path for path in base.paths), base.paths
     run(scenario())
 
 

@@ -177,7 +177,7 @@ def test_the_loader_refuses_broken_plugins_naming_the_file_and_the_reason(kv_plu
 
     future = build_plugin(tmp_path / "future.so", KV_SOURCE, "-DKV_ABI_MAJOR=2")
     stderr = start_fails("--plugin", str(future), "--policies-json", configuration)
-    assert str(future) in stderr and "built for capability ABI 2.0; this server speaks 1.0" in stderr
+    assert str(future) in stderr and "built for capability ABI 2.1; this server speaks 1.1" in stderr
 
     failing = build_plugin(tmp_path / "failing.so", KV_SOURCE, "-DKV_FAIL_INIT")
     stderr = start_fails("--plugin", str(failing), "--policies-json", configuration)

@@ -355,6 +355,22 @@ def test_time_and_output_limits_kill_the_child(tmp_path):
     run(scenario())
 
 
+def test_output_counts_against_the_runs_memory_for_buffers_as_it_arrives(tmp_path):
+    """With a per-stream limit above the run's 8 MB, 16 floods at once would have the plugin hold
+    16 x 64 MiB; each stops once the run's memory for buffers is full instead."""
+    async def scenario():
+        async with server("--policies-json", policies(tmp_path, allowing(TOOLS)),
+                          "--plugin-config", f"subprocess.max_output_bytes={64 << 20}") as session:
+            result = await result_of(session, f"""{OUTCOME_JS}
+                await Promise.all(Array.from({{ length: 16 }}, () =>
+                  outcome(new Deno.Command("yes", {{ args: ["flood-8642"] }}).output())))
+            """)
+            assert all(attempt["ok"] is False and attempt["code"] == "ERR_BUFFER_LIMIT" for attempt in result), result
+            assert "wrote more to stdout than fits in this run's memory for buffers" in result[0]["message"]
+            assert processes_with("flood-8642") == []
+    run(scenario())
+
+
 def test_bad_settings_stop_the_server_naming_the_key(tmp_path):
     configuration = policies(tmp_path, allowing(TOOLS))
     for setting in ("timeout_ms=0", "timeout_ms=soon", "max_output_bytes=-1", "max_output_bytes=99999999999999"):
@@ -505,6 +521,31 @@ def test_concurrent_commands(tmp_path):
             """)
             assert result == [f"run {i}\n" for i in range(count)]
     run(scenario())
+
+
+@pytest.mark.parametrize("flags, cap, count", [([], 16, 300), (["--max-capability-calls", "4"], 4, 40)])
+def test_calls_in_flight_per_run_are_capped_and_the_rest_wait(tmp_path, flags, cap, count):
+    """300 execFile('sleep') at once ran 300 children (and 300 plugin threads) at once; at most
+    --max-capability-calls (default 16) run now, and the others still run once those end."""
+    async def scenario():
+        async with server("--policies-json", policies(tmp_path, allowing(TOOLS)), *flags) as session:
+            running = asyncio.create_task(result_of(session, f"""
+                const done = await Promise.all(Array.from({{ length: {count} }}, () =>
+                  child_process.execFile("sleep", ["0.2{count}"]).then(() => 1)));
+                done.length
+            """))
+            most = 0
+            while not running.done():
+                most = max(most, len(processes_with(f"0.2{count}")))
+                await asyncio.sleep(0.005)
+            assert await running == count
+            assert 0 < most <= cap, f"{most} sleep processes at once"
+    run(scenario())
+
+
+def test_the_cap_on_calls_in_flight_is_checked():
+    error = start_fails("--max-capability-calls", "0")
+    assert "--max-capability-calls must be between 1 and 1024; got 0." in error
 
 
 # name: (command, args, options, stdout, the executable the policy judges)

@@ -21,6 +21,10 @@ bool plugin_is_ascii(const char *text);
  * plugin was built against (it lacks allowed_input). */
 bool plugin_host_is_complete(const mcpv8_host_api *host, const char *plugin, char *error, size_t error_capacity);
 
+/* Claims `length` bytes of the run's memory for buffers for `call`'s answer (host->claim_bytes,
+ * since ABI 1.1); true when they fit, or when the host is older and counts answers as they end. */
+bool plugin_claim_bytes(const mcpv8_host_api *host, mcpv8_call *call, size_t length);
+
 /* Reads the operator's setting `key` (--plugin-config PLUGIN.KEY=N) as a whole number from 1 to
  * `maximum`, `fallback` when unset; false with a message in `error` when it is something else. */
 bool plugin_read_setting(const mcpv8_host_api *host, const char *plugin, const char *key, unsigned long long fallback,

@@ -105,6 +105,14 @@ typedef void (*cv8_host_call_handler)(void *context, cv8_host_call *call, size_t
 void cv8_host_call_complete(cv8_host_call *call, int ok, const char *json, size_t json_length, const uint8_t *bytes,
                             size_t bytes_length);
 
+/* Claims `length` more bytes of the run's memory for buffers (its heap limit, which also caps its
+ * ArrayBuffers) for the answer `call` is gathering, before the host holds them: a response body
+ * counts as it arrives, not once it is whole. Returns 0 when they fit beside the ArrayBuffers in
+ * use and what the run's other calls claimed; non-zero when they do not, or the run is over (then
+ * stop and end the call with a failure). Thread-safe. What a call claimed is given back once its
+ * answer reached JavaScript or was dropped; cv8_host_call_complete claims bytes beyond it itself. */
+int cv8_host_call_claim(cv8_host_call *call, size_t length);
+
 /* ---- pre-loaded WebAssembly modules ----------------------------------------------------------
  * A module compiled once per process and installed at the start of every engine run that lists
  * it: its WebAssembly.Module as the global `__wasm_<name>` and, when it imports nothing, its
@@ -133,6 +141,9 @@ typedef struct {
   /* Modules installed before the capabilities and the code; none when wasm_module_count is 0. */
   const cv8_wasm_module *const *wasm_modules;
   size_t wasm_module_count;
+  /* Host calls reported to on_host_call and not yet ended, at most; further calls wait in order
+   * and are reported as earlier ones end. 0: no limit. */
+  size_t max_host_calls_in_flight;
 } cv8_run_request;
 
 typedef enum {

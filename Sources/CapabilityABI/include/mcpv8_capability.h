@@ -46,7 +46,7 @@ extern "C" {
 #endif
 
 #define MCPV8_ABI_MAJOR 1
-#define MCPV8_ABI_MINOR 0
+#define MCPV8_ABI_MINOR 1
 
 /* The one symbol a plugin exports; its type is mcpv8_plugin_entry_fn. */
 #define MCPV8_PLUGIN_ENTRY_SYMBOL "mcpv8_plugin_entry"
@@ -111,6 +111,15 @@ typedef struct {
    * the document the request would produce now, and refuses when they differ (a symlink changed
    * in between, say), so the host never acts on something the policy did not see. */
   const char *(*allowed_input)(mcpv8_call *call, size_t *length_out);
+
+  /* since 1.1: read it only when `size` covers it. Claims `length` more bytes of the run's memory
+   * for buffers (its heap limit) for the answer this call is gathering, before the plugin holds
+   * them: call it as a response body or a process's output arrives, so many calls at once cannot
+   * hold more than the run may. Returns 0 when they fit; non-zero when they do not (or the run is
+   * over): then stop and fail the call, saying the answer was too large for the run's memory.
+   * What a call claimed is given back once its answer reached the guest; bytes passed to
+   * `complete` beyond what was claimed are claimed then. */
+  int (*claim_bytes)(mcpv8_call *call, size_t length);
 } mcpv8_host_api;
 
 /* One operation a plugin offers to its prelude (host.call(name, ...)). */

@@ -144,6 +144,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: ArgumentHelp("A setting for a plugin (repeatable), such as fetch.timeout_ms=10000.", valueName: "name.key=value"))
     var pluginConfig: [String] = []
 
+    @Option(name: .customLong("max-capability-calls"),
+            help: "Capability calls (fetch, file, subprocess, import, MCP tool) one run may have in flight, 1-1024; the rest wait in order.")
+    var maxCapabilityCalls = CapabilityConfiguration.defaultCallsInFlightPerRun
+
     @Option(name: .customLong("rego-library"),
             help: ArgumentHelp("rego-cpp's librego_shared.so, for local Rego policies (default: vendor/regopy above this binary, where scripts/setup puts it).",
                                valueName: "path"))
@@ -195,6 +199,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
         try Self.check("--max-queued-executions", maxQueuedExecutions, in: ExecutionLimits.queuedExecutions)
         try Self.check("--max-output-bytes", maxOutputBytes, in: ExecutionLimits.outputBytes, unit: " bytes")
+        try Self.check("--max-capability-calls", maxCapabilityCalls, in: CapabilityConfiguration.callsInFlightPerRunRange)
         try Self.check("--inline-wait-ms", inlineWaitMilliseconds, in: StatefulTools.inlineWaitMilliseconds, unit: " ms")
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; "
@@ -327,9 +332,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             }
             try enableModules(policies: &policies, settings: &settings, logger: logger)
             try enableMCPServers(policies: policies, settings: &settings, logger: logger)
-            let configuration = try CapabilityConfiguration.resolve(
+            var configuration = try CapabilityConfiguration.resolve(
                 policies: policies, explicitPlugins: plugins, settings: settings, regoLibraryPath: regoLibrary,
                 logLevel: logLevel, logger: logger)
+            configuration.maxCallsInFlightPerRun = maxCapabilityCalls
             for path in configuration.pluginPaths { logger.info("capability plugin \(path) loaded") }
             return configuration
         } catch let error as PolicyError {

@@ -200,7 +200,7 @@ private func withRunRequest<Result>(code: String, timeoutMilliseconds: Int, outp
                     },
                     output_context: UnsafeMutableRawPointer(sinkPointer),
                     capabilities: nil, capability_count: 0, on_host_call: nil, host_call_context: nil,
-                    wasm_modules: nil, wasm_module_count: 0)
+                    wasm_modules: nil, wasm_module_count: 0, max_host_calls_in_flight: 0)
                 capabilities?.install(into: &request)
                 wasmModules?.install(into: &request)
                 return body(&request)

@@ -16,6 +16,10 @@ public struct CapabilityConfiguration: Codable, Sendable, Equatable {
     /// WebAssembly modules pre-loaded into every (stateless) run. Not a plugin: they need no
     /// policy, and a run needs them before its first line, which host calls cannot give.
     public var wasmModules: [WasmModuleSpec] = []
+    /// Capability calls one run may have in flight (`--max-capability-calls`); the rest wait in order.
+    public var maxCallsInFlightPerRun = CapabilityConfiguration.defaultCallsInFlightPerRun
+    public static let defaultCallsInFlightPerRun = 16
+    public static let callsInFlightPerRunRange = 1...1024
 
     public init() {}
 
@@ -33,6 +37,7 @@ public final class CapabilitySet: @unchecked Sendable {
     private let engineCapabilities: UnsafeMutableBufferPointer<cv8_capability>
     private let decisionCounts = DecisionCounts()
     private let inFlight = CallsInFlight()
+    private let maxCallsInFlightPerRun: Int
 
     /// Loads every configured plugin and compiles every policy; errors name the file and reason.
     public init(configuration: CapabilityConfiguration, logger: Logger) throws {
@@ -40,6 +45,7 @@ public final class CapabilitySet: @unchecked Sendable {
         policies = try PolicyEngine(configuration: configuration.policies,
                                     regoLibraryPath: configuration.regoLibraryPath, logger: logger)
         plugins = try configuration.pluginPaths.map { try LoadedPlugin(path: $0) }
+        maxCallsInFlightPerRun = configuration.maxCallsInFlightPerRun
         engineCapabilities = .allocate(capacity: plugins.count)
         for (index, plugin) in plugins.enumerated() {
             let prelude = strdup(plugin.prelude)!
@@ -58,6 +64,7 @@ public final class CapabilitySet: @unchecked Sendable {
         request.capabilities = UnsafePointer(engineCapabilities.baseAddress)
         request.capability_count = plugins.count
         request.host_call_context = Unmanaged.passUnretained(self).toOpaque()
+        request.max_host_calls_in_flight = maxCallsInFlightPerRun
         request.on_host_call = { context, call, index, operation, request, requestLength, bytes, bytesLength in
             let capabilities = Unmanaged<CapabilitySet>.fromOpaque(context!).takeUnretainedValue()
             capabilities.dispatch(

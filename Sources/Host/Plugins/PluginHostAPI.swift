@@ -187,6 +187,9 @@ enum PluginHostAPI {
                 let call = PluginCall.peekHandle(handle)
                 lengthOut?.pointee = strlen(call.allowedInput)
                 return UnsafePointer(call.allowedInput)
+            },
+            claim_bytes: { handle, length in
+                cv8_host_call_claim(PluginCall.peekHandle(handle).engineCall.pointer, length)
             }))
         return table
     }()
