@@ -621,8 +621,8 @@ class Run {
             std::string::npos)
       return false;
     fail(CV8_STATUS_ERROR,
-         "The code is nested too deeply to parse: V8's parser ran out of stack. Nest fewer brackets, "
-         "blocks or calls (build deep data at run time, for example in a loop).");
+         "The code is nested too deeply to parse: V8's parser ran out of stack (Maximum call stack size "
+         "exceeded). Nest fewer brackets, blocks or calls; build deep data at run time, in a loop.");
     return true;
   }
 
