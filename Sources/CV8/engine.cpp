@@ -547,7 +547,11 @@ class Run {
   /// A heap the runtime could not go on with (a frozen globalThis) fails the run: nothing is stored.
   void refuse_unstorable_heap() {
     TryCatch try_catch(isolate_);
-    Local<Value> reason;
+    Local<Value> function, reason;
+    // A heap stored by an older runtime carries that runtime's internals, which lack the check.
+    if (!internals_->Get(context_, String::NewFromUtf8Literal(isolate_, "unstorableReason")).ToLocal(&function) ||
+        !function->IsFunction())
+      return;
     if (!call_internal("unstorableReason", 0, nullptr).ToLocal(&reason)) {
       fail_from(try_catch);
     } else if (reason->IsString()) {
