@@ -83,6 +83,17 @@ bool mentions_module_syntax(const char *code, size_t length) {
          text.find("export") != std::string_view::npos;
 }
 
+/// Whether `await` is followed, after blanks, by `(`, `[` or a template: what a script reads as
+/// an expression on a variable named await.
+bool mentions_await_before_bracket(const char *code, size_t length) {
+  std::string_view text(code, length);
+  for (size_t at = text.find("await"); at != std::string_view::npos; at = text.find("await", at + 5)) {
+    size_t next = text.find_first_not_of(" \t\r\n", at + 5);
+    if (next != std::string_view::npos && (text[next] == '(' || text[next] == '[' || text[next] == '`')) return true;
+  }
+  return false;
+}
+
 std::string megabytes(uint32_t mb) { return std::to_string(mb) + " MB"; }
 
 }  // namespace
@@ -235,6 +246,7 @@ class Run {
     install_capabilities();
     Local<Value> completion;
     if (!fail_status_ && evaluate(&completion) && !fail_status_) drive(completion);
+    if (!fail_status_ && snapshotting_) refuse_unstorable_heap();
     return finish();
   }
 
@@ -323,10 +335,11 @@ class Run {
     ScriptOrigin origin(isolate_, String::NewFromUtf8Literal(isolate_, "main.js"));
     Local<Script> script;
     if (Script::Compile(context_, source, &origin).ToLocal(&script)) {
+      if (awaits_in_parentheses(source)) return evaluate_module(completion);
       if (script->Run(context_).ToLocal(completion)) return true;
       return fail_from(try_catch);
     }
-    if (stopped_or_terminated(try_catch)) return false;
+    if (stopped_or_terminated(try_catch) || too_deep_to_parse(try_catch)) return false;
     if (try_catch.Message().IsEmpty()) return fail_from(try_catch);
     // V8 names module-only syntax in most messages; `[await x]` and the like only read as an
     // unexpected token, so code that mentions module syntax is also tried as a module, and
@@ -336,6 +349,13 @@ class Run {
       return fail_syntax(try_catch);
     try_catch.Reset();
     return evaluate_module(completion);
+  }
+
+  /// A script reads a top-level `await (p)` or `await [a, b]` as a call of (or an index into) a
+  /// variable named await, which then does not exist: code that means an await runs as a module.
+  bool awaits_in_parentheses(Local<String> source) {
+    return mentions_await_before_bracket(request_->code, request_->code_length) && compiles_as_module(source) &&
+           cv8::has_top_level_await(std::string(request_->code, request_->code_length));
   }
 
   bool compiles_as_module(Local<String> source) {
@@ -352,13 +372,13 @@ class Run {
   bool evaluate_module(Local<Value> *completion) {
     TryCatch try_catch(isolate_);
     std::string code(request_->code, request_->code_length);
-    std::string rewritten = cv8::capture_last_expression(code, kModuleResultProperty);
+    std::string rewritten = cv8::capture_completion_value(code, kModuleResultProperty);
     bool has_result = !rewritten.empty();
     Local<String> source = source_string(has_result ? rewritten : code);
     ScriptCompiler::Source compiler_source(source, module_origin());
     Local<Module> module;
     if (!ScriptCompiler::CompileModule(isolate_, &compiler_source).ToLocal(&module)) {
-      if (stopped_or_terminated(try_catch)) return false;
+      if (stopped_or_terminated(try_catch) || too_deep_to_parse(try_catch)) return false;
       return fail_syntax(try_catch);
     }
     Local<Value> evaluation;
@@ -525,6 +545,21 @@ class Run {
     out->result_json = cv8::copy_string(text);
   }
 
+  /// A heap the runtime could not go on with (a frozen globalThis) fails the run: nothing is stored.
+  void refuse_unstorable_heap() {
+    TryCatch try_catch(isolate_);
+    Local<Value> function, reason;
+    // A heap stored by an older runtime carries that runtime's internals, which lack the check.
+    if (!internals_->Get(context_, String::NewFromUtf8Literal(isolate_, "unstorableReason")).ToLocal(&function) ||
+        !function->IsFunction())
+      return;
+    if (!call_internal("unstorableReason", 0, nullptr).ToLocal(&reason)) {
+      fail_from(try_catch);
+    } else if (reason->IsString()) {
+      fail(CV8_STATUS_ERROR, to_utf8(isolate_, reason));
+    }
+  }
+
   // ---- failures -----------------------------------------------------------------------------
 
   bool fail(cv8_status status, const std::string &message) {
@@ -581,6 +616,19 @@ class Run {
     // Errors bigger than the output limit would only flood the caller.
     if (message.size() > request_->output_limit_bytes) message.resize(request_->output_limit_bytes);
     return fail(CV8_STATUS_ERROR, message);
+  }
+
+  /// V8's parser recurses once per nesting level and throws a RangeError when it runs out of
+  /// stack: that is no syntax error (nor TypeScript for esbuild to try), so it gets its own answer.
+  bool too_deep_to_parse(TryCatch &try_catch) {
+    if (try_catch.Message().IsEmpty() || !try_catch.Exception()->IsNativeError() ||
+        to_utf8(isolate_, try_catch.Message()->Get()).find("RangeError: Maximum call stack size exceeded") ==
+            std::string::npos)
+      return false;
+    fail(CV8_STATUS_ERROR,
+         "The code is nested too deeply to parse: V8's parser ran out of stack (Maximum call stack size "
+         "exceeded). Nest fewer brackets, blocks or calls; build deep data at run time, in a loop.");
+    return true;
   }
 
   bool fail_syntax(TryCatch &try_catch) {

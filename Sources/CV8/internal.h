@@ -221,10 +221,14 @@ uint64_t arm(RunControl *target, Clock::time_point deadline);
 void disarm(uint64_t token);
 }  // namespace watchdog
 
-/// Turns ES-module source into the same module with its last top-level expression statement
-/// assigned to `import.meta[property]`, so the host can read its value. Empty when there is none
-/// (or the source does not parse; V8 then reports the syntax error itself).
-std::string capture_last_expression(const std::string &source, const std::string &property);
+/// Turns ES-module source into the same module with each expression statement a script's
+/// completion value can come from (outside functions: at the top level, in blocks, branches,
+/// try/catch, loops and switch cases) assigned to `import.meta[property]`, so the host reads the
+/// value a script would have given. Empty when there is none (or the source does not parse;
+/// V8 then reports the syntax error itself).
+std::string capture_completion_value(const std::string &source, const std::string &property);
+/// Whether ES-module source awaits outside any function (false when it does not parse).
+bool has_top_level_await(const std::string &source);
 
 }  // namespace cv8
 

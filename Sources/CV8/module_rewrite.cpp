@@ -1,5 +1,6 @@
-// Finds the last top-level expression statement of ES-module code with acorn, run in a small
-// isolate of its own so the parser never shares a heap (or a heap limit) with guest code.
+// Reads ES-module code with acorn, run in a small isolate of its own so the parser never shares
+// a heap (or a heap limit) with guest code: which expression statements give the program its
+// completion value, and whether it awaits at the top level.
 #include "internal.h"
 
 using namespace v8;
@@ -10,21 +11,74 @@ namespace {
 
 constexpr size_t kToolingHeapBytes = 128u * 1024 * 1024;
 
-/// Returns [statementStart, statementEnd, expressionStart, expressionEnd] in UTF-16 code units,
-/// or null when the module has no top-level expression statement.
-constexpr const char *kLocateLastExpression = R"JS(
-(function (source) {
-  const program = acorn.parse(source, {
+/// Evaluates to { captureCompletion(source, target), hasTopLevelAwait(source) }.
+constexpr const char *kToolingFunctions = R"JS(
+(function () {
+  const parse = (source) => acorn.parse(source, {
     ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true,
     allowAwaitOutsideFunction: true, allowImportExportEverywhere: false,
   });
-  let last = null;
-  for (const node of program.body) {
-    if (node.type === 'ExpressionStatement' && node.directive === undefined) last = node;
+  // The expression statements a script's completion value can come from: those outside functions
+  // and classes, in blocks, branches, try and catch blocks, loops, labels and switch cases.
+  function completionStatements(statement, found) {
+    switch (statement.type) {
+      case 'ExpressionStatement':
+        if (statement.directive === undefined) found.push(statement);
+        break;
+      case 'Program': case 'BlockStatement':
+        for (const inner of statement.body) completionStatements(inner, found);
+        break;
+      case 'IfStatement':
+        completionStatements(statement.consequent, found);
+        if (statement.alternate) completionStatements(statement.alternate, found);
+        break;
+      case 'TryStatement':
+        completionStatements(statement.block, found);
+        if (statement.handler) completionStatements(statement.handler.body, found);
+        break;
+      case 'LabeledStatement': case 'WhileStatement': case 'DoWhileStatement':
+      case 'ForStatement': case 'ForInStatement': case 'ForOfStatement':
+        completionStatements(statement.body, found);
+        break;
+      case 'SwitchStatement':
+        for (const switchCase of statement.cases) for (const inner of switchCase.consequent) completionStatements(inner, found);
+        break;
+    }
+    return found;
   }
-  if (last === null) return null;
-  return [last.start, last.end, last.expression.start, last.expression.end];
-})
+  const isFunction = (node) => node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression' ||
+    node.type === 'ArrowFunctionExpression';
+  return {
+    // The source with each of those statements `e;` as `target = (e);`, or null when it has none.
+    captureCompletion(source, target) {
+      const statements = completionStatements(parse(source), []);
+      if (statements.length === 0) return null;
+      let rewritten = '', at = 0;
+      for (const statement of statements) {
+        rewritten += source.slice(at, statement.start) + target + ' = (' +
+          source.slice(statement.expression.start, statement.expression.end) + ');';
+        at = statement.end;
+      }
+      return rewritten + source.slice(at);
+    },
+    // Whether the code, read as a module, awaits outside any function.
+    hasTopLevelAwait(source) {
+      const pending = [parse(source)];
+      while (pending.length > 0) {
+        const node = pending.pop();
+        if (node.type === 'AwaitExpression' || (node.type === 'ForOfStatement' && node.await)) return true;
+        if (isFunction(node)) continue;
+        for (const key of Object.keys(node)) {
+          const value = node[key];
+          if (value === null || typeof value !== 'object') continue;
+          for (const child of Array.isArray(value) ? value : [value])
+            if (child !== null && typeof child === 'object' && typeof child.type === 'string') pending.push(child);
+        }
+      }
+      return false;
+    },
+  };
+})()
 )JS";
 
 struct Tooling {
@@ -32,7 +86,7 @@ struct Tooling {
   std::unique_ptr<ArrayBuffer::Allocator> allocator;
   Isolate *isolate = nullptr;
   Global<Context> context;
-  Global<Function> locate;
+  Global<Object> functions;
   bool failed = false;
 };
 
@@ -53,7 +107,7 @@ bool start_tooling(Tooling &t) {
   Local<Context> context = Context::New(t.isolate);
   Context::Scope context_scope(context);
   TryCatch try_catch(t.isolate);
-  for (const std::string &text : {acorn_source(), std::string(kLocateLastExpression)}) {
+  for (const std::string &text : {acorn_source(), std::string(kToolingFunctions)}) {
     Local<String> source;
     Local<Script> script;
     Local<Value> value;
@@ -61,19 +115,21 @@ bool start_tooling(Tooling &t) {
              .ToLocal(&source) ||
         !Script::Compile(context, source).ToLocal(&script) || !script->Run(context).ToLocal(&value))
       return false;
-    if (value->IsFunction()) t.locate.Reset(t.isolate, value.As<Function>());
+    if (value->IsObject()) t.functions.Reset(t.isolate, value.As<Object>());
   }
   t.context.Reset(t.isolate, context);
-  return !t.locate.IsEmpty();
+  return !t.functions.IsEmpty();
 }
 
-}  // namespace
-
-std::string capture_last_expression(const std::string &module_source, const std::string &property) {
+/// Calls the tooling function `name` with `module_source` and `extra` (if not empty) in the tooling
+/// isolate; `use` reads the answer there. False when the tooling or the call failed (the source
+/// does not parse, or nests too deeply for the parser).
+template <typename Use>
+bool call_tooling(const char *name, const std::string &module_source, const std::string &extra, Use use) {
   Tooling &t = tooling();
   std::lock_guard<std::mutex> lock(t.mutex);
   if (!t.isolate && !t.failed) t.failed = !start_tooling(t);
-  if (t.failed) return "";
+  if (t.failed) return false;
 
   Locker locker(t.isolate);
   Isolate::Scope isolate_scope(t.isolate);
@@ -81,35 +137,40 @@ std::string capture_last_expression(const std::string &module_source, const std:
   Local<Context> context = t.context.Get(t.isolate);
   Context::Scope context_scope(context);
   TryCatch try_catch(t.isolate);
-  Local<String> source;
-  if (!String::NewFromUtf8(t.isolate, module_source.data(), NewStringType::kNormal,
-                           static_cast<int>(module_source.size()))
-           .ToLocal(&source))
-    return "";
-  Local<Value> argument = source;
-  Local<Value> found;
-  if (!t.locate.Get(t.isolate)->Call(context, Undefined(t.isolate), 1, &argument).ToLocal(&found) ||
-      !found->IsArray())
-    return "";
-  Local<Array> positions = found.As<Array>();
-  uint32_t at[4];
-  for (uint32_t i = 0; i < 4; i++)
-    at[i] = positions->Get(context, i).ToLocalChecked()->Uint32Value(context).FromMaybe(0);
+  Local<Value> arguments[2], function, answer;
+  auto string = [&](const std::string &text, Local<Value> *out) {
+    Local<String> value;
+    if (!String::NewFromUtf8(t.isolate, text.data(), NewStringType::kNormal, static_cast<int>(text.size()))
+             .ToLocal(&value))
+      return false;
+    *out = value;
+    return true;
+  };
+  int argc = extra.empty() ? 1 : 2;
+  Local<Object> functions = t.functions.Get(t.isolate);
+  if (!string(module_source, &arguments[0]) || (argc == 2 && !string(extra, &arguments[1])) ||
+      !functions->Get(context, String::NewFromUtf8(t.isolate, name).ToLocalChecked()).ToLocal(&function) ||
+      !function->IsFunction() ||
+      !function.As<Function>()->Call(context, functions, argc, arguments).ToLocal(&answer))
+    return false;
+  use(t.isolate, answer);
+  return true;
+}
 
-  // Positions are UTF-16 offsets: splice in UTF-16, then convert back to UTF-8.
-  String::Value utf16(t.isolate, source);
-  std::u16string text(reinterpret_cast<const char16_t *>(*utf16), utf16.length());
-  std::u16string prefix = u"import.meta.";
-  prefix.append(property.begin(), property.end());
-  prefix += u" = (";
-  std::u16string rewritten = text.substr(0, at[0]) + prefix + text.substr(at[2], at[3] - at[2]) + u");" +
-                             text.substr(at[1]);
-  Local<String> result =
-      String::NewFromTwoByte(t.isolate, reinterpret_cast<const uint16_t *>(rewritten.data()), NewStringType::kNormal,
-                             static_cast<int>(rewritten.size()))
-          .ToLocalChecked();
-  String::Utf8Value utf8(t.isolate, result);
-  return std::string(*utf8, utf8.length());
+}  // namespace
+
+std::string capture_completion_value(const std::string &module_source, const std::string &property) {
+  std::string rewritten;
+  call_tooling("captureCompletion", module_source, "import.meta." + property, [&](Isolate *isolate, Local<Value> answer) {
+    if (answer->IsString()) rewritten = to_utf8(isolate, answer);
+  });
+  return rewritten;
+}
+
+bool has_top_level_await(const std::string &module_source) {
+  bool found = false;
+  call_tooling("hasTopLevelAwait", module_source, "", [&](Isolate *, Local<Value> answer) { found = answer->IsTrue(); });
+  return found;
 }
 
 }  // namespace cv8

@@ -116,6 +116,44 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(error.error?.contains("not available in stateful runs") ?? false, error.error ?? "")
     }
 
+    /// V8 gives contexts of a snapshotting isolate no Error.stackTraceLimit, so errors had no stack.
+    func testErrorsHaveStacksInStatefulRunsAndTheirHeaps() throws {
+        let checkpointer = TestCheckpointer()
+        let (thrown, _) = checkpointer.run("function g() { throw new Error('x') }\ng()")
+        XCTAssertEqual(thrown.status, CV8_STATUS_ERROR)
+        XCTAssertEqual(thrown.error, "Error: x\n    at g (main.js:1:22)\n    at main.js:2:1")
+        let (caught, heap) = checkpointer.run("var f = () => null.x;\ntry { f() } catch (e) { e.stack }")
+        assertCompleted(caught, result: "\"TypeError: Cannot read properties of null (reading 'x')\\n    at f (main.js:1:20)\\n    at main.js:2:7\"")
+        let (resumed, _) = checkpointer.run("try { f() } catch (e) { e.stack.split('\\n').length }", from: try XCTUnwrap(heap))
+        assertCompleted(resumed, result: "3")
+        // A guest that deletes the limit keeps errors without stacks in its heap.
+        let (deleted, quiet) = checkpointer.run("delete Error.stackTraceLimit; new Error('y').stack")
+        assertCompleted(deleted, result: nil)
+        let (still, _) = checkpointer.run("typeof new Error('z').stack", from: try XCTUnwrap(quiet))
+        assertCompleted(still, result: "\"undefined\"")
+    }
+
+    func testAwaitBeforeParenthesesIsAnAwait() {
+        let (report, _) = TestCheckpointer().run("let x = await (Promise.resolve(3)); x")
+        assertCompleted(report, result: "3")
+    }
+
+    /// Runs of a heap whose global object was frozen could not install URL, WASI or capabilities:
+    /// the freezing run fails, saying so, and stores nothing; the heap it started from goes on.
+    func testARunThatFreezesTheGlobalObjectStoresNothing() throws {
+        let checkpointer = TestCheckpointer()
+        let (_, heap) = checkpointer.run("var kept = 'yes'")
+        for code in ["Object.freeze(globalThis); 1", "Object.seal(globalThis); new URL('http://a.test/').href",
+                     "Object.preventExtensions(globalThis); typeof WASI"] {
+            let (frozen, snapshot) = checkpointer.run(code, from: try XCTUnwrap(heap))
+            XCTAssertEqual(frozen.status, CV8_STATUS_ERROR, code)
+            XCTAssertTrue(frozen.error?.hasPrefix("The run made globalThis non-extensible") ?? false, frozen.error ?? "")
+            XCTAssertNil(snapshot, code)
+        }
+        let (resumed, _) = checkpointer.run("[kept, new URL('http://a.test/b').pathname]", from: try XCTUnwrap(heap))
+        assertCompleted(resumed, result: "[\"yes\",\"/b\"]")
+    }
+
     func testURLAndWASIJoinAHeapOnlyWhenFirstUsed() throws {
         let checkpointer = TestCheckpointer()
         let placeholder = "['URL', 'URLSearchParams', 'WASI'].map(n => typeof Object.getOwnPropertyDescriptor(globalThis, n).get)"

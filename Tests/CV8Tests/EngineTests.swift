@@ -120,6 +120,33 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(report.error?.contains("(main.js:1:") ?? false, report.error ?? "")
     }
 
+    /// A script reads `await (x)` as a call of a variable named await; it means an await.
+    func testAwaitBeforeParenthesesOrBracketsIsAnAwait() {
+        assertCompleted(sharedEngine.run("await (async () => 5)()"), result: "5")
+        assertCompleted(sharedEngine.run("await (Promise.resolve(1))"), result: "1")
+        assertCompleted(sharedEngine.run("const p = Promise.resolve(3);\nlet x = await (p); x"), result: "3")
+        assertCompleted(sharedEngine.run("await\n[Promise.resolve(4)]"), result: "[{}]")
+        // A script that names its own function await keeps that meaning (a module could not).
+        assertCompleted(sharedEngine.run("function await(x) { return x * 2 }\nawait (3)"), result: "6")
+        // Inside an async function it was always an await: the program stays a script.
+        assertCompleted(sharedEngine.run("var kept = 1; (async () => await (kept))()"), result: "1")
+    }
+
+    /// A module's result is the completion value a script would have: from blocks, branches,
+    /// try/catch and loops too, never from inside functions.
+    func testModuleResultIsTheScriptCompletionValue() {
+        let cases: [(String, String?)] = [
+            ("async function f() { throw new Error('boom') }\ntry { await f() } catch (e) { e.message }", "\"boom\""),
+            ("await 0;\nif (true) { 'yes' } else { 'no' }", "\"yes\""),
+            ("await 0;\nlet total = 0;\nfor (const i of [1, 2, 3]) { total += i }", "6"),
+            ("await 0;\n5;\nfunction g() { 7 }\nconst h = () => { 8 };", "5"),
+            ("await 0;\nlabel: { 'in label'; break label; }", "\"in label\""),
+            ("await 0;\nswitch (2) { case 2: 'two'; break; default: 'other' }", "\"two\""),
+            ("const only = await 1;", nil),
+        ]
+        for (code, expected) in cases { assertCompleted(sharedEngine.run(code), result: expected) }
+    }
+
     func testModuleWithExportsAndNoTrailingExpression() {
         assertCompleted(sharedEngine.run("export const x = 1;\nexport function f() {}"), result: nil)
         assertCompleted(sharedEngine.run("export const x = 2;\nx + 1;\nconst y = 3;"), result: "3")

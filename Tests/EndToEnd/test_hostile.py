@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import run, run_js, server
+from conftest import raw_server, run, run_js, server
 
 TIMEOUT = 2
 MARGIN = 3  # seconds beyond the limit a stopped run may take to report (worker restart included)
@@ -86,13 +86,28 @@ def test_stack_and_parser_limits(binary):
             content, is_error = await run_js(session, "function f() { return f() + 1 } f()")
             assert is_error and "Maximum call stack size exceeded" in content["error"]
             content, is_error = await run_js(session, "[" * 100000 + "]" * 100000)
-            assert is_error and "Maximum call stack size exceeded" in content["error"]
+            assert is_error and content["error"].startswith("The code is nested too deeply to parse")
             content, is_error = await run_js(
                 session, "let d = {}; for (let i = 0; i < 1e5; i++) d = {d}; JSON.stringify(d)")
             assert is_error and "Maximum call stack size exceeded" in content["error"]
             content, is_error = await run_js(session, "'still serving'")
             assert (content["result"], is_error) == ("still serving", False)
     run(scenario())
+
+
+def test_deeply_nested_source_is_named_not_read_as_typescript(binary, tmp_path):
+    # Issue 16, item 15: the parser's stack overflow went on to the TypeScript fallback, and
+    # esbuild's failure ("esbuild stopped") was the answer.
+    async def scenario(*args):
+        async with raw_server(*args) as session:
+            for code in ["[" * 100000, "const a: number = 1;\n" + "[" * 100000 + "a" + "]" * 100000]:
+                content, is_error = await run_js(session, code)
+                assert is_error and content["error"].startswith("The code is nested too deeply to parse: "), content
+                assert "TypeScript" not in content["error"] and "esbuild" not in content["error"], content
+            content, is_error = await run_js(session, "'still serving'")
+            assert (content["result"], is_error) == ("still serving", False)
+    run(scenario("--stateless"))
+    run(scenario("--directory-path", str(tmp_path), "--session-db-path", str(tmp_path / "sessions")))
 
 
 def test_output_flood_is_cut_and_says_so(binary):

@@ -3,7 +3,7 @@ observable and cancellable."""
 import asyncio
 import subprocess
 
-from conftest import call, raw_server, run, run_js
+from conftest import call, raw_server, run, run_js, server
 
 
 def stateful(directory, *args):
@@ -283,3 +283,63 @@ def test_finished_executions_are_readable_after_a_restart(transport, tmp_path):
             assert "already ended" in cancelled["message"]
 
     run(second_server(*run(first_server())))
+
+
+async def in_both_modes(tmp_path, scenario):
+    """Runs `scenario(session, stateful)` on a stateless and on a stateful server."""
+    async with server() as session:
+        await scenario(session, False)
+    async with stateful(tmp_path) as session:
+        await scenario(session, True)
+
+
+def test_await_before_parentheses_is_an_await_in_both_modes(binary, tmp_path):
+    # Issue 16, item 10: a script reads `await (x)` as a call of a variable named await.
+    async def scenario(session, _):
+        for code, expected in [("await (async () => 5)()", 5), ("await (Promise.resolve(1))", 1),
+                               ("const p = Promise.resolve(3);\nlet x = await (p); x", 3)]:
+            content, is_error = await run_js(session, code)
+            assert (content.get("result"), is_error) == (expected, False), content
+    run(in_both_modes(tmp_path, scenario))
+
+
+def test_errors_have_stacks_in_both_modes(binary, tmp_path):
+    # Issue 16, item 11: stateful runs gave "Error: x" and no e.stack.
+    async def scenario(session, is_stateful):
+        thrown, is_error = await run_js(session, "function g() { throw new Error('x') }\ng()")
+        assert is_error and thrown["error"] == "Error: x\n    at g (main.js:1:22)\n    at main.js:2:1", thrown
+        caught, _ = await run_js(session, "var f = () => null.x;\ntry { f() } catch (e) { e.stack }")
+        assert caught["result"] == ("TypeError: Cannot read properties of null (reading 'x')\n"
+                                    "    at f (main.js:1:20)\n    at main.js:2:7"), caught
+        if is_stateful:
+            resumed, _ = await run_js(session, "try { f() } catch (e) { e.stack }", heap=caught["heap"])
+            assert resumed["result"].endswith("at f (main.js:1:20)\n    at main.js:1:7"), resumed
+        typed, is_error = await run_js(session, "const n: number = 1;\nfunction g(a: number): number { throw new Error('ts' + a) }\ng(n)")
+        assert is_error and typed["error"] == "Error: ts1\n    at g (main.ts:2:39)\n    at main.ts:3:1", typed
+    run(in_both_modes(tmp_path, scenario))
+
+
+def test_a_module_answers_the_value_a_script_would(binary, tmp_path):
+    # Issue 16, item 12: a module whose last statement is not an expression answered nothing.
+    async def scenario(session, _):
+        content, is_error = await run_js(
+            session, "async function f() { throw new Error('boom') }\ntry { await f() } catch (e) { e.message }")
+        assert (content.get("result"), is_error) == ("boom", False), content
+        content, _ = await run_js(session, "let total = 0;\nfor (const n of await Promise.resolve([1, 2, 3])) { total += n }")
+        assert content.get("result") == 6, content
+    run(in_both_modes(tmp_path, scenario))
+
+
+def test_a_run_that_freezes_the_global_object_stores_nothing(binary, tmp_path):
+    # Issue 16, item 17: after Object.freeze(globalThis) every later run of the heap that read URL
+    # or WASI, or installed a capability, failed with "Cannot redefine property".
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            base, _ = await run_js(session, "var kept = 'yes'")
+            frozen, is_error = await run_js(session, "Object.freeze(globalThis); typeof URL", heap=base["heap"])
+            assert is_error and frozen["status"] == "failed" and "heap" not in frozen, frozen
+            assert frozen["error"].startswith("The run made globalThis non-extensible (Object.freeze"), frozen
+            resumed, is_error = await run_js(session, "[kept, new URL('http://a.test/b').pathname, typeof WASI]",
+                                             heap=base["heap"])
+            assert (resumed["result"], is_error) == (["yes", "/b", "function"], False), resumed
+    run(scenario())

@@ -36,11 +36,13 @@
 //     installWasmModule(name, module)
 //                               a pre-loaded module: __wasm_<name>, and <name> = its exports when it
 //                               imports nothing (the run has not started yet: globals are pristine)
+//     unstorableReason()        why the heap a stateful run ends in must not be stored, or undefined
 //     beginRun(snapshotting)    called at the start of every run: forgets the last run's modules
 //                               (and refuses imports when the run ends in a heap snapshot),
 //                               and (WebAssembly does not exist while the snapshot is built) wraps
 //                               WebAssembly.compile/instantiate so each returned promise counts in
-//                               pendingOperations() until it settles. Idempotent.
+//                               pendingOperations() until it settles; in a snapshotting isolate,
+//                               gives errors their stacks (see enableErrorStacks). Idempotent.
 //     loadMainModule(handle)    loads, links and evaluates what the main module imports; a promise
 //     importDynamically(specifier, referrer)
 //                               import(): a promise of the module's namespace
@@ -73,6 +75,7 @@
   const ObjectGetPrototypeOf = Object.getPrototypeOf;
   const ObjectSetPrototypeOf = Object.setPrototypeOf;
   const ObjectFreeze = Object.freeze;
+  const ObjectIsExtensible = Object.isExtensible;
   const ObjectPrototypeToString = uncurryThis(Object.prototype.toString);
   const ReflectApply = Reflect.apply;
   const ReflectOwnKeys = Reflect.ownKeys;
@@ -202,7 +205,7 @@
   // that never uses URL or WASI then skips their hundreds of objects in every snapshot it makes.
   // A placeholder the guest assigned or deleted first keeps the guest's choice. `install` runs at
   // most once and only with the primordials captured above, since the guest may have replaced
-  // the live globals by then.
+  // the live globals by then. A placeholder the guest froze in place stays, answering the values.
   function installWhenUsed(names, install) {
     if (!lean) {
       const values = install();
@@ -210,19 +213,21 @@
       return;
     }
     const placeholders = list();
+    let installed;
     const materialize = () => {
-      const values = install();
+      if (installed !== undefined) return installed;
+      installed = install();
       for (let i = 0; i < names.length; i++) {
         const current = ObjectGetOwnPropertyDescriptor(global, names[i]);
-        if (current !== undefined && current.get === placeholders[i]) define(global, names[i], values[names[i]]);
+        if (current !== undefined && current.get === placeholders[i] && current.configurable) {
+          define(global, names[i], installed[names[i]]);
+        }
       }
+      return installed;
     };
     for (let i = 0; i < names.length; i++) {
       const name = names[i];
-      const get = function () {
-        materialize();
-        return global[name];
-      };
+      const get = function () { return materialize()[name]; };
       push(placeholders, get);
       ObjectDefineProperty(global, name, {
         __proto__: null, get, set(value) { define(global, name, value); }, enumerable: false, configurable: true,
@@ -2725,6 +2730,17 @@
   // ---- internals for the engine ----------------------------------------------------------------
   let pendingOperations = 0;
   let hookedWebAssembly = null;
+  // V8 leaves Error.stackTraceLimit out of contexts made in a snapshotting isolate, which is where
+  // every stateful run happens: without it errors get no `stack` (no "at main.js:3:7"). It is set
+  // once per heap (this flag travels in the snapshot), so a guest that deletes it keeps its choice.
+  let errorStacksEnabled = false;
+  function enableErrorStacks() {
+    errorStacksEnabled = true;
+    if (ownDesc(ErrorCtor, 'stackTraceLimit') !== undefined) return;
+    try {
+      ObjectDefineProperty(ErrorCtor, 'stackTraceLimit', { __proto__: null, value: 10, writable: true, enumerable: true, configurable: true });
+    } catch { /* a guest made Error non-extensible: it keeps errors without stacks */ }
+  }
   // Counts `promise` as pending until it settles; returns a promise settling the same way. The
   // promise gets its own `constructor` so awaiting it consults nothing a guest could patch.
   async function trackOperation(promise) {
@@ -2921,8 +2937,15 @@
       return true;
     },
     pendingOperations() { return pendingOperations; },
+    unstorableReason() {
+      if (ObjectIsExtensible(global)) return undefined;
+      return 'The run made globalThis non-extensible (Object.freeze, Object.seal or Object.preventExtensions), ' +
+        'so later runs of this heap could not install the runtime\'s globals and capabilities: the heap is not stored. ' +
+        'Freeze your own objects instead of the global object.';
+    },
     beginRun(snapshotting) {
       resetModules(snapshotting);
+      if (snapshotting && !errorStacksEnabled) enableErrorStacks();
       const desc = ObjectGetOwnPropertyDescriptor(global, 'WebAssembly');
       const webAssembly = desc !== undefined ? desc.value : undefined;
       if (typeof webAssembly !== 'object' || webAssembly === null || webAssembly === hookedWebAssembly) return;

@@ -9,6 +9,9 @@ enum TypeScript {
     static let esbuildPath = "/usr/bin/esbuild"
     /// esbuild strips a program in well under a millisecond; a hung one must not hold a worker.
     static let timeout: TimeInterval = 10
+    /// V8 parses brackets nested up to about 2,000 deep within a run's stack, so deeper code can
+    /// never run; esbuild's service dies on code nested 100,000 deep, so such code never reaches it.
+    static let maxNestingDepth = 5_000
 
     enum Stripped {
         /// JavaScript to run, and the map from its positions to the user's.
@@ -24,6 +27,13 @@ enum TypeScript {
     static func runAllowingTypeScript(_ code: String, _ run: (String) -> RunOutcome) -> RunOutcome {
         var outcome = run(code)
         guard outcome.status == .syntaxError else { return outcome }
+        if nestsDeeperThan(maxNestingDepth, code) {
+            outcome.status = .error
+            outcome.error = "The code is nested too deeply to parse: its brackets nest more than \(maxNestingDepth) "
+                + "levels deep, and V8 parses about 2,000. Nest fewer brackets, blocks or calls; build deep data at "
+                + "run time, in a loop."
+            return outcome
+        }
         switch strip(code) {
         case .unavailable:
             return outcome
@@ -35,6 +45,54 @@ enum TypeScript {
             stripped.error = stripped.error.map(map.mapPositions)
             return stripped
         }
+    }
+
+    /// Whether `(`, `[`, `{` and `${` nest deeper than `limit` in `code`, outside strings and
+    /// comments (a regular expression's brackets count too: an estimate that errs towards deeper).
+    static func nestsDeeperThan(_ limit: Int, _ code: String) -> Bool {
+        enum Mode { case code, quoted(UInt8), template, lineComment, blockComment }
+        var mode = Mode.code
+        // What each open bracket is; true for a template's `${`, whose `}` returns to the template.
+        var open: [Bool] = []
+        let bytes = Array(code.utf8)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index], next = index + 1 < bytes.count ? bytes[index + 1] : 0
+            switch mode {
+            case .code:
+                switch byte {
+                case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "{"):
+                    open.append(false)
+                    if open.count > limit { return true }
+                case UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"):
+                    if open.popLast() == true { mode = .template }
+                case UInt8(ascii: "'"), UInt8(ascii: "\""): mode = .quoted(byte)
+                case UInt8(ascii: "`"): mode = .template
+                case UInt8(ascii: "/") where next == UInt8(ascii: "/"): mode = .lineComment
+                case UInt8(ascii: "/") where next == UInt8(ascii: "*"): mode = .blockComment; index += 1
+                default: break
+                }
+            case .quoted(let quote):
+                if byte == UInt8(ascii: "\\") { index += 1 } else if byte == quote || byte == UInt8(ascii: "\n") { mode = .code }
+            case .template:
+                if byte == UInt8(ascii: "\\") {
+                    index += 1
+                } else if byte == UInt8(ascii: "`") {
+                    mode = .code
+                } else if byte == UInt8(ascii: "$"), next == UInt8(ascii: "{") {
+                    open.append(true)
+                    if open.count > limit { return true }
+                    mode = .code
+                    index += 1
+                }
+            case .lineComment:
+                if byte == UInt8(ascii: "\n") { mode = .code }
+            case .blockComment:
+                if byte == UInt8(ascii: "*"), next == UInt8(ascii: "/") { mode = .code; index += 1 }
+            }
+            index += 1
+        }
+        return false
     }
 
     /// One esbuild service per worker process.
