@@ -39,6 +39,17 @@ void cv8_free(void *pointer);
 typedef void (*cv8_fatal_error_handler)(const char *message, int is_out_of_memory);
 void cv8_set_fatal_error_handler(cv8_fatal_error_handler handler);
 
+/* Process containment (not V8's, but this is the project's C layer). Makes this process a
+ * child subreaper, so processes its descendants detach are re-parented to it rather than to
+ * PID 1. 0 or an errno. */
+int cv8_become_subreaper(void);
+
+/* Kills, until none is left, every descendant of this process outside its own session (the
+ * processes runs started: the subprocess plugin gives each command a session of its own), and
+ * reaps those that end up its children. Its children in its own session (workers, esbuild, MCP
+ * upstreams) and their subtrees are left alone. Returns how many processes it killed. */
+size_t cv8_kill_processes_of_runs(void);
+
 /* The runtime: a V8 startup snapshot that already holds the prelude (console, timers,
  * TextEncoder/Decoder, URL, structuredClone, ...). Built once per process in a few ms. */
 typedef struct cv8_runtime cv8_runtime;

@@ -19,6 +19,8 @@ public enum WorkerMain {
         // pipes open: the host learns that a worker died when they close.
         _ = fcntl(requestFD, F_SETFD, FD_CLOEXEC)
         _ = fcntl(eventFD, F_SETFD, FD_CLOEXEC)
+        // Processes a run detaches (setsid, a double fork) stay in this worker's tree, to be killed.
+        _ = cv8_become_subreaper()
 
         let events = FrameWriter(fd: eventFD)
         let executor: JobExecutor
@@ -40,8 +42,10 @@ public enum WorkerMain {
             }
         }
         // The host closed the pipe: it is shutting down or gone (even killed: the kernel closes
-        // its end). Exit now, even mid-run, so no worker outlives its host. (PR_SET_PDEATHSIG
-        // would not do: it fires when the host *thread* that spawned the worker ends.)
+        // its end). Exit now, even mid-run, so no worker outlives its host, nor any process of
+        // its runs. (PR_SET_PDEATHSIG would not do: it fires when the host *thread* that spawned
+        // the worker ends.)
+        cv8_kill_processes_of_runs()
         exit(0)
     }
 }
@@ -202,6 +206,9 @@ final class JobExecutor: @unchecked Sendable {
         var outcome = outcome
         let decisions = capabilities?.takeDecisionCounts() ?? [:]
         outcome.policyDecisions = decisions.isEmpty ? nil : decisions
+        // A run starts processes only through a capability its policy allowed; what it left
+        // behind (detached from its call's process group) dies with it.
+        if decisions.keys.contains(where: { $0.hasSuffix("/allowed") }) { cv8_kill_processes_of_runs() }
         events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
     }
 

@@ -1,3 +1,4 @@
+import CV8
 import Foundation
 import Logging
 
@@ -117,6 +118,9 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Starts the workers; they get ready in the background (tens of milliseconds).
     public func start() {
+        // A worker that dies leaves the processes its run detached to the server, not to PID 1:
+        // handleExit kills them.
+        _ = cv8_become_subreaper()
         lock.lock()
         for index in slots.indices { spawnLocked(index) }
         lock.unlock()
@@ -348,6 +352,8 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     private func handleExit(slot index: Int, generation: Int, how: String) {
+        let orphans = cv8_kill_processes_of_runs()
+        if orphans > 0 { logger.warning("killed \(orphans) processes the dead worker's run had started") }
         lock.lock()
         guard slots[index].generation == generation, !stopped else { return lock.unlock() }
         var failed: (Job, RunOutcome)?
