@@ -9,16 +9,19 @@ public struct WorkerPoolConfiguration: Sendable {
     public var maximumQueued: Int
     /// The heap limit each worker keeps an isolate ready for.
     public var defaultHeapLimitMB: Int
+    /// Each worker's memory limit (`--worker-memory-max`).
+    public var workerMemoryLimitMB: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
     /// The plugins and policies every worker loads.
     public var capabilities: CapabilityConfiguration
 
-    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, executablePath: String,
-                capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
+    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, workerMemoryLimitMB: Int = 1024,
+                executablePath: String, capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.defaultHeapLimitMB = defaultHeapLimitMB
+        self.workerMemoryLimitMB = workerMemoryLimitMB
         self.executablePath = executablePath
         self.capabilities = capabilities
     }
@@ -301,7 +304,8 @@ public final class WorkerPool: @unchecked Sendable {
         do {
             slots[index].process = try WorkerProcess(
                 executable: configuration.executablePath,
-                arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB)],
+                arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
+                            "--worker-memory-max", String(configuration.workerMemoryLimitMB)],
                 environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
                 onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })
