@@ -274,6 +274,14 @@ enum FatalErrorReport {
         cv8_set_fatal_error_handler { message, isOutOfMemory in
             FatalErrorReport.report(message: message.map { String(cString: $0) } ?? "", outOfMemory: isOutOfMemory)
         }
+        // An allocation refused at the memory limit out of V8's reach (a C++ container while V8
+        // writes a heap snapshot) aborts the process: at the limit, that is the reason to report.
+        signal(SIGABRT) { _ in
+            if cv8_process_memory_limit_reached() != 0 {
+                FatalErrorReport.report(message: "aborted at the memory limit", outOfMemory: 2)
+            }
+            signal(SIGABRT, SIG_DFL)  // abort() raises again, and the process ends as it would have
+        }
     }
 
     private static func report(message: String, outOfMemory: Int32) -> Never {
