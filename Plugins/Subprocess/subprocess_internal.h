@@ -56,7 +56,11 @@ void subprocess_request_free(subprocess_request *request);
 void subprocess_fail_errno(const subprocess_settings *settings, mcpv8_call *call, int number, const char *syscall,
                            const char *subject, const char *hint);
 
-/* Records the forked child: from now on cancel kills its group. False when the job was cancelled
+/* Kills the child and its group. The child leads the group only once it has called setsid, which
+ * it does before execve: until then the group does not exist, and the child is killed alone. */
+void subprocess_kill_child(pid_t pid);
+
+/* Records the forked child: from now on cancel kills it and its group. False when the job was cancelled
  * before (the caller kills it then). */
 bool subprocess_job_forked(subprocess_job *job, pid_t pid);
 

@@ -21,10 +21,11 @@
  * environment is exactly `env`: empty unless the guest gives variables. A script's interpreter
  * (its #! line) is not judged; the script is.
  *
- * Processes: each child leads its own process group, which is killed with SIGKILL when the
- * child exits, times out, floods its output, or its run ends (cancel), so descendants that stay
- * in the group never outlive the call. The child also dies with the worker (PR_SET_PDEATHSIG);
- * descendants that leave its group (setsid) are beyond both.
+ * Processes: each child leads its own session and process group, which is killed with SIGKILL
+ * when the child exits, times out, floods its output, or its run ends (cancel), so descendants
+ * that stay in the group never outlive the call. The child also dies with the worker
+ * (PR_SET_PDEATHSIG). Descendants that leave its group (setsid, a double fork) stay outside the
+ * worker's session and in its tree (it is a subreaper): the worker kills them when the run ends.
  *
  * Settings (--plugin-config subprocess.KEY=VALUE):
  *   timeout_ms        most time a child may run, default 30000 (at most a day); then it is killed
@@ -286,11 +287,16 @@ static void free_job(plugin_job *base) {
   free(job);
 }
 
-/* Called with the registry's lock held. The group exists: the child and this plugin both call
- * setpgid before the pid is recorded, and the child is reaped only after its job left the list. */
+void subprocess_kill_child(pid_t pid) {
+  kill(-pid, SIGKILL);
+  kill(pid, SIGKILL);
+}
+
+/* Called with the registry's lock held. The pid stays the child's: it is reaped only after its
+ * job left the list. */
 static void kill_child(plugin_job *base) {
   subprocess_job *job = (subprocess_job *)base;
-  if (job->pid > 0) kill(-job->pid, SIGKILL);
+  if (job->pid > 0) subprocess_kill_child(job->pid);
 }
 
 bool subprocess_job_forked(subprocess_job *job, pid_t pid) {

@@ -60,8 +60,10 @@ typedef struct {
 static _Noreturn void become_child(const subprocess_request *request, const int standard_streams[3], int report,
                                    pid_t parent) {
   spawn_failure failure = {STAGE_SETUP, 0};
-  /* Its own group, so one kill reaches its descendants; and it dies with the forking thread. */
-  if (setpgid(0, 0) != 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto failed;
+  /* Its own session (and group), so one kill reaches its descendants, and the worker tells what
+   * runs started from its own helpers: whatever detaches from the group stays outside the worker's
+   * session, and the worker kills it when the run ends. It dies with the forking thread. */
+  if (setsid() < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) goto failed;
   if (getppid() != parent) _exit(127); /* the worker is already gone: nobody to report to */
   /* Ignored signals and the mask survive execve: give the command the defaults. */
   struct sigaction default_action = {.sa_handler = SIG_DFL};
@@ -314,10 +316,7 @@ static pid_t run_child(subprocess_job *job, child_outcome *outcome) {
   outcome->outputs[0].fd = output[0];
   outcome->outputs[1].fd = error[0];
   if (pid > 0) {
-    /* Here too, so the group exists before cancel can aim at it. It fails harmlessly once the
-     * child has run execve, which it does only after its own setpgid. */
-    setpgid(pid, pid);
-    if (!subprocess_job_forked(job, pid)) kill(-pid, SIGKILL);
+    if (!subprocess_job_forked(job, pid)) subprocess_kill_child(pid);
     int child = -1;
     if (read_spawn_failure(report[0], &outcome->spawn)) {
       outcome->how = SPAWN_FAILED;

@@ -34,7 +34,7 @@ void on_fatal_error(const char *location, const char *message) {
 
 void on_oom(const char *location, bool is_heap_oom) {
   std::string text = std::string("V8 ran out of memory in ") + (location ? location : "?");
-  if (fatal_handler) fatal_handler(text.c_str(), 1);
+  if (fatal_handler) fatal_handler(text.c_str(), cv8_process_memory_limit_reached() ? 2 : 1);
 }
 
 /// True when a classic-script compile failed only because the code is an ES module.

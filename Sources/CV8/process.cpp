@@ -9,7 +9,11 @@
 
 #include "internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace cv8 {
 
@@ -239,6 +243,29 @@ int cv8_initialize(char **error_out) {
     return 1;
   }
   return 0;
+}
+
+int cv8_limit_process_memory(uint64_t bytes) {
+  struct rlimit limit = {bytes, bytes};
+  return setrlimit(RLIMIT_DATA, &limit) == 0 ? 0 : errno;
+}
+
+int cv8_process_memory_limit_reached(void) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_DATA, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  // Read without allocating: this runs when an allocation has just failed.
+  char status[4096];
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t length = read(fd, status, sizeof status - 1);
+  close(fd);
+  if (length <= 0) return 0;
+  status[length] = '\0';
+  const char *line = strstr(status, "\nVmData:");
+  if (!line) return 0;
+  uint64_t used = strtoull(line + strlen("\nVmData:"), nullptr, 10) * 1024;
+  // The allocation that failed was refused for what it would have added: it may have been large.
+  return used + limit.rlim_cur / 8 >= limit.rlim_cur;
 }
 
 const char *cv8_v8_version(void) { return v8::V8::GetVersion(); }

@@ -1,6 +1,7 @@
 """Hostile programs (shared/notes/hostile-inputs.md): each ends with a clear error within its
 limit plus a margin, and the same server keeps serving, other callers included."""
 import asyncio
+import os
 import time
 
 import pytest
@@ -194,4 +195,51 @@ def test_a_queued_run_times_out_while_waiting(binary):
             assert not hog.done()
             content, is_error = await hog
             assert is_error and "timed out" in content["error"]
+    run(scenario())
+
+
+def workers_of(server_marker: str) -> list[int]:
+    """Pids of the worker processes of the server whose command line holds `server_marker`."""
+    def arguments(pid) -> list[bytes]:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().split(b"\0")
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            if b"--worker" in arguments(entry) and server_marker.encode() in arguments(parent):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def peak_resident_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+BUFFER_HOARDS = [
+    # 768 MB of written (so resident) buffers, more than the limit: the RangeError ends the run.
+    "const a = []; for (let i = 0; i < 24; i++) a.push(new Uint8Array(32 << 20).fill(1)); a.length",
+    # Caught, and the buffers kept: writing the heap snapshot then fails at the limit, ending the worker.
+    "const a = []; try { for (let i = 0; i < 24; i++) a.push(new Uint8Array(32 << 20).fill(1)) } catch {} a.length",
+]
+
+
+@pytest.mark.parametrize("code", BUFFER_HOARDS)
+def test_a_stateful_run_holds_no_more_than_the_worker_memory_limit(binary, tmp_path, code):
+    """Issue 16 item 5a: a stateful 8 MB-heap run held 3.7 GB of ArrayBuffers in its worker."""
+    async def scenario():
+        async with raw_server("--directory-path", str(tmp_path), "--session-db-path", str(tmp_path / "sessions"),
+                              "--max-concurrent-executions", "1", "--worker-memory-max", "512") as session:
+            content, is_error = await run_js(session, code, heap_memory_max_mb=8, execution_timeout_secs=60,
+                                             inline_wait_ms=60000)
+            assert is_error and "memory limit of 512 MB (--worker-memory-max)" in content["error"], content
+            [worker] = workers_of(str(tmp_path))
+            assert peak_resident_mb(worker) < 512
+            content, is_error = await run_js(session, "[1, 2, 3].length", inline_wait_ms=60000)
+            assert (content["result"], is_error) == (3, False), content
     run(scenario())

@@ -3,11 +3,12 @@ shell in an empty environment, within time and output limits, and never outlivin
 import asyncio
 import json
 import os
+import signal
 import time
 
 import pytest
 
-from conftest import run, run_js, server, start_fails
+from conftest import raw_server, run, run_js, server, start_fails
 from opa_server import opa_server
 
 
@@ -291,6 +292,65 @@ def test_descendants_die_with_the_child(tmp_path):
             grandchild = int(result["stdout"])
             await assert_gone([grandchild])
             assert processes_with("23.4591") == []
+    run(scenario())
+
+
+# Issue 16, item 3: processes that leave their call's process group (setsid, a double fork).
+DETACHING = "setsid sleep {0}.1 & setsid -f sleep {0}.2; (sleep {0}.3 &); sh -c 'sleep {0}.4 &'; echo detached"
+
+
+def detached(marker: int) -> list[int]:
+    return [pid for part in range(1, 5) for pid in processes_with(f"{marker}.{part}")]
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_detached_processes_die_when_their_run_ends(tmp_path):
+    async def scenario():
+        async with server("--policies-json", policies(tmp_path, allowing([SHELL]))) as session:
+            result = await result_of(session, f"await child_process.execFile('sh', ['-c', {js(DETACHING.format(4242))}])")
+            assert result["stdout"] == "detached\n", result
+            # Killed before the answer, not some time later.
+            assert detached(4242) == []
+            assert await result_of(session, "1 + 1") == 2
+    run(scenario())
+
+
+def test_detached_processes_die_with_the_server(tmp_path):
+    async def scenario():
+        async with raw_server("--directory-path", str(tmp_path), "--session-db-path", str(tmp_path / "sessions"),
+                              "--policies-json", policies(tmp_path, allowing([SHELL]))) as session:
+            # Still running (it waits on its last child) when the server exits.
+            content, is_error = await run_js(session, f"""
+                await child_process.execFile('sh', ['-c', {js(DETACHING.format(4243) + "; exec sleep 4243.5")}])
+            """, inline_wait_ms=0)
+            assert not is_error and content["status"] == "running", content
+            await started("4243.5")
+            for part in range(1, 5):
+                await started(f"4243.{part}")
+            pids = detached(4243) + processes_with("4243.5")
+        await assert_gone(pids)
+    run(scenario())
+
+
+def test_detached_processes_die_with_a_killed_worker(tmp_path):
+    async def scenario():
+        async with server("--policies-json", policies(tmp_path, allowing([SHELL]))) as session:
+            running = asyncio.create_task(run_js(session, f"""
+                await child_process.execFile('sh', ['-c', {js(DETACHING.format(4244) + "; exec sleep 4244.5")}])
+            """))
+            [child] = await started("4244.5")
+            for part in range(1, 5):
+                await started(f"4244.{part}")
+            pids = detached(4244) + [child]
+            os.kill(parent_of(child), signal.SIGKILL)  # the worker, gone without a word
+            content, is_error = await running
+            assert is_error and "killed by signal 9" in content["error"], content
+            await assert_gone(pids)
+            assert await result_of(session, "1 + 1") == 2
     run(scenario())
 
 

@@ -34,10 +34,31 @@ void cv8_free(void *pointer);
 
 /* Called when V8 is about to end the process (an out-of-memory V8 cannot recover from, such as
  * one allocation far beyond the heap limit, or another fatal error). `is_out_of_memory` is
- * non-zero for the former. The process aborts when the handler returns; a handler may report
+ * non-zero for the former: 2 when the process is at its memory limit (cv8_limit_process_memory),
+ * 1 otherwise. The process aborts when the handler returns; a handler may report
  * the reason and _exit instead. Set it once, before creating engines. */
 typedef void (*cv8_fatal_error_handler)(const char *message, int is_out_of_memory);
 void cv8_set_fatal_error_handler(cv8_fatal_error_handler handler);
+
+/* Process containment (not V8's, but this is the project's C layer). Makes this process a
+ * child subreaper, so processes its descendants detach are re-parented to it rather than to
+ * PID 1. 0 or an errno. */
+int cv8_become_subreaper(void);
+
+/* Kills, until none is left, every descendant of this process outside its own session (the
+ * processes runs started: the subprocess plugin gives each command a session of its own), and
+ * reaps those that end up its children. Its children in its own session (workers, esbuild, MCP
+ * upstreams) and their subtrees are left alone. Returns how many processes it killed. */
+size_t cv8_kill_processes_of_runs(void);
+
+/* Limits the memory this process (and what it starts) may map for data to `bytes`
+ * (RLIMIT_DATA: heap, anonymous mappings, thread stacks; V8's reserved but unused address space
+ * does not count). Past it, an ArrayBuffer allocation fails with a RangeError and V8's own
+ * allocations end the process through the fatal error handler. 0 or an errno. */
+int cv8_limit_process_memory(uint64_t bytes);
+
+/* Non-zero when this process's data is within an eighth of its memory limit. */
+int cv8_process_memory_limit_reached(void);
 
 /* The runtime: a V8 startup snapshot that already holds the prelude (console, timers,
  * TextEncoder/Decoder, URL, structuredClone, ...). Built once per process in a few ms. */

@@ -34,6 +34,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Default heap limit of a run, in MB (1-64). A call may ask for 4-64 MB with heap_memory_max_mb.")
     var heapMemoryMax = 8
 
+    @Option(name: .customLong("worker-memory-max"),
+            help: "Memory limit of each worker process, in MB (256-65536): everything its runs hold, ArrayBuffers included. Past it the run fails with a memory-limit error.")
+    var workerMemoryMax = 1024
+
     @Option(name: .customLong("execution-timeout"),
             help: "Default wall-clock limit of a run, in seconds (1-300). A call may set execution_timeout_secs.")
     var executionTimeout = 30
@@ -192,6 +196,7 @@ public struct MCPV8Command: AsyncParsableCommand {
 
     public mutating func validate() throws {
         try Self.check("--heap-memory-max", heapMemoryMax, in: ExecutionLimits.serverHeapMB, unit: " MB")
+        try Self.check("--worker-memory-max", workerMemoryMax, in: ExecutionLimits.workerMemoryMB, unit: " MB")
         try Self.check("--execution-timeout", executionTimeout, in: ExecutionLimits.timeoutSeconds, unit: " s")
         if let maxConcurrentExecutions {
             try Self.check("--max-concurrent-executions", maxConcurrentExecutions,
@@ -246,7 +251,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        if workerRole { WorkerMain.run(defaultHeapLimitMB: heapMemoryMax) }
+        if workerRole { WorkerMain.run(defaultHeapLimitMB: heapMemoryMax, memoryLimitMB: workerMemoryMax) }
         if printOpenAPI {
             print(OpenAPIDocument.text, terminator: "")
             return
@@ -269,6 +274,7 @@ public struct MCPV8Command: AsyncParsableCommand {
                 workerCount: maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64),
                 maximumQueued: maxQueuedExecutions,
                 defaultHeapLimitMB: heapMemoryMax,
+                workerMemoryLimitMB: workerMemoryMax,
                 executablePath: ThisBinary.path,
                 capabilities: capabilities),
             logger: logger)

@@ -12,6 +12,8 @@ public enum ExecutionLimits {
     public static let concurrentExecutions = 1...64
     /// `--max-queued-executions`.
     public static let queuedExecutions = 0...100_000
+    /// `--worker-memory-max`, in MB: an idle worker maps about 100 MB.
+    public static let workerMemoryMB = 256...65536
 }
 
 public struct ExecutionDefaults: Sendable {

@@ -13,12 +13,20 @@ public enum WorkerMain {
     static let requestFD: Int32 = 3
     static let eventFD: Int32 = 4
 
-    public static func run(defaultHeapLimitMB: Int) -> Never {
+    public static func run(defaultHeapLimitMB: Int, memoryLimitMB: Int) -> Never {
         signal(SIGPIPE, SIG_IGN)
+        // Set before V8 starts, so that nothing this worker (or a run) holds can pass it.
+        if cv8_limit_process_memory(UInt64(memoryLimitMB) << 20) != 0 {
+            FileHandle.standardError.write(Data("mcp-v8 worker: could not set its memory limit\n".utf8))
+            exit(70)
+        }
+        MemoryLimit.megabytes = memoryLimitMB
         // Processes the worker starts (esbuild, a plugin's children) must not hold the host's
         // pipes open: the host learns that a worker died when they close.
         _ = fcntl(requestFD, F_SETFD, FD_CLOEXEC)
         _ = fcntl(eventFD, F_SETFD, FD_CLOEXEC)
+        // Processes a run detaches (setsid, a double fork) stay in this worker's tree, to be killed.
+        _ = cv8_become_subreaper()
 
         let events = FrameWriter(fd: eventFD)
         let executor: JobExecutor
@@ -40,8 +48,10 @@ public enum WorkerMain {
             }
         }
         // The host closed the pipe: it is shutting down or gone (even killed: the kernel closes
-        // its end). Exit now, even mid-run, so no worker outlives its host. (PR_SET_PDEATHSIG
-        // would not do: it fires when the host *thread* that spawned the worker ends.)
+        // its end). Exit now, even mid-run, so no worker outlives its host, nor any process of
+        // its runs. (PR_SET_PDEATHSIG would not do: it fires when the host *thread* that spawned
+        // the worker ends.)
+        cv8_kill_processes_of_runs()
         exit(0)
     }
 }
@@ -187,6 +197,11 @@ final class JobExecutor: @unchecked Sendable {
                 return outcome
             }
         }
+        if outcome.error?.contains("Array buffer allocation failed") == true {
+            // A stateful isolate has no buffer cap of its own (V8 gives a snapshotting isolate its
+            // own allocator): an ArrayBuffer is refused only at the worker's memory limit.
+            outcome.error! += "\n" + MemoryLimit.explanation
+        }
         if let newHeap {
             do {
                 outcome.newHeap = try HeapEnvelope.seal(newHeap)
@@ -202,6 +217,9 @@ final class JobExecutor: @unchecked Sendable {
         var outcome = outcome
         let decisions = capabilities?.takeDecisionCounts() ?? [:]
         outcome.policyDecisions = decisions.isEmpty ? nil : decisions
+        // A run starts processes only through a capability its policy allowed; what it left
+        // behind (detached from its call's process group) dies with it.
+        if decisions.keys.contains(where: { $0.hasSuffix("/allowed") }) { cv8_kill_processes_of_runs() }
         events.send(WorkerEvent.finished(jobID: job.jobID, outcome: outcome))
     }
 
@@ -254,13 +272,24 @@ enum FatalErrorReport {
         Self.events = events
         Self.executor = executor
         cv8_set_fatal_error_handler { message, isOutOfMemory in
-            FatalErrorReport.report(message: message.map { String(cString: $0) } ?? "", outOfMemory: isOutOfMemory != 0)
+            FatalErrorReport.report(message: message.map { String(cString: $0) } ?? "", outOfMemory: isOutOfMemory)
+        }
+        // An allocation refused at the memory limit out of V8's reach (a C++ container while V8
+        // writes a heap snapshot) aborts the process: at the limit, that is the reason to report.
+        signal(SIGABRT) { _ in
+            if cv8_process_memory_limit_reached() != 0 {
+                FatalErrorReport.report(message: "aborted at the memory limit", outOfMemory: 2)
+            }
+            signal(SIGABRT, SIG_DFL)  // abort() raises again, and the process ends as it would have
         }
     }
 
-    private static func report(message: String, outOfMemory: Bool) -> Never {
+    private static func report(message: String, outOfMemory: Int32) -> Never {
         if let job = executor?.runningJob {
-            let outcome = outOfMemory
+            let outcome = outOfMemory == 2
+                ? RunOutcome(status: .outOfMemory, error: MemoryLimit.explanation
+                    + " The worker process was replaced; the server keeps serving.")
+                : outOfMemory != 0
                 ? RunOutcome(status: .outOfMemory, error:
                     "Out of memory: the code needed far more than the JavaScript heap limit of "
                     + "\(job.heapLimitMB) MB in one step (such as one huge array or string), which V8 "
@@ -271,6 +300,16 @@ enum FatalErrorReport {
         }
         FileHandle.standardError.write(Data("mcp-v8 worker: \(message)\n".utf8))
         _exit(71)
+    }
+}
+
+/// The worker's memory limit (`--worker-memory-max`), for the errors that name it.
+enum MemoryLimit {
+    nonisolated(unsafe) static var megabytes = 0
+
+    static var explanation: String {
+        "Memory limit: the worker process running this code reached its memory limit of \(megabytes) MB "
+            + "(--worker-memory-max), which bounds everything its runs hold, ArrayBuffers included. Hold less at once."
     }
 }
 

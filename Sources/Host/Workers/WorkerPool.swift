@@ -1,3 +1,4 @@
+import CV8
 import Foundation
 import Logging
 
@@ -8,16 +9,19 @@ public struct WorkerPoolConfiguration: Sendable {
     public var maximumQueued: Int
     /// The heap limit each worker keeps an isolate ready for.
     public var defaultHeapLimitMB: Int
+    /// Each worker's memory limit (`--worker-memory-max`).
+    public var workerMemoryLimitMB: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
     /// The plugins and policies every worker loads.
     public var capabilities: CapabilityConfiguration
 
-    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, executablePath: String,
-                capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
+    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, workerMemoryLimitMB: Int = 1024,
+                executablePath: String, capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.defaultHeapLimitMB = defaultHeapLimitMB
+        self.workerMemoryLimitMB = workerMemoryLimitMB
         self.executablePath = executablePath
         self.capabilities = capabilities
     }
@@ -117,6 +121,9 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Starts the workers; they get ready in the background (tens of milliseconds).
     public func start() {
+        // A worker that dies leaves the processes its run detached to the server, not to PID 1:
+        // handleExit kills them.
+        _ = cv8_become_subreaper()
         lock.lock()
         for index in slots.indices { spawnLocked(index) }
         lock.unlock()
@@ -297,7 +304,8 @@ public final class WorkerPool: @unchecked Sendable {
         do {
             slots[index].process = try WorkerProcess(
                 executable: configuration.executablePath,
-                arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB)],
+                arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
+                            "--worker-memory-max", String(configuration.workerMemoryLimitMB)],
                 environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
                 onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })
@@ -348,6 +356,8 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     private func handleExit(slot index: Int, generation: Int, how: String) {
+        let orphans = cv8_kill_processes_of_runs()
+        if orphans > 0 { logger.warning("killed \(orphans) processes the dead worker's run had started") }
         lock.lock()
         guard slots[index].generation == generation, !stopped else { return lock.unlock() }
         var failed: (Job, RunOutcome)?
