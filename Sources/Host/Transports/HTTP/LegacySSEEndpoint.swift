@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Logging
 import MCP
 
@@ -11,6 +12,8 @@ actor LegacySSESessions {
         let server: Server
         let transport: SSESessionTransport
         let subject: String?
+        /// The connection carrying the event stream, closed with the session.
+        let connection: any Channel
     }
 
     private let setup: MCPServerSetup
@@ -32,11 +35,7 @@ actor LegacySSESessions {
     nonisolated func register(on router: Router<MCPV8RequestContext>, maxRequestBytes: Int, draining: ShutdownState) {
         router.get("/sse") { _, context in
             guard !draining.isDraining else { throw ShutdownState.refusal }
-            let connection = context.connection
-            let (id, transport) = try await self.open(subject: context.subject) {
-                // The client stopped reading: a write to it may wait forever, so end the connection.
-                connection.close(promise: nil)
-            }
+            let (id, transport) = try await self.open(subject: context.subject, connection: context.connection)
             let events = await transport.events
             let body = ResponseBody { writer in
                 defer { Task { await self.close(id) } }
@@ -63,8 +62,7 @@ actor LegacySSESessions {
         }
     }
 
-    private func open(subject: String?, onOverflow: @escaping @Sendable () -> Void) async throws
-        -> (String, SSESessionTransport) {
+    private func open(subject: String?, connection: any Channel) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
         switch caps.admit(id, subject: subject) {
         case .refuse:
@@ -78,7 +76,6 @@ actor LegacySSESessions {
         }
         let transport = SSESessionTransport(endpoint: "/message?sessionId=\(id)", maximumQueuedBytes: maximumQueuedBytes,
                                             logger: logger) {
-            onOverflow()
             Task { await self.close(id) }
         }
         let server = await setup.makeServer(caller: subject)
@@ -94,7 +91,7 @@ actor LegacySSESessions {
             throw HTTPEndpointError(.serviceUnavailable, "The MCP session was closed while it opened: its caller "
                 + "opened more than \(caps.perSubject) at once (--max-sessions-per-subject).")
         }
-        sessions[id] = Session(server: server, transport: transport, subject: subject)
+        sessions[id] = Session(server: server, transport: transport, subject: subject, connection: connection)
         return (id, transport)
     }
 
@@ -110,6 +107,8 @@ actor LegacySSESessions {
         guard let session = sessions.removeValue(forKey: id) else { return }
         await session.server.stop()
         await session.transport.disconnect()
+        // An evicted or overflowing client may not be reading: a write to it could wait forever.
+        session.connection.close(promise: nil)
     }
 
     func closeAll() async {
