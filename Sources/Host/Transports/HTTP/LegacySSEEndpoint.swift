@@ -36,7 +36,7 @@ actor LegacySSESessions {
         router.get("/sse") { _, context in
             guard !draining.isDraining else { throw ShutdownState.refusal }
             let (id, transport) = try await self.open(subject: context.subject, connection: context.connection)
-            let events = await transport.events
+            let events = transport.events
             let body = ResponseBody { writer in
                 defer { Task { await self.close(id) } }
                 for await event in events {
