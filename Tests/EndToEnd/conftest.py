@@ -57,11 +57,18 @@ async def raw_server(*args: str):
 @contextlib.contextmanager
 def http_server(*args: str):
     """`mcp-v8 *args` serving HTTP on a free port: yields its base URL; SIGTERM at the end."""
+    with http_server_process(*args) as (url, _, _):
+        yield url
+
+
+@contextlib.contextmanager
+def http_server_process(*args: str):
+    """Like `http_server`, yielding (base URL, the server's Popen, its stderr log file)."""
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen([BINARY, *args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=log)
         try:
-            yield f"http://127.0.0.1:{listening_port(process, log)}"
+            yield f"http://127.0.0.1:{listening_port(process, log)}", process, log
         finally:
             process.terminate()
             try:

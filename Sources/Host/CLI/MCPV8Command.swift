@@ -88,8 +88,28 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "HTTP server: seconds running executions may go on after SIGTERM/SIGINT before they are cancelled (0-3600).")
     var shutdownTimeout = 10
 
+    @Option(name: .customLong("max-sessions-per-subject"),
+            help: "HTTP server: MCP sessions one token subject (all callers without a token count as one) may hold open (1-10000); opening more closes its least recently used one.")
+    var maxSessionsPerSubject = 100
+
+    @Option(name: .customLong("sse-max-queued-bytes"),
+            help: "--sse-port: bytes of events an SSE session may have waiting for its client to read (65536-1073741824); a client that lets more pile up is disconnected.")
+    var sseMaxQueuedBytes = 16_777_216
+
+    @Option(name: .customLong("http-header-timeout"),
+            help: "HTTP server: seconds a request head may take, from the connection opening or the request's first byte (1-3600); slower connections are closed.")
+    var httpHeaderTimeout = 10
+
+    @Option(name: .customLong("http-idle-timeout"),
+            help: "HTTP server: seconds a connection may sit without a request, or with a stalled request body, before it is closed (1-86400).")
+    var httpIdleTimeout = 60
+
+    @Option(name: .customLong("max-connections"),
+            help: "HTTP server: connections open at once (1-100000); further ones wait in the accept backlog until one closes.")
+    var maxConnections = 512
+
     @Option(name: .customLong("jwks-url"),
-            help: "HTTP server: require a bearer JWT on /mcp, /sse, /message and /api/*, verified against the JSON Web Key Set at this http(s) URL.")
+            help: "HTTP server: require a bearer JWT on /mcp, /sse, /message, /api/* and /metrics, verified against the JSON Web Key Set at this http(s) URL.")
     var jwksURL: String?
 
     @Option(name: .customLong("jwt-issuer"), help: "With --jwks-url: the 'iss' tokens must carry.")
@@ -228,6 +248,11 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
         try Self.check("--max-request-bytes", maxRequestBytes, in: 1024...67_108_864, unit: " bytes")
         try Self.check("--shutdown-timeout", shutdownTimeout, in: 0...3600, unit: " s")
+        try Self.check("--max-sessions-per-subject", maxSessionsPerSubject, in: 1...10_000)
+        try Self.check("--sse-max-queued-bytes", sseMaxQueuedBytes, in: 65_536...1_073_741_824, unit: " bytes")
+        try Self.check("--http-header-timeout", httpHeaderTimeout, in: 1...3600, unit: " s")
+        try Self.check("--http-idle-timeout", httpIdleTimeout, in: 1...86_400, unit: " s")
+        try Self.check("--max-connections", maxConnections, in: 1...100_000)
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
@@ -313,12 +338,17 @@ public struct MCPV8Command: AsyncParsableCommand {
             return try await setup.serveStdio(logger: logger)
         }
         logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
-        let configuration = HTTPService.Configuration(
+        var configuration = HTTPService.Configuration(
             host: bindHost, port: port, endpoint: httpPort != nil ? .streamableHTTP : .legacySSE,
             maxRequestBytes: maxRequestBytes,
             allowedHosts: allowedHosts.map(Self.list) ?? HTTPService.localHosts + ["\(bindHost):*"],
             allowedOrigins: allowedOrigins.map(Self.list) ?? HTTPService.localOrigins,
             shutdownGrace: .seconds(shutdownTimeout), jwksURL: jwksURL, jwtIssuer: jwtIssuer, jwtAudience: jwtAudience)
+        configuration.maxSessionsPerSubject = maxSessionsPerSubject
+        configuration.sseMaxQueuedBytes = sseMaxQueuedBytes
+        configuration.headerTimeout = .seconds(httpHeaderTimeout)
+        configuration.idleTimeout = .seconds(httpIdleTimeout)
+        configuration.maxConnections = maxConnections
         try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
     }
 

@@ -146,12 +146,13 @@ struct BearerClaims: JWTPayload {
     }
 }
 
-/// Lets a request through to the MCP endpoints and the REST API only with a valid bearer token,
-/// and records the token's subject in the context.
+/// Lets a request through to the MCP endpoints, the REST API and `/metrics` (which shows every
+/// caller's activity) only with a valid bearer token, and records the token's subject in the context.
+/// `/healthz` and the OpenAPI document stay open.
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = MCPV8RequestContext
     let verifier: JWKSVerifier
-    static let protectedPrefixes = ["/mcp", "/sse", "/message", "/api/"]
+    static let protectedPrefixes = ["/mcp", "/sse", "/message", "/api/", "/metrics"]
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// Per-request state the middleware hands on to the endpoints.
@@ -6,9 +7,12 @@ struct MCPV8RequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The verified token's subject, when the server checks tokens (`--jwks-url`).
     var subject: String?
+    /// The request's connection, so an endpoint can drop a client that stopped reading.
+    let connection: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        connection = source.channel
     }
 }
 

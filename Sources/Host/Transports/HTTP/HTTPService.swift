@@ -27,6 +27,13 @@ public struct HTTPService: Sendable {
         public var jwksURL: String?
         public var jwtIssuer: String?
         public var jwtAudience: String?
+        /// MCP sessions one token subject may hold open; its least recently used one makes room.
+        public var maxSessionsPerSubject = 100
+        /// Bytes of events an SSE session may have waiting for its client to read them.
+        public var sseMaxQueuedBytes = 16 << 20
+        public var headerTimeout: Duration = .seconds(10)
+        public var idleTimeout: Duration = .seconds(60)
+        public var maxConnections = 512
 
         public init(host: String, port: Int, endpoint: MCPEndpoint, maxRequestBytes: Int, allowedHosts: [String],
                     allowedOrigins: [String], shutdownGrace: Duration, jwksURL: String? = nil,
@@ -47,6 +54,14 @@ public struct HTTPService: Sendable {
     /// Host and Origin patterns allowed when none are given: this machine, any port.
     public static let localHosts = ["localhost:*", "127.0.0.1:*", "[::1]:*"]
     public static let localOrigins = ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+    /// MCP sessions open at once, over all subjects.
+    static let maximumSessions = 10_000
+
+    /// Whether `host` names this machine only (127.0.0.0/8, ::1, localhost).
+    static func isLoopback(_ host: String) -> Bool {
+        let host = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 
     let configuration: Configuration
     let setup: MCPServerSetup
@@ -63,6 +78,9 @@ public struct HTTPService: Sendable {
     /// Serves until SIGTERM or SIGINT, then drains: new work is refused, MCP sessions close, running
     /// executions get `shutdownGrace` to finish, and what is left is cancelled.
     public func run() async throws {
+        if configuration.jwksURL == nil, !Self.isLoopback(configuration.host) {
+            logger.warning("the HTTP server listens on \(configuration.host), which is not a loopback address, without --jwks-url: anyone who reaches it can run code and read /metrics; require tokens with --jwks-url")
+        }
         let draining = ShutdownState()
         let router = Router(context: MCPV8RequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -93,10 +111,11 @@ public struct HTTPService: Sendable {
         RESTRoutes(setup: setup, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             .register(on: router)
 
+        let caps = SessionCaps(perSubject: configuration.maxSessionsPerSubject, total: Self.maximumSessions)
         let closeSessions: @Sendable () async -> Void
         switch configuration.endpoint {
         case .streamableHTTP:
-            let sessions = StreamableHTTPSessions(setup: setup, logger: logger)
+            let sessions = StreamableHTTPSessions(setup: setup, caps: caps, logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             let expiry = Task {
                 while !Task.isCancelled {
@@ -109,16 +128,21 @@ public struct HTTPService: Sendable {
                 await sessions.closeAll()
             }
         case .legacySSE:
-            let sessions = LegacySSESessions(setup: setup, logger: logger)
+            let sessions = LegacySSESessions(setup: setup, caps: caps, maximumQueuedBytes: configuration.sseMaxQueuedBytes,
+                                             logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             closeSessions = { await sessions.closeAll() }
         }
 
         let endpointName = configuration.endpoint == .streamableHTTP ? "/mcp" : "/sse"
         let logger = self.logger
+        let limits = HTTPConnectionLimits(headerTimeout: configuration.headerTimeout, idleTimeout: configuration.idleTimeout,
+                                          maximumConnections: configuration.maxConnections)
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            server: limits.serverBuilder(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                                 availableConnectionsDelegate: limits.connectionCap),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 logger.info("mcp-v8 \(MCPV8Version.current) listening on http://\(configuration.host):\(port) (MCP at \(endpointName), REST at /api)")

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Logging
 import MCP
 
@@ -11,27 +12,37 @@ actor LegacySSESessions {
         let server: Server
         let transport: SSESessionTransport
         let subject: String?
+        /// The connection carrying the event stream, closed with the session.
+        let connection: any Channel
     }
 
     private let setup: MCPServerSetup
     private let logger: Logger
     private var sessions: [String: Session] = [:]
+    private var caps: SessionCaps
+    /// Bytes of events one session may have waiting for its client to read them.
+    private let maximumQueuedBytes: Int
     /// A comment line this often lets a dead connection be noticed and its session closed.
     static let keepAliveInterval: Duration = .seconds(15)
 
-    init(setup: MCPServerSetup, logger: Logger) {
+    init(setup: MCPServerSetup, caps: SessionCaps, maximumQueuedBytes: Int, logger: Logger) {
         self.setup = setup
+        self.caps = caps
+        self.maximumQueuedBytes = maximumQueuedBytes
         self.logger = logger
     }
 
     nonisolated func register(on router: Router<MCPV8RequestContext>, maxRequestBytes: Int, draining: ShutdownState) {
         router.get("/sse") { _, context in
             guard !draining.isDraining else { throw ShutdownState.refusal }
-            let (id, transport) = try await self.open(subject: context.subject)
-            let events = await transport.events
+            let (id, transport) = try await self.open(subject: context.subject, connection: context.connection)
+            let events = transport.events
             let body = ResponseBody { writer in
                 defer { Task { await self.close(id) } }
-                for await event in events { try await writer.write(ByteBuffer(string: event)) }
+                for await event in events {
+                    try await writer.write(ByteBuffer(string: event))
+                    await transport.written(event.utf8.count)
+                }
                 try await writer.finish(nil)
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
@@ -42,7 +53,7 @@ actor LegacySSESessions {
                 throw HTTPEndpointError(.badRequest, "Missing the sessionId query parameter: post to the endpoint "
                     + "the /sse stream announced.")
             }
-            guard let transport = await self.transport(id, subject: context.subject) else {
+            guard let transport = await self.use(id, subject: context.subject) else {
                 throw HTTPEndpointError(.notFound, "Session '\(id.prefix(80))' is unknown or closed; open a new "
                     + "one with GET /sse.")
             }
@@ -51,24 +62,53 @@ actor LegacySSESessions {
         }
     }
 
-    private func open(subject: String?) async throws -> (String, SSESessionTransport) {
+    private func open(subject: String?, connection: any Channel) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
-        let transport = SSESessionTransport(endpoint: "/message?sessionId=\(id)", logger: logger)
+        switch caps.admit(id, subject: subject) {
+        case .refuse:
+            throw HTTPEndpointError(.serviceUnavailable, "Too many open MCP sessions (\(caps.total)); close unused "
+                + "ones by ending their /sse streams.")
+        case .open(let evicting):
+            if let evicting {
+                logger.info("SSE session \(evicting) closed: its caller opened more than --max-sessions-per-subject (\(caps.perSubject)) and it was the least recently used")
+                await close(evicting)
+            }
+        }
+        let transport = SSESessionTransport(endpoint: "/message?sessionId=\(id)", maximumQueuedBytes: maximumQueuedBytes,
+                                            logger: logger) {
+            Task { await self.close(id) }
+        }
         let server = await setup.makeServer(namespace: Namespace(subject: subject))
-        try await server.start(transport: transport)
-        sessions[id] = Session(server: server, transport: transport, subject: subject)
+        do {
+            try await server.start(transport: transport)
+        } catch {
+            caps.remove(id)
+            throw error
+        }
+        guard caps.holds(id) else {
+            // The caller's newer sessions displaced this one while it started.
+            await server.stop()
+            throw HTTPEndpointError(.serviceUnavailable, "The MCP session was closed while it opened: its caller "
+                + "opened more than \(caps.perSubject) at once (--max-sessions-per-subject).")
+        }
+        sessions[id] = Session(server: server, transport: transport, subject: subject, connection: connection)
         return (id, transport)
     }
 
-    private func transport(_ id: String, subject: String?) -> SSESessionTransport? {
+    /// The session's transport, for a message from its own caller.
+    private func use(_ id: String, subject: String?) -> SSESessionTransport? {
         guard let session = sessions[id], session.subject == subject else { return nil }
+        caps.touch(id)
         return session.transport
     }
 
     private func close(_ id: String) async {
+        caps.remove(id)
         guard let session = sessions.removeValue(forKey: id) else { return }
         await session.server.stop()
         await session.transport.disconnect()
+        // An evicted or overflowing client may not be reading: a write to it could wait forever.
+        session.connection.close(promise: nil)
     }
 
     func closeAll() async {
@@ -76,7 +116,8 @@ actor LegacySSESessions {
     }
 }
 
-/// One SSE session as a swift-sdk transport: posted messages in, events out.
+/// One SSE session as a swift-sdk transport: posted messages in, events out. Events wait for the
+/// client to read them up to `maximumQueuedBytes`; a client that lets more pile up is dropped.
 actor SSESessionTransport: Transport {
     let logger: Logger
     private let incoming: AsyncThrowingStream<Data, Error>
@@ -84,21 +125,27 @@ actor SSESessionTransport: Transport {
     /// The event stream's text, ready to write: the endpoint event, messages, keep-alives.
     let events: AsyncStream<String>
     private let eventsContinuation: AsyncStream<String>.Continuation
+    private let maximumQueuedBytes: Int
+    /// Bytes yielded to `events` and not yet written out.
+    private var queuedBytes = 0
+    private var overflowed = false
+    private let onOverflow: @Sendable () -> Void
     private var keepAlive: Task<Void, Never>?
 
-    init(endpoint: String, logger: Logger) {
+    init(endpoint: String, maximumQueuedBytes: Int, logger: Logger, onOverflow: @escaping @Sendable () -> Void) {
         self.logger = logger
+        self.maximumQueuedBytes = maximumQueuedBytes
+        self.onOverflow = onOverflow
         (incoming, incomingContinuation) = AsyncThrowingStream.makeStream()
         (events, eventsContinuation) = AsyncStream.makeStream()
         eventsContinuation.yield("event: endpoint\ndata: \(endpoint)\n\n")
     }
 
     func connect() async throws {
-        let continuation = eventsContinuation
-        keepAlive = Task {
+        keepAlive = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: LegacySSESessions.keepAliveInterval)
-                continuation.yield(": keep-alive\n\n")
+                await self?.enqueue(": keep-alive\n\n")
             }
         }
     }
@@ -111,7 +158,28 @@ actor SSESessionTransport: Transport {
 
     func send(_ data: Data) async throws {
         // JSON text has no raw newlines, so one data line carries the whole message.
-        eventsContinuation.yield("event: message\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
+        enqueue("event: message\ndata: \(String(decoding: data, as: UTF8.self))\n\n")
+    }
+
+    /// The response body wrote `bytes` of the queued events.
+    func written(_ bytes: Int) {
+        queuedBytes -= bytes
+    }
+
+    private func enqueue(_ event: String) {
+        guard !overflowed else { return }
+        let bytes = event.utf8.count
+        // A single event larger than the bound still goes out when nothing else is waiting.
+        guard queuedBytes == 0 || queuedBytes + bytes <= maximumQueuedBytes else {
+            overflowed = true
+            logger.warning("SSE client dropped: \(queuedBytes + bytes) bytes of events would wait for it to read, over the \(maximumQueuedBytes) allowed (--sse-max-queued-bytes)")
+            keepAlive?.cancel()
+            eventsContinuation.finish()
+            onOverflow()
+            return
+        }
+        queuedBytes += bytes
+        eventsContinuation.yield(event)
     }
 
     func receive() -> AsyncThrowingStream<Data, Error> { incoming }

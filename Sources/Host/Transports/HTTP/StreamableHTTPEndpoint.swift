@@ -17,14 +17,15 @@ actor StreamableHTTPSessions {
     private let setup: MCPServerSetup
     private let logger: Logger
     private var sessions: [String: Session] = [:]
+    private var caps: SessionCaps
     /// Sessions unused this long are closed; clients open a new one with `initialize`.
     static let idleTimeout: Duration = .seconds(30 * 60)
     /// How often idle sessions are looked for.
     static let expiryInterval: Duration = .seconds(60)
-    static let maximumSessions = 10_000
 
-    init(setup: MCPServerSetup, logger: Logger) {
+    init(setup: MCPServerSetup, caps: SessionCaps, logger: Logger) {
         self.setup = setup
+        self.caps = caps
         self.logger = logger
     }
 
@@ -47,6 +48,7 @@ actor StreamableHTTPSessions {
             }
             session.lastUsed = .now
             sessions[id] = session
+            caps.touch(id)
             let response = await session.transport.handleRequest(request)
             if request.method == "DELETE", response.statusCode == 200 { await close(id) }
             return response
@@ -58,11 +60,18 @@ actor StreamableHTTPSessions {
         guard !draining.isDraining else {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
-        guard sessions.count < Self.maximumSessions else {
-            return .error(statusCode: 503, .internalError("Too many open MCP sessions (\(Self.maximumSessions)); "
+        let id = UUID().uuidString.lowercased()
+        switch caps.admit(id, subject: subject) {
+        case .refuse:
+            return .error(statusCode: 503, .internalError("Too many open MCP sessions (\(caps.total)); "
                 + "close unused ones with DELETE /mcp."))
+        case .open(let evicting):
+            if let evicting {
+                logger.info("MCP session \(evicting) closed: its caller opened more than --max-sessions-per-subject (\(caps.perSubject)) and it was the least recently used")
+                await close(evicting)
+            }
         }
-        return await open(request, subject: subject)
+        return await open(id, request, subject: subject)
     }
 
     private static func isInitialize(_ body: Data) -> Bool {
@@ -70,8 +79,7 @@ actor StreamableHTTPSessions {
         return message["method"] == "initialize"
     }
 
-    private func open(_ request: MCP.HTTPRequest, subject: String?) async -> MCP.HTTPResponse {
-        let id = UUID().uuidString.lowercased()
+    private func open(_ id: String, _ request: MCP.HTTPRequest, subject: String?) async -> MCP.HTTPResponse {
         let transport = StatefulHTTPServerTransport(
             sessionIDGenerator: FixedSessionID(id: id),
             // Host and Origin are checked for every route by RebindingGuardMiddleware.
@@ -84,7 +92,14 @@ actor StreamableHTTPSessions {
         do {
             try await server.start(transport: transport)
         } catch {
+            caps.remove(id)
             return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
+        }
+        guard caps.holds(id) else {
+            // The caller's newer sessions displaced this one while it started.
+            await server.stop()
+            return .error(statusCode: 503, .internalError("The MCP session was closed while it opened: its caller "
+                + "opened more than \(caps.perSubject) at once (--max-sessions-per-subject)."))
         }
         sessions[id] = Session(server: server, transport: transport, subject: subject, lastUsed: .now)
         let response = await transport.handleRequest(request)
@@ -93,6 +108,7 @@ actor StreamableHTTPSessions {
     }
 
     private func close(_ id: String) async {
+        caps.remove(id)
         guard let session = sessions.removeValue(forKey: id) else { return }
         await session.server.stop()
     }
