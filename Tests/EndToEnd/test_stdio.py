@@ -167,3 +167,99 @@ def test_workers_end_with_a_killed_host(binary):
     while any(map(alive, children)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [pid for pid in children if alive(pid)] == []
+
+
+class RawStdio:
+    """`mcp-v8 --stateless *args` spoken to line by line, initialized."""
+
+    def __init__(self, binary, *args):
+        import queue
+        import threading
+        self.process = subprocess.Popen([binary, "--stateless", *args], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout], daemon=True).start()
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert self.receive()["id"] == 0
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message, end=b"\n"):
+        import json
+        self.process.stdin.write((message if isinstance(message, bytes) else json.dumps(message).encode()) + end)
+        self.process.stdin.flush()
+
+    def receive(self):
+        import json
+        return json.loads(self.lines.get(timeout=60))
+
+    def run_js(self, request_id, code, **arguments):
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                   "params": {"name": "run_js", "arguments": {"code": code, **arguments}}})
+        return self.receive()
+
+    def rss_bytes(self):
+        status = open(f"/proc/{self.process.pid}/status").read()
+        return int(status.split("VmRSS:")[1].split()[0]) * 1024
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def test_a_request_longer_than_max_request_bytes_is_refused_and_the_stream_stays_in_sync(binary):
+    # Issue 16: --max-request-bytes bounded HTTP bodies only; a stdio line of any size was buffered whole
+    # and scanned again for its newline on every read (8 MB took 8 s).
+    host = RawStdio(binary, "--max-request-bytes", "65536")
+    try:
+        answer = host.run_js(1, "'x'.repeat(3) // " + "x" * 1_000_000, execution_timeout_secs=0)
+        assert answer["id"] == 1 and answer["error"]["code"] == -32600, answer
+        assert "larger than 65536 bytes (--max-request-bytes)" in answer["error"]["message"]
+        # Just under the limit still runs, and so does the request after the skipped one.
+        answer = host.run_js(2, "'x'.repeat(3) // " + "x" * 60_000)
+        assert answer["id"] == 2 and answer["result"]["structuredContent"]["result"] == "xxx", answer
+    finally:
+        host.close()
+
+
+def test_an_endless_stdio_line_is_refused_before_it_ends_and_is_not_kept(binary):
+    # The answer comes once the limit is passed, without waiting for the newline, and the skipped
+    # bytes are not kept: 64 MiB sent in one line grow the host's RSS by about the limit (4 MiB).
+    host = RawStdio(binary)
+    try:
+        assert host.run_js(1, "1")["id"] == 1
+        rss_before = host.rss_bytes()
+        host.send(b'{"jsonrpc": "2.0", "id": "long", "method": "tools/call", "params": {"name": "run_js", '
+                  b'"arguments": {"code": "' + b"x" * (8 << 20), end=b"")
+        answer = host.receive()
+        assert answer["id"] == "long" and "larger than 4194304 bytes" in answer["error"]["message"], answer
+        for _ in range(56):
+            host.send(b"x" * (1 << 20), end=b"")
+        assert host.rss_bytes() - rss_before < 16 << 20, (rss_before, host.rss_bytes())
+        host.send(b'"}}}')
+        answer = host.run_js(3, "40 + 2")
+        assert answer["id"] == 3 and answer["result"]["structuredContent"]["result"] == 42, answer
+    finally:
+        host.close()
+
+
+def test_messages_that_are_not_json_rpc_are_answered_with_their_id_or_null(binary):
+    # Issue 16: a parse error was answered with a random id; JSON-RPC 2.0 asks for null.
+    host = RawStdio(binary)
+    try:
+        host.send(b'{"jsonrpc": "2.0", "id": 5, "method": ')
+        answer = host.receive()
+        assert (answer["id"], answer["error"]["code"]) == (None, -32700), answer
+        host.send({"jsonrpc": "2.0", "params": {}})
+        answer = host.receive()
+        assert (answer["id"], answer["error"]["code"]) == (None, -32600), answer
+        host.send({"jsonrpc": "2.0", "id": 6, "params": {}})
+        answer = host.receive()
+        assert (answer["id"], answer["error"]["code"]) == (6, -32600), answer
+        assert "jsonrpc" in answer["error"]["message"]
+        host.send([])
+        assert host.receive()["id"] is None
+        answer = host.run_js(7, "6 * 7")
+        assert answer["id"] == 7 and answer["result"]["structuredContent"]["result"] == 42, answer
+    finally:
+        host.close()

@@ -77,7 +77,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var allowedOrigins: String?
 
     @Option(name: .customLong("max-request-bytes"),
-            help: "Largest HTTP request body accepted, in bytes (1024-67108864); larger ones get 413.")
+            help: "Largest request accepted, in bytes (1024-67108864): an HTTP body (larger ones get 413) or a stdio line (answered with a JSON-RPC error and skipped).")
     var maxRequestBytes = 4_194_304
 
     @Option(name: .customLong("shutdown-timeout"),
@@ -299,7 +299,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
-            return try await setup.serveStdio(logger: logger)
+            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, logger: logger)
         }
         logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
         let configuration = HTTPService.Configuration(

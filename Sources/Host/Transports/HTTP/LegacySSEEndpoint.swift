@@ -54,8 +54,7 @@ actor LegacySSESessions {
     private func open(subject: String?) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
         let transport = SSESessionTransport(endpoint: "/message?sessionId=\(id)", logger: logger)
-        let server = await setup.makeServer(caller: subject)
-        try await server.start(transport: transport)
+        let server = try await setup.startServer(on: transport, caller: subject)
         sessions[id] = Session(server: server, transport: transport, subject: subject)
         return (id, transport)
     }

@@ -80,9 +80,9 @@ actor StreamableHTTPSessions {
                 ProtocolVersionValidator(), SessionValidator(),
             ]),
             logger: logger)
-        let server = await setup.makeServer(caller: subject)
+        let server: Server
         do {
-            try await server.start(transport: transport)
+            server = try await setup.startServer(on: transport, caller: subject)
         } catch {
             return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
         }

@@ -65,8 +65,8 @@ public struct MCPServerSetup: Sendable {
     /// The tools a client is offered now.
     public var allTools: [Tool] { tools + (upstreamTools?.tools ?? []) }
 
-    /// A server for one client connection; `caller` is its verified token subject, if any.
-    public func makeServer(caller: String? = nil) async -> Server {
+    /// Serves one client connection on `transport`; `caller` is its verified token subject, if any.
+    public func startServer(on transport: any Transport, caller: String? = nil) async throws -> Server {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
                             capabilities: .init(tools: .init(listChanged: upstreamTools != nil)))
         upstreamTools?.register(server)
@@ -85,14 +85,15 @@ public struct MCPServerSetup: Sendable {
                 return RunJSTool.structured(fields, isError: true)
             }
         }
+        try await server.start(transport: JSONRPCCheckingTransport(transport, logger: await transport.logger))
         return server
     }
 
-    /// Serves one client on stdin/stdout until it disconnects.
-    public func serveStdio(logger: Logger) async throws {
-        let server = await makeServer()
-        try await server.start(transport: BlockingStdioTransport(logger: logger))
-        await server.waitUntilCompleted()
+    /// Serves one client on stdin/stdout until it disconnects; a line longer than `maximumMessageBytes`
+    /// is answered with an error and skipped.
+    public func serveStdio(maximumMessageBytes: Int, logger: Logger) async throws {
+        let transport = BlockingStdioTransport(maximumMessageBytes: maximumMessageBytes, logger: logger)
+        try await startServer(on: transport).waitUntilCompleted()
     }
 }
 
