@@ -263,3 +263,34 @@ def test_messages_that_are_not_json_rpc_are_answered_with_their_id_or_null(binar
         assert answer["id"] == 7 and answer["result"]["structuredContent"]["result"] == 42, answer
     finally:
         host.close()
+
+
+def test_start_up_failures_name_the_flag_and_exit_as_usage_errors(binary, tmp_path):
+    # Issue 16: these printed library internals (a bind(2) errno after a "shutting down" line, a
+    # SocketAddressError, an NSCocoaErrorDomain dump) with exit 1, and an unwritable heap directory
+    # was found only by the first run.
+    import socket
+
+    (tmp_path / "file").write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = [
+            (["--stateless", "--http-port", str(port)], f"--http-port {port}: the address is in use"),
+            (["--stateless", "--sse-port", "0", "--bind-host", "nosuch.invalid"],
+             "--bind-host nosuch.invalid: the host name does not resolve"),
+            (["--session-db-path", "/proc/nope", "--directory-path", str(tmp_path / "heaps")],
+             "--session-db-path /proc/nope: the directory cannot be created (/proc/nope: No such file or directory)"),
+            (["--directory-path", str(tmp_path / "file" / "heaps"), "--session-db-path", str(tmp_path / "db")],
+             f"--directory-path {tmp_path}/file/heaps: the directory cannot be created"),
+            (["--directory-path", "/proc/self", "--session-db-path", str(tmp_path / "db")],
+             "--directory-path /proc/self: files cannot be created in this directory"),
+        ]
+        for arguments, message in cases:
+            completed = subprocess.run([binary, *arguments], capture_output=True, text=True,
+                                       stdin=subprocess.DEVNULL, timeout=60)
+            assert completed.returncode == 64, (arguments, completed.stderr)
+            assert message in completed.stderr, completed.stderr
+            for internal in ["errno", "bind(", "SocketAddressError", "NSCocoaErrorDomain", "shutting down"]:
+                assert internal not in completed.stderr, completed.stderr

@@ -275,18 +275,21 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
-            let directory = URL(fileURLWithPath: directoryPath ?? Self.defaultHeapDirectory)
+            let heapDirectory = directoryPath ?? Self.defaultHeapDirectory
+            let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
+            try Self.prepareWritableDirectory(heapDirectory, flag: "--directory-path")
+            try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
             let store: DirectoryHeapStore
             do {
-                store = try DirectoryHeapStore(directory: directory)
+                store = try DirectoryHeapStore(directory: URL(fileURLWithPath: heapDirectory))
             } catch {
-                throw ValidationError("--directory-path: \(error)")
+                throw ValidationError("--directory-path \(heapDirectory): \(error)")
             }
             let metadata: MetadataDatabase
             do {
-                metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDBPath ?? Self.defaultSessionDirectory))
+                metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDirectory))
             } catch {
-                throw ValidationError("--session-db-path: \(error)")
+                throw ValidationError("--session-db-path \(sessionDirectory): \(error)")
             }
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
@@ -308,7 +311,11 @@ public struct MCPV8Command: AsyncParsableCommand {
             allowedHosts: allowedHosts.map(Self.list) ?? HTTPService.localHosts + ["\(bindHost):*"],
             allowedOrigins: allowedOrigins.map(Self.list) ?? HTTPService.localOrigins,
             shutdownGrace: .seconds(shutdownTimeout), jwksURL: jwksURL, jwtIssuer: jwtIssuer, jwtAudience: jwtAudience)
-        try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
+        do {
+            try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
+        } catch {
+            throw listeningFailure(error, port: port) ?? error
+        }
     }
 
     /// The policies, plugins and plugin settings the flags ask for, each checked now.
