@@ -294,3 +294,28 @@ def test_start_up_failures_name_the_flag_and_exit_as_usage_errors(binary, tmp_pa
             assert message in completed.stderr, completed.stderr
             for internal in ["errno", "bind(", "SocketAddressError", "NSCocoaErrorDomain", "shutting down"]:
                 assert internal not in completed.stderr, completed.stderr
+
+
+def test_tool_arguments_reach_the_tool_as_written(transport):
+    # swift-sdk turns any string shaped like a data URL into binary data (matching a regular
+    # expression against every string, at ~0.5 µs a byte: a 4 MiB request cost ~2 s of CPU); tool
+    # arguments now reach run_js as the client wrote them. This program starts with a label.
+    async def scenario():
+        async with server() as session:
+            content, is_error = await run_js(session, "data: { console.log('a,b') }\n40 + 2")
+            assert (content, is_error) == ({"output": "a,b\n", "result": 42}, False)
+    run(scenario())
+
+
+def test_a_long_data_url_outside_tool_arguments_is_refused(binary):
+    host = RawStdio(binary)
+    try:
+        host.send({"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {"_meta": {"x": "data:," + "x" * 70_000}}})
+        answer = host.receive()
+        assert answer["id"] == 8 and "\"data:\" may have at most 65536 bytes" in answer["error"]["message"], answer
+        host.send({"jsonrpc": "2.0", "id": 9, "method": "ping", "params": {"_meta": {"x": "data:," + "x" * 60_000}}})
+        assert host.receive() == {"jsonrpc": "2.0", "id": 9, "result": {}}
+        answer = host.run_js(10, "data: 6 * 7 // " + "data:," * 20_000)
+        assert answer["result"]["structuredContent"]["result"] == 42, answer
+    finally:
+        host.close()

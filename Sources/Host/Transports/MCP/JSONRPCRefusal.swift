@@ -13,9 +13,10 @@ enum JSONRPCRefusal {
         PlainJSON.encoded(["jsonrpc": "2.0", "id": id, "error": ["code": .int(code), "message": .string(message)]])
     }
 
-    /// The answer to `message` when it is not JSON-RPC; nil when it is, to be handed on.
-    static func answer(refusing message: Data) -> Data? {
-        guard let value = try? PlainJSON.value(from: message) else {
+    /// The answer to a message, parsed into `value` (nil: it did not parse), when it is not
+    /// JSON-RPC; nil when it is, to be handed on.
+    static func answer(refusing value: Value?) -> Data? {
+        guard let value else {
             return answer(code: parseErrorCode, message: "Parse error: the message is not valid JSON.")
         }
         let messages: [Value]
@@ -24,10 +25,38 @@ enum JSONRPCRefusal {
         case .array(let batch) where !batch.isEmpty: messages = batch
         default: messages = []
         }
-        guard messages.isEmpty || !messages.allSatisfy(isJSONRPC) else { return nil }
         let id = if case .object(let fields) = value, let id = fields["id"], isID(id) { id } else { Value.null }
-        return answer(id: id, code: invalidRequestCode, message: "Invalid request: a JSON-RPC 2.0 message is an "
-            + "object with \"jsonrpc\": \"2.0\" and a method, or a result or error with an id (a string or an integer).")
+        guard !messages.isEmpty && messages.allSatisfy(isJSONRPC) else {
+            return answer(id: id, code: invalidRequestCode, message: "Invalid request: a JSON-RPC 2.0 message is an "
+                + "object with \"jsonrpc\": \"2.0\" and a method, or a result or error with an id (a string or an integer).")
+        }
+        guard !messages.contains(where: containsLongDataURL(outsideToolArguments:)) else {
+            return answer(id: id, code: invalidRequestCode, message: "Invalid request: outside tool arguments, a "
+                + "string that begins with \"data:\" may have at most \(longestDataURL) bytes.")
+        }
+        return nil
+    }
+
+    /// swift-sdk matches a regular expression against each string that begins with "data:", at
+    /// about 0.5 µs a byte; tool arguments are set aside before it sees them (`SetAsideArguments`),
+    /// and nothing else a client sends needs long ones.
+    static let longestDataURL = 65536
+
+    private static func containsLongDataURL(outsideToolArguments message: Value) -> Bool {
+        guard case .object(var fields) = message, fields["method"] == "tools/call",
+              case .object(var params)? = fields["params"] else { return hasLongDataURL(message) }
+        params["arguments"] = nil
+        fields["params"] = .object(params)
+        return hasLongDataURL(.object(fields))
+    }
+
+    private static func hasLongDataURL(_ value: Value) -> Bool {
+        switch value {
+        case .string(let string): string.utf8.count > longestDataURL && string.hasPrefix("data:")
+        case .array(let values): values.contains(where: hasLongDataURL)
+        case .object(let fields): fields.values.contains(where: hasLongDataURL)
+        default: false
+        }
     }
 
     private static func isJSONRPC(_ message: Value) -> Bool {

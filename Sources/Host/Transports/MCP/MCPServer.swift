@@ -70,10 +70,11 @@ public struct MCPServerSetup: Sendable {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
                             capabilities: .init(tools: .init(listChanged: upstreamTools != nil)))
         upstreamTools?.register(server)
+        let setAside = SetAsideArguments()
         await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: allTools) }
         await server.withMethodHandler(CallTool.self) { [self] call in
             do {
-                let answer = try await answer(tool: call.name, arguments: call.arguments, caller: caller)
+                let answer = try await answer(tool: call.name, arguments: setAside.take(call.arguments), caller: caller)
                 return RunJSTool.structured(answer.fields, isError: answer.isError)
             } catch let error as UnknownToolError {
                 throw MCPError.invalidParams(error.description)
@@ -85,7 +86,8 @@ public struct MCPServerSetup: Sendable {
                 return RunJSTool.structured(fields, isError: true)
             }
         }
-        try await server.start(transport: JSONRPCCheckingTransport(transport, logger: await transport.logger))
+        try await server.start(transport: JSONRPCCheckingTransport(transport, arguments: setAside,
+                                                                   logger: await transport.logger))
         return server
     }
 
