@@ -101,7 +101,7 @@ def test_stateful_exec_poll_output_and_cancel(stateful_url):
     assert execution["heap"] == completed["heap"] and execution["status"] == "completed"
     page = httpx.get(f"{stateful_url}/api/executions/{completed['execution_id']}/output",
                      params={"line_offset": 1, "line_limit": 1}, timeout=30).json()
-    assert page["output"] == "b\n" and page["next_line_offset"] == 2 and page["has_more"] is False
+    assert page["data"] == "b\n" and "output" not in page and page["next_line_offset"] == 2 and page["has_more"] is False
     bad_query = httpx.get(f"{stateful_url}/api/executions/{completed['execution_id']}/output",
                           params={"line_limit": "many"}, timeout=30)
     assert bad_query.status_code == 400 and "'line_limit' must be an integer" in bad_query.json()["error"]

@@ -76,7 +76,8 @@ def test_polling_and_output_pages(transport, tmp_path):
                 await asyncio.sleep(0.05)
             assert state["status"] == "completed" and state["result"] == "done" and "completed_at" in state
             page, _ = await call(session, "get_execution_output", execution_id=execution_id, line_offset=1, line_limit=2)
-            assert page["output"] == "line 1 é\nline 2 é\n"
+            # The seeds' name for the page: { data: "hello\n", total_lines: 1 }.
+            assert page["data"] == "line 1 é\nline 2 é\n" and "output" not in page
             assert (page["line_offset"], page["next_line_offset"], page["total_lines"], page["has_more"]) == (1, 3, 5, True)
             assert page["byte_offset"] == len("line 0 é\n".encode())
             text = b""
@@ -84,8 +85,8 @@ def test_polling_and_output_pages(transport, tmp_path):
             while True:
                 page, _ = await call(session, "get_execution_output", execution_id=execution_id,
                                      byte_offset=offset, byte_limit=7)
-                assert "\ufffd" not in page["output"]
-                text += page["output"].encode()
+                assert "\ufffd" not in page["data"]
+                text += page["data"].encode()
                 offset = page["next_byte_offset"]
                 if not page["has_more"]:
                     break
@@ -225,7 +226,7 @@ def test_pagination_values_out_of_range_are_named(transport, tmp_path):
                 assert is_error and fragment in content["error"], (arguments, content)
             page, is_error = await call(session, "get_execution_output", execution_id=base["execution_id"],
                                         byte_offset=10**9)
-            assert not is_error and page["output"] == "" and page["has_more"] is False
+            assert not is_error and page["data"] == "" and page["has_more"] is False
     run(scenario())
 
 
@@ -270,10 +271,10 @@ def test_finished_executions_are_readable_after_a_restart(transport, tmp_path):
                 {key: done[key] for key in ["status", "result", "heap", "started_at", "completed_at"]}
             page, _ = await call(session, "get_execution_output", execution_id=done["execution_id"], line_offset=1,
                                  line_limit=1)
-            assert (page["output"], page["total_lines"], page["has_more"]) == ("row 1 €\n", 3, True)
+            assert (page["data"], page["total_lines"], page["has_more"]) == ("row 1 €\n", 3, True)
             page, _ = await call(session, "get_execution_output", execution_id=done["execution_id"], byte_offset=6,
                                  byte_limit=2)
-            assert page["output"] == "€" and page["byte_offset"] == 6
+            assert page["data"] == "€" and page["byte_offset"] == 6
             state, _ = await call(session, "get_execution", execution_id=failed["execution_id"])
             assert state["status"] == "failed" and state["error"].startswith("Error: kept")
             listed, _ = await call(session, "list_executions")

@@ -167,3 +167,155 @@ def test_workers_end_with_a_killed_host(binary):
     while any(map(alive, children)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [pid for pid in children if alive(pid)] == []
+
+
+class RawStdio:
+    """`mcp-v8 --stateless *args` spoken to line by line, initialized."""
+
+    def __init__(self, binary, *args):
+        import queue
+        import threading
+        self.process = subprocess.Popen([binary, "--stateless", *args], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.lines = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(line) for line in self.process.stdout], daemon=True).start()
+        self.send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+        assert self.receive()["id"] == 0
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def send(self, message, end=b"\n"):
+        import json
+        self.process.stdin.write((message if isinstance(message, bytes) else json.dumps(message).encode()) + end)
+        self.process.stdin.flush()
+
+    def receive(self):
+        import json
+        return json.loads(self.lines.get(timeout=60))
+
+    def run_js(self, request_id, code, **arguments):
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call",
+                   "params": {"name": "run_js", "arguments": {"code": code, **arguments}}})
+        return self.receive()
+
+    def rss_bytes(self):
+        status = open(f"/proc/{self.process.pid}/status").read()
+        return int(status.split("VmRSS:")[1].split()[0]) * 1024
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def test_a_request_longer_than_max_request_bytes_is_refused_and_the_stream_stays_in_sync(binary):
+    # Issue 16: --max-request-bytes bounded HTTP bodies only; a stdio line of any size was buffered whole
+    # and scanned again for its newline on every read (8 MB took 8 s).
+    host = RawStdio(binary, "--max-request-bytes", "65536")
+    try:
+        answer = host.run_js(1, "'x'.repeat(3) // " + "x" * 1_000_000, execution_timeout_secs=0)
+        assert answer["id"] == 1 and answer["error"]["code"] == -32600, answer
+        assert "larger than 65536 bytes (--max-request-bytes)" in answer["error"]["message"]
+        # Just under the limit still runs, and so does the request after the skipped one.
+        answer = host.run_js(2, "'x'.repeat(3) // " + "x" * 60_000)
+        assert answer["id"] == 2 and answer["result"]["structuredContent"]["result"] == "xxx", answer
+    finally:
+        host.close()
+
+
+def test_an_endless_stdio_line_is_refused_before_it_ends_and_is_not_kept(binary):
+    # The answer comes once the limit is passed, without waiting for the newline, and the skipped
+    # bytes are not kept: 64 MiB sent in one line grow the host's RSS by about the limit (4 MiB).
+    host = RawStdio(binary)
+    try:
+        assert host.run_js(1, "1")["id"] == 1
+        rss_before = host.rss_bytes()
+        host.send(b'{"jsonrpc": "2.0", "id": "long", "method": "tools/call", "params": {"name": "run_js", '
+                  b'"arguments": {"code": "' + b"x" * (8 << 20), end=b"")
+        answer = host.receive()
+        assert answer["id"] == "long" and "larger than 4194304 bytes" in answer["error"]["message"], answer
+        for _ in range(56):
+            host.send(b"x" * (1 << 20), end=b"")
+        assert host.rss_bytes() - rss_before < 16 << 20, (rss_before, host.rss_bytes())
+        host.send(b'"}}}')
+        answer = host.run_js(3, "40 + 2")
+        assert answer["id"] == 3 and answer["result"]["structuredContent"]["result"] == 42, answer
+    finally:
+        host.close()
+
+
+def test_messages_that_are_not_json_rpc_are_answered_with_their_id_or_null(binary):
+    # Issue 16: a parse error was answered with a random id; JSON-RPC 2.0 asks for null.
+    host = RawStdio(binary)
+    try:
+        host.send(b'{"jsonrpc": "2.0", "id": 5, "method": ')
+        answer = host.receive()
+        assert (answer["id"], answer["error"]["code"]) == (None, -32700), answer
+        host.send({"jsonrpc": "2.0", "params": {}})
+        answer = host.receive()
+        assert (answer["id"], answer["error"]["code"]) == (None, -32600), answer
+        host.send({"jsonrpc": "2.0", "id": 6, "params": {}})
+        answer = host.receive()
+        assert (answer["id"], answer["error"]["code"]) == (6, -32600), answer
+        assert "jsonrpc" in answer["error"]["message"]
+        host.send([])
+        assert host.receive()["id"] is None
+        answer = host.run_js(7, "6 * 7")
+        assert answer["id"] == 7 and answer["result"]["structuredContent"]["result"] == 42, answer
+    finally:
+        host.close()
+
+
+def test_start_up_failures_name_the_flag_and_exit_as_usage_errors(binary, tmp_path):
+    # Issue 16: these printed library internals (a bind(2) errno after a "shutting down" line, a
+    # SocketAddressError, an NSCocoaErrorDomain dump) with exit 1, and an unwritable heap directory
+    # was found only by the first run.
+    import socket
+
+    (tmp_path / "file").write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cases = [
+            (["--stateless", "--http-port", str(port)], f"--http-port {port}: the address is in use"),
+            (["--stateless", "--sse-port", "0", "--bind-host", "nosuch.invalid"],
+             "--bind-host nosuch.invalid: the host name does not resolve"),
+            (["--session-db-path", "/proc/nope", "--directory-path", str(tmp_path / "heaps")],
+             "--session-db-path /proc/nope: the directory cannot be created (/proc/nope: No such file or directory)"),
+            (["--directory-path", str(tmp_path / "file" / "heaps"), "--session-db-path", str(tmp_path / "db")],
+             f"--directory-path {tmp_path}/file/heaps: the directory cannot be created"),
+            (["--directory-path", "/proc/self", "--session-db-path", str(tmp_path / "db")],
+             "--directory-path /proc/self: files cannot be created in this directory"),
+        ]
+        for arguments, message in cases:
+            completed = subprocess.run([binary, *arguments], capture_output=True, text=True,
+                                       stdin=subprocess.DEVNULL, timeout=60)
+            assert completed.returncode == 64, (arguments, completed.stderr)
+            assert message in completed.stderr, completed.stderr
+            for internal in ["errno", "bind(", "SocketAddressError", "NSCocoaErrorDomain", "shutting down"]:
+                assert internal not in completed.stderr, completed.stderr
+
+
+def test_tool_arguments_reach_the_tool_as_written(transport):
+    # swift-sdk turns any string shaped like a data URL into binary data (matching a regular
+    # expression against every string, at ~0.5 µs a byte: a 4 MiB request cost ~2 s of CPU); tool
+    # arguments now reach run_js as the client wrote them. This program starts with a label.
+    async def scenario():
+        async with server() as session:
+            content, is_error = await run_js(session, "data: { console.log('a,b') }\n40 + 2")
+            assert (content, is_error) == ({"output": "a,b\n", "result": 42}, False)
+    run(scenario())
+
+
+def test_a_long_data_url_outside_tool_arguments_is_refused(binary):
+    host = RawStdio(binary)
+    try:
+        host.send({"jsonrpc": "2.0", "id": 8, "method": "ping", "params": {"_meta": {"x": "data:," + "x" * 70_000}}})
+        answer = host.receive()
+        assert answer["id"] == 8 and "\"data:\" may have at most 65536 bytes" in answer["error"]["message"], answer
+        host.send({"jsonrpc": "2.0", "id": 9, "method": "ping", "params": {"_meta": {"x": "data:," + "x" * 60_000}}})
+        assert host.receive() == {"jsonrpc": "2.0", "id": 9, "result": {}}
+        answer = host.run_js(10, "data: 6 * 7 // " + "data:," * 20_000)
+        assert answer["result"]["structuredContent"]["result"] == 42, answer
+    finally:
+        host.close()

@@ -38,23 +38,45 @@ public enum LineReadingEnd: Equatable {
 }
 
 /// Reads `fd` until it ends, handing `onLine` each line that is not blank, without its newline: the
-/// framing of MCP's stdio transport.
-public func readLines(from fd: Int32, maximumLineBytes: Int = .max, onLine: (Data) -> Void) -> LineReadingEnd {
-    var pending = Data()
+/// framing of MCP's stdio transport. Each byte is looked at once, so a long line costs its length.
+/// A line longer than `maximumLineBytes` ends the reading with `.lineTooLong`, or, when
+/// `onOversizedLine` is given, is handed to it as its first `maximumLineBytes` bytes and the rest
+/// of it up to the next newline is skipped, so the lines after it are read as before.
+public func readLines(from fd: Int32, maximumLineBytes: Int = .max, onOversizedLine: ((Data) -> Void)? = nil,
+                      onLine: (Data) -> Void) -> LineReadingEnd {
+    var line = Data()
+    var skippingOversizedLine = false
     var buffer = [UInt8](repeating: 0, count: 64 * 1024)
     while true {
         let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if count < 0 && errno == EINTR { continue }
         if count < 0 { return .failed(errno: errno) }
         if count == 0 { return .endOfFile }
-        pending.append(contentsOf: buffer[0..<count])
-        var lineStart = pending.startIndex
-        while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
-            let line = pending[lineStart..<newline]
-            if !line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) { onLine(Data(line)) }
-            lineStart = pending.index(after: newline)
+        var start = 0
+        while start < count {
+            let newline: Int? = buffer.withUnsafeBytes { bytes in
+                memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\n")), count - start)
+                    .map { UnsafeRawPointer($0) - bytes.baseAddress! }
+            }
+            let end = newline ?? count
+            if !skippingOversizedLine {
+                // At most one byte beyond the limit is kept: enough to know the line is too long.
+                let room = maximumLineBytes - line.count
+                line.append(contentsOf: buffer[start..<(end - start <= room ? end : start + room + 1)])
+                if line.count > maximumLineBytes {
+                    guard let onOversizedLine else { return .lineTooLong }
+                    onOversizedLine(line.prefix(maximumLineBytes))
+                    skippingOversizedLine = true
+                    line.removeAll(keepingCapacity: true)
+                }
+            }
+            guard let newline else { break }
+            if !skippingOversizedLine && !line.allSatisfy({ $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: " ") }) {
+                onLine(line)
+            }
+            skippingOversizedLine = false
+            line.removeAll(keepingCapacity: true)
+            start = newline + 1
         }
-        pending.removeSubrange(pending.startIndex..<lineStart)
-        if pending.count > maximumLineBytes { return .lineTooLong }
     }
 }

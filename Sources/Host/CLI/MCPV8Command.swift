@@ -81,7 +81,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var allowedOrigins: String?
 
     @Option(name: .customLong("max-request-bytes"),
-            help: "Largest HTTP request body accepted, in bytes (1024-67108864); larger ones get 413.")
+            help: "Largest request accepted, in bytes (1024-67108864): an HTTP body (larger ones get 413) or a stdio line (answered with a JSON-RPC error and skipped).")
     var maxRequestBytes = 4_194_304
 
     @Option(name: .customLong("shutdown-timeout"),
@@ -311,18 +311,21 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
-            let directory = URL(fileURLWithPath: directoryPath ?? Self.defaultHeapDirectory)
+            let heapDirectory = directoryPath ?? Self.defaultHeapDirectory
+            let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
+            try Self.prepareWritableDirectory(heapDirectory, flag: "--directory-path")
+            try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
             let store: DirectoryHeapStore
             do {
-                store = try DirectoryHeapStore(directory: directory)
+                store = try DirectoryHeapStore(directory: URL(fileURLWithPath: heapDirectory))
             } catch {
-                throw ValidationError("--directory-path: \(error)")
+                throw ValidationError("--directory-path \(heapDirectory): \(error)")
             }
             let metadata: MetadataDatabase
             do {
-                metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDBPath ?? Self.defaultSessionDirectory))
+                metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDirectory))
             } catch {
-                throw ValidationError("--session-db-path: \(error)")
+                throw ValidationError("--session-db-path \(sessionDirectory): \(error)")
             }
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
@@ -335,7 +338,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
-            return try await setup.serveStdio(logger: logger)
+            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, logger: logger)
         }
         logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
         var configuration = HTTPService.Configuration(
@@ -349,7 +352,11 @@ public struct MCPV8Command: AsyncParsableCommand {
         configuration.headerTimeout = .seconds(httpHeaderTimeout)
         configuration.idleTimeout = .seconds(httpIdleTimeout)
         configuration.maxConnections = maxConnections
-        try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
+        do {
+            try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
+        } catch {
+            throw listeningFailure(error, port: port) ?? error
+        }
     }
 
     /// The policies, plugins and plugin settings the flags ask for, each checked now.

@@ -169,7 +169,8 @@ private struct DrainOnShutdown: Service {
     let drain: @Sendable () async -> Void
 
     func run() async throws {
-        try? await gracefulShutdown()
+        // Cancelled (another service failed, the server never listened): nothing to drain or announce.
+        guard (try? await gracefulShutdown()) != nil else { return }
         await drain()
     }
 }

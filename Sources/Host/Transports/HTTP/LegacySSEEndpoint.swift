@@ -78,9 +78,9 @@ actor LegacySSESessions {
                                             logger: logger) {
             Task { await self.close(id) }
         }
-        let server = await setup.makeServer(namespace: Namespace(subject: subject))
+        let server: Server
         do {
-            try await server.start(transport: transport)
+            server = try await setup.startServer(on: transport, namespace: Namespace(subject: subject))
         } catch {
             caps.remove(id)
             throw error

@@ -88,9 +88,9 @@ actor StreamableHTTPSessions {
                 ProtocolVersionValidator(), SessionValidator(),
             ]),
             logger: logger)
-        let server = await setup.makeServer(namespace: Namespace(subject: subject))
+        let server: Server
         do {
-            try await server.start(transport: transport)
+            server = try await setup.startServer(on: transport, namespace: Namespace(subject: subject))
         } catch {
             caps.remove(id)
             return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))

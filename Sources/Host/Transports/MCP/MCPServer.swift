@@ -65,15 +65,16 @@ public struct MCPServerSetup: Sendable {
     /// The tools a client is offered now.
     public var allTools: [Tool] { tools + (upstreamTools?.tools ?? []) }
 
-    /// A server for one client connection, whose calls are answered in `namespace`.
-    public func makeServer(namespace: Namespace = .default) async -> Server {
+    /// Serves one client connection on `transport`, whose calls are answered in `namespace`.
+    public func startServer(on transport: any Transport, namespace: Namespace = .default) async throws -> Server {
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
                             capabilities: .init(tools: .init(listChanged: upstreamTools != nil)))
         upstreamTools?.register(server)
+        let setAside = SetAsideArguments()
         await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: allTools) }
         await server.withMethodHandler(CallTool.self) { [self] call in
             do {
-                let answer = try await answer(tool: call.name, arguments: call.arguments, namespace: namespace)
+                let answer = try await answer(tool: call.name, arguments: setAside.take(call.arguments), namespace: namespace)
                 return RunJSTool.structured(answer.fields, isError: answer.isError)
             } catch let error as UnknownToolError {
                 throw MCPError.invalidParams(error.description)
@@ -85,14 +86,16 @@ public struct MCPServerSetup: Sendable {
                 return RunJSTool.structured(fields, isError: true)
             }
         }
+        try await server.start(transport: JSONRPCCheckingTransport(transport, arguments: setAside,
+                                                                   logger: await transport.logger))
         return server
     }
 
-    /// Serves one client on stdin/stdout until it disconnects.
-    public func serveStdio(logger: Logger) async throws {
-        let server = await makeServer()
-        try await server.start(transport: BlockingStdioTransport(logger: logger))
-        await server.waitUntilCompleted()
+    /// Serves one client on stdin/stdout until it disconnects; a line longer than `maximumMessageBytes`
+    /// is answered with an error and skipped.
+    public func serveStdio(maximumMessageBytes: Int, logger: Logger) async throws {
+        let transport = BlockingStdioTransport(maximumMessageBytes: maximumMessageBytes, logger: logger)
+        try await startServer(on: transport).waitUntilCompleted()
     }
 }
 

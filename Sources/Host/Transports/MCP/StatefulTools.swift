@@ -57,8 +57,8 @@ enum StatefulTools {
                  ["execution_id": executionID], required: ["execution_id"]),
             tool("get_execution_output", "A page of an execution's console output, readable while it runs. "
                  + "Line mode (line_offset, line_limit; 0-based, the default) or byte mode (byte_offset, "
-                 + "byte_limit; pages never split a UTF-8 character). The answer gives the page's position in "
-                 + "both: line_offset, next_line_offset, byte_offset, next_byte_offset, total_lines, "
+                 + "byte_limit; pages never split a UTF-8 character). The answer gives the page as data and its "
+                 + "position in both: line_offset, next_line_offset, byte_offset, next_byte_offset, total_lines, "
                  + "total_bytes, has_more.",
                  ["execution_id": executionID,
                   "line_offset": .object(["type": "integer", "minimum": 0]),
@@ -185,7 +185,7 @@ enum StatefulTools {
             : output.page(lineOffset: try checked.optionalInteger("line_offset", in: 0...Int.max) ?? 0,
                           lineLimit: try checked.optionalInteger("line_limit", in: lineLimits) ?? defaultLineLimit)
         return ToolAnswer(fields: [
-            "execution_id": .string(id), "status": .string(summary.state.statusName), "output": .string(page.text),
+            "execution_id": .string(id), "status": .string(summary.state.statusName), "data": .string(page.text),
             "line_offset": .int(page.lineOffset), "next_line_offset": .int(page.nextLineOffset),
             "byte_offset": .int(page.byteOffset), "next_byte_offset": .int(page.nextByteOffset),
             "total_lines": .int(page.totalLines), "total_bytes": .int(page.totalBytes), "has_more": .bool(page.hasMore),

@@ -11,6 +11,8 @@ import Glibc
 /// put 10 ms on every round trip.)
 public actor BlockingStdioTransport: Transport {
     public let logger: Logger
+    /// Longer lines are answered with an error and skipped, so one message cannot take the host's memory.
+    private let maximumMessageBytes: Int
     private let input: Int32
     private let output: Int32
     private let messages: AsyncThrowingStream<Data, Error>
@@ -19,7 +21,8 @@ public actor BlockingStdioTransport: Transport {
     private let writeQueue = DispatchQueue(label: "mcp-v8.stdout")
     private var connected = false
 
-    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO, logger: Logger) {
+    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO, maximumMessageBytes: Int, logger: Logger) {
+        self.maximumMessageBytes = maximumMessageBytes
         self.input = input
         self.output = output
         self.logger = logger
@@ -30,8 +33,14 @@ public actor BlockingStdioTransport: Transport {
         guard !connected else { return }
         connected = true
         let (input, continuation, logger) = (self.input, self.continuation, self.logger)
-        let reader = Thread {
-            Self.readLines(from: input, into: continuation, logger: logger)
+        let limit = maximumMessageBytes
+        let reader = Thread { [weak self] in
+            Self.readLines(from: input, maximumMessageBytes: limit, into: continuation, logger: logger) { head in
+                let answer = JSONRPCRefusal.answer(
+                    id: JSONRPCRefusal.leadingID(of: head), code: JSONRPCRefusal.invalidRequestCode,
+                    message: "The request is larger than \(limit) bytes (--max-request-bytes); it was skipped.")
+                Task { try? await self?.send(answer) }
+            }
         }
         reader.name = "mcp-v8 stdin"
         reader.start()
@@ -58,9 +67,12 @@ public actor BlockingStdioTransport: Transport {
 
     public func receive() -> AsyncThrowingStream<Data, Error> { messages }
 
-    private static func readLines(from fd: Int32, into continuation: AsyncThrowingStream<Data, Error>.Continuation,
-                                  logger: Logger) {
-        if case .failed(let error) = MCPUpstream.readLines(from: fd, onLine: { continuation.yield($0) }) {
+    private static func readLines(from fd: Int32, maximumMessageBytes: Int,
+                                  into continuation: AsyncThrowingStream<Data, Error>.Continuation, logger: Logger,
+                                  refusingOversized refuse: @escaping (Data) -> Void) {
+        let end = MCPUpstream.readLines(from: fd, maximumLineBytes: maximumMessageBytes, onOversizedLine: refuse,
+                                        onLine: { continuation.yield($0) })
+        if case .failed(let error) = end {
             logger.error("reading stdin failed: \(String(cString: strerror(error)))")
         }
         continuation.finish()
