@@ -14,6 +14,8 @@ public enum ExecutionLimits {
     public static let queuedExecutions = 0...100_000
     /// `--worker-memory-max`, in MB: an idle worker maps about 100 MB.
     public static let workerMemoryMB = 256...65536
+    /// `--max-executions-per-subject`.
+    public static let executionsPerSubject = 1...100_000
 }
 
 public struct ExecutionDefaults: Sendable {
