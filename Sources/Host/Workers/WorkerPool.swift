@@ -13,19 +13,23 @@ public struct WorkerPoolConfiguration: Sendable {
     public var defaultHeapLimitMB: Int
     /// Each worker's memory limit (`--worker-memory-max`).
     public var workerMemoryLimitMB: Int
+    /// The largest sealed heap a stateful run may leave; the worker fails a run over it.
+    public var maximumHeapBytes: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
     /// The plugins and policies every worker loads.
     public var capabilities: CapabilityConfiguration
 
     public init(workerCount: Int, maximumQueued: Int, maximumPerSubject: Int? = nil, defaultHeapLimitMB: Int,
-                workerMemoryLimitMB: Int = 1024, executablePath: String,
+                workerMemoryLimitMB: Int = 1024, maximumHeapBytes: Int = ExecutionLimits.defaultHeapBytes,
+                executablePath: String,
                 capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.maximumPerSubject = maximumPerSubject
         self.defaultHeapLimitMB = defaultHeapLimitMB
         self.workerMemoryLimitMB = workerMemoryLimitMB
+        self.maximumHeapBytes = maximumHeapBytes
         self.executablePath = executablePath
         self.capabilities = capabilities
     }
@@ -332,7 +336,8 @@ public final class WorkerPool: @unchecked Sendable {
             slots[index].process = try WorkerProcess(
                 executable: configuration.executablePath,
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
-                            "--worker-memory-max", String(configuration.workerMemoryLimitMB)],
+                            "--worker-memory-max", String(configuration.workerMemoryLimitMB),
+                            "--max-heap-bytes", String(configuration.maximumHeapBytes)],
                 environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
                 onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })
