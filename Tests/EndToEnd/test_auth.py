@@ -1,4 +1,5 @@
 """Bearer tokens checked against a JWKS served from loopback, with keys made here."""
+import asyncio
 import base64
 import json
 import threading
@@ -259,3 +260,54 @@ def test_sessions_tags_and_heaps_of_one_subject_are_unknown_to_another(secured, 
             return [run["code"] for run in (await call(alice, "list_session_snapshots", session="diary"))[0]["snapshots"]]
 
     assert len(run(alices_diary())) == 2, "only alice's two runs"
+
+
+@pytest.mark.parametrize("mode", ["stateful", "stateless"])
+def test_one_subject_filling_its_share_leaves_room_for_others(keys, tmp_path, binary, mode):
+    """Issue 16 item 8: one subject filled the whole execution queue with `for(;;){}` runs asking
+    for 300 s, and everyone else got 429."""
+    storage = ["--stateless"] if mode == "stateless" else ["--directory-path", str(tmp_path / "heaps"),
+                                                           "--session-db-path", str(tmp_path / "db")]
+    alice, bob = keys.token("alice"), keys.token("bob")
+
+    async def scenario(url):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            def exec_as_async(token, **body):
+                return client.post("/api/exec", json=body, headers={"authorization": f"Bearer {token}"})
+
+            # Three loops of alice's, for a share of two: two hold their places (for 300 s), one is refused.
+            loop = {"code": "for(;;){}", "execution_timeout_secs": 300}
+            if mode == "stateful":
+                answers = [await exec_as_async(alice, **loop, inline_wait_ms=0) for _ in range(3)]
+                assert [answer.status_code for answer in answers] == [202, 202, 429]
+                refused, running = answers[2], [answer.json()["execution_id"] for answer in answers[:2]]
+            else:  # a stateless call answers when its run ends: alice's loops stay in flight
+                calls = [asyncio.create_task(exec_as_async(alice, **loop)) for _ in range(3)]
+                done, running = await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
+                assert len(done) == 1 and len(running) == 2
+                refused = done.pop().result()
+            assert refused.status_code == 429, refused.text
+            assert "2 of yours are queued or running" in refused.json()["error"]
+            assert "--max-executions-per-subject 2" in refused.json()["error"]
+
+            bobs = await exec_as_async(bob, code="40 + 2")
+            assert bobs.status_code == 200 and bobs.json()["result"] == 42, "bob's run starts and ends meanwhile"
+
+            async with (httpx.AsyncClient(headers={"authorization": f"Bearer {alice}"}, timeout=30) as as_alice,
+                        streamable_http_client(f"{url}/mcp", http_client=as_alice) as (read, write, _),
+                        ClientSession(read, write) as session):
+                await session.initialize()
+                result = await session.call_tool("run_js", {"code": "1"})
+                assert result.isError and "--max-executions-per-subject 2" in result.structuredContent["error"]
+            for execution in running:
+                if mode == "stateful":
+                    cancel = await client.post(f"/api/executions/{execution}/cancel",
+                                               headers={"authorization": f"Bearer {alice}"})
+                    assert cancel.status_code == 200
+                else:
+                    execution.cancel()
+
+    with jwks_server(keys) as jwks_url:
+        with http_server("--http-port", "0", "--jwks-url", jwks_url, "--max-concurrent-executions", "3",
+                         "--max-executions-per-subject", "2", *storage) as url:
+            run(scenario(url))

@@ -3,7 +3,7 @@ observable and cancellable."""
 import asyncio
 import subprocess
 
-from conftest import call, raw_server, run, run_js, server
+from conftest import call, raw_server, run, run_js, server, start_fails
 
 
 def stateful(directory, *args):
@@ -344,3 +344,32 @@ def test_a_run_that_freezes_the_global_object_stores_nothing(binary, tmp_path):
                                              heap=base["heap"])
             assert (resumed["result"], is_error) == (["yes", "/b", "function"], False), resumed
     run(scenario())
+
+
+def test_a_heap_over_the_limit_fails_the_run_and_stores_nothing(transport, tmp_path):
+    """Issue 16 item 6: one stateful run stored a 317 MB heap, and a 600 MB one hung its worker
+    until the deadline."""
+    heaps = tmp_path / "heaps"
+
+    async def scenario():
+        async with raw_server("--directory-path", str(heaps), "--session-db-path", str(tmp_path / "sessions"),
+                              "--max-heap-bytes", "1048576", "--max-concurrent-executions", "1") as session:
+            base, is_error = await run_js(session, "var kept = 'yes'")
+            assert not is_error, base
+            stored = sorted(heaps.iterdir())
+            big, is_error = await run_js(session, "globalThis.big = new Uint8Array(8_000_000); 'made'",
+                                         heap=base["heap"], session="grow", tags={"size": "big"})
+            assert is_error and big["status"] == "failed" and "heap" not in big
+            assert big["error"].startswith("The heap would be 8."), big["error"]
+            assert "over the limit of 1.0 MB (--max-heap-bytes 1048576)" in big["error"]
+            assert sorted(heaps.iterdir()) == stored, "no heap file was written"
+            found, _ = await call(session, "query_heaps_by_tags", tags={"size": "big"})
+            assert found["heaps"] == []
+            log, _ = await call(session, "list_session_snapshots", session="grow")
+            assert [("output_heap" in entry) for entry in log["snapshots"]] == [False], "logged as a failed run"
+            still, is_error = await run_js(session, "kept", heap=base["heap"])
+            assert not is_error and still["result"] == "yes", "the one worker serves on"
+
+    run(scenario())
+    message = start_fails("--max-heap-bytes", "1000")
+    assert "--max-heap-bytes must be between 1048576 and 268435456 bytes; got 1000." in message

@@ -9,18 +9,25 @@ final class StatefulWorkerTests: XCTestCase {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent(".build/debug/mcp-v8").path
 
-    private func stateful(_ code: String, from heap: SealedHeap?) -> RunRequest {
+    private func stateful(_ code: String, from heap: SealedHeap?, namespace: Namespace = .default) -> RunRequest {
         RunRequest(code: code, heapLimitMB: 16, timeoutSeconds: 10, outputLimitBytes: 1 << 20,
-                   checkpoint: CheckpointInput(heap: heap))
+                   checkpoint: CheckpointInput(heap: heap), namespace: namespace)
     }
 
-    func testHeapsCarryStateThroughWorkersAndTheStore() async throws {
+    private func startedPool(workers: Int = 1, perSubject: Int? = nil,
+                             maximumHeapBytes: Int = ExecutionLimits.defaultHeapBytes) -> WorkerPool {
         XCTAssertTrue(FileManager.default.isExecutableFile(atPath: Self.binary), "build first: \(Self.binary)")
         let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(workerCount: 1, maximumQueued: 10, defaultHeapLimitMB: 16,
+            configuration: WorkerPoolConfiguration(workerCount: workers, maximumQueued: 10, maximumPerSubject: perSubject,
+                                                   defaultHeapLimitMB: 16, maximumHeapBytes: maximumHeapBytes,
                                                    executablePath: Self.binary),
             logger: Logger(label: "test"))
         pool.start()
+        return pool
+    }
+
+    func testHeapsCarryStateThroughWorkersAndTheStore() async throws {
+        let pool = startedPool()
         defer { pool.shutdown() }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-v8-heaps-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -53,5 +60,54 @@ final class StatefulWorkerTests: XCTestCase {
                                                       outputLimitBytes: 1 << 20), onOutput: { _ in })
         XCTAssertEqual(stateless.resultJSON, "\"undefined\"")
         XCTAssertEqual(pool.restarts, 0)
+    }
+
+    /// Issue 16 item 6: a 600 MB heap overran the worker frame and hung its worker until the deadline.
+    func testAHeapOverTheLimitFailsTheRunAndTheWorkerServesOn() async throws {
+        let pool = startedPool(maximumHeapBytes: ExecutionLimits.heapBytes.lowerBound)
+        defer { pool.shutdown() }
+        let small = try await pool.run(stateful("var small = 1", from: nil), onOutput: { _ in })
+        XCTAssertEqual(small.status, .completed, small.error ?? "")
+        let big = try await pool.run(stateful("globalThis.big = new Uint8Array(4_000_000); 1", from: nil), onOutput: { _ in })
+        XCTAssertEqual(big.status, .error)
+        XCTAssertNil(big.newHeap, "nothing reaches the host to store")
+        let message = try XCTUnwrap(big.error)
+        let megabytes = Double(message.dropFirst("The heap would be ".count).prefix { $0 != " " }) ?? 0
+        XCTAssertTrue(message.hasPrefix("The heap would be ") && megabytes > 3.8, "the 4 MB buffer counts: \(message)")
+        XCTAssertTrue(message.contains("over the limit of 1.0 MB (--max-heap-bytes 1048576)"), message)
+        let after = try await pool.run(stateful("small + 1", from: small.newHeap), onOutput: { _ in })
+        XCTAssertEqual(after.resultJSON, "2", after.error ?? "")
+        XCTAssertEqual(pool.restarts, 0, "the worker was not replaced")
+    }
+
+    /// Issue 16 item 8: one subject filled the whole queue with `for(;;){}` runs.
+    func testOneSubjectOverItsShareIsRefusedWhileAnotherSubjectsRunsStillRun() async throws {
+        let pool = startedPool(workers: 2, perSubject: 1)
+        let alice = Namespace(subject: "alice"), bob = Namespace(subject: "bob")
+        defer { pool.shutdown() }
+        let aliceJob = pool.makeJobID()
+        let loop = stateful("for(;;){}", from: nil, namespace: alice)
+        let looping = Task { try await pool.run(loop, jobID: aliceJob, onOutput: { _ in }) }
+        while pool.pendingJobs == 0 { try await Task.sleep(for: .milliseconds(10)) }
+
+        XCTAssertThrowsError(try pool.reserve(namespace: alice)) { error in
+            XCTAssertTrue("\(error)".contains("--max-executions-per-subject 1"), "\(error)")
+        }
+        do {
+            _ = try await pool.run(stateful("1", from: nil, namespace: alice), onOutput: { _ in })
+            XCTFail("alice's second run was admitted over her share")
+        } catch let error as ServerBusyError {
+            XCTAssertTrue(error.description.contains("1 of yours are queued or running"), error.description)
+        }
+        let bobs = try await pool.run(stateful("40 + 2", from: nil, namespace: bob), onOutput: { _ in })
+        XCTAssertEqual(bobs.resultJSON, "42", "bob's run started and finished while alice's still runs")
+        XCTAssertEqual(pool.pendingJobs, 1, "only alice's loop holds a place")
+
+        pool.cancel(jobID: aliceJob)
+        let cancelled = try await looping.value
+        XCTAssertEqual(cancelled.status, .cancelled)
+        XCTAssertEqual(pool.pendingJobs, 0)
+        let again = try await pool.run(stateful("2", from: nil, namespace: alice), onOutput: { _ in })
+        XCTAssertEqual(again.resultJSON, "2", "alice's place came back when her run ended")
     }
 }

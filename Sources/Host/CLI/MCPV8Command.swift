@@ -50,6 +50,14 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Runs allowed to wait for a free worker (0-100000); beyond this a call fails at once as busy.")
     var maxQueuedExecutions = 1000
 
+    @Option(name: .customLong("max-executions-per-subject"),
+            help: "Runs one token subject may have queued or running at once (1-100000); beyond this its calls fail as busy while others' runs still get in. Without --jwks-url there are no subjects and only the queue bound applies.")
+    var maxExecutionsPerSubject = 32
+
+    @Option(name: .customLong("max-heap-bytes"),
+            help: "Largest heap snapshot a stateful run may leave, in bytes (1048576-268435456); a run over it fails and stores nothing.")
+    var maxHeapBytes = ExecutionLimits.defaultHeapBytes
+
     @Option(name: .customLong("max-output-bytes"),
             help: "Console output kept per run, in bytes (1024-67108864); the rest is dropped with a note.")
     var maxOutputBytes = 1_048_576
@@ -223,6 +231,8 @@ public struct MCPV8Command: AsyncParsableCommand {
                            in: ExecutionLimits.concurrentExecutions)
         }
         try Self.check("--max-queued-executions", maxQueuedExecutions, in: ExecutionLimits.queuedExecutions)
+        try Self.check("--max-executions-per-subject", maxExecutionsPerSubject, in: ExecutionLimits.executionsPerSubject)
+        try Self.check("--max-heap-bytes", maxHeapBytes, in: ExecutionLimits.heapBytes, unit: " bytes")
         try Self.check("--max-output-bytes", maxOutputBytes, in: ExecutionLimits.outputBytes, unit: " bytes")
         try Self.check("--max-capability-calls", maxCapabilityCalls, in: CapabilityConfiguration.callsInFlightPerRunRange)
         try Self.check("--inline-wait-ms", inlineWaitMilliseconds, in: StatefulTools.inlineWaitMilliseconds, unit: " ms")
@@ -276,7 +286,9 @@ public struct MCPV8Command: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        if workerRole { WorkerMain.run(defaultHeapLimitMB: heapMemoryMax, memoryLimitMB: workerMemoryMax) }
+        if workerRole {
+            WorkerMain.run(defaultHeapLimitMB: heapMemoryMax, memoryLimitMB: workerMemoryMax, maximumHeapBytes: maxHeapBytes)
+        }
         if printOpenAPI {
             print(OpenAPIDocument.text, terminator: "")
             return
@@ -298,8 +310,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             configuration: WorkerPoolConfiguration(
                 workerCount: maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64),
                 maximumQueued: maxQueuedExecutions,
+                maximumPerSubject: maxExecutionsPerSubject,
                 defaultHeapLimitMB: heapMemoryMax,
                 workerMemoryLimitMB: workerMemoryMax,
+                maximumHeapBytes: maxHeapBytes,
                 executablePath: ThisBinary.path,
                 capabilities: capabilities),
             logger: logger)

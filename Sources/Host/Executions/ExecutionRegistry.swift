@@ -81,8 +81,8 @@ public final class ExecutionRegistry: @unchecked Sendable {
         self.defaults = defaults
     }
 
-    /// Starts an execution for `namespace` and returns its id at once. Throws when the server is
-    /// busy or the input heap is unknown to the namespace or cannot be read; the run itself reports
+    /// Starts an execution for `namespace` and returns its id at once. Throws when the server, or
+    /// the namespace's share of it, is busy or the input heap is unknown to the namespace or cannot be read; the run itself reports
     /// its failures through the execution.
     public func start(_ parameters: StatefulRunParameters, in namespace: Namespace) throws -> String {
         var inputHeap: SealedHeap?
@@ -94,7 +94,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             inputHeap = heap
         }
-        try pool.reserve()
+        try pool.reserve(namespace: namespace)
         let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: namespace)
         lock.lock()
         records[record.id] = record
@@ -103,7 +103,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let request = RunRequest(code: parameters.code, heapLimitMB: parameters.heapMB ?? defaults.heapMB,
                                  timeoutSeconds: parameters.timeoutSeconds ?? defaults.timeoutSeconds,
                                  outputLimitBytes: defaults.outputLimitBytes,
-                                 checkpoint: CheckpointInput(heap: inputHeap))
+                                 checkpoint: CheckpointInput(heap: inputHeap), namespace: namespace)
         Task { [self] in
             var outcome: RunOutcome
             do {

@@ -14,6 +14,12 @@ public enum ExecutionLimits {
     public static let queuedExecutions = 0...100_000
     /// `--worker-memory-max`, in MB: an idle worker maps about 100 MB.
     public static let workerMemoryMB = 256...65536
+    /// `--max-executions-per-subject`.
+    public static let executionsPerSubject = 1...100_000
+    /// `--max-heap-bytes`: the sealed heap a stateful run may leave. The top stays well under the
+    /// worker pipe's frame limit, so a heap that passes always reaches the host.
+    public static let heapBytes = (1024 * 1024)...(256 * 1024 * 1024)
+    public static let defaultHeapBytes = 64 * 1024 * 1024
 }
 
 public struct ExecutionDefaults: Sendable {

@@ -21,11 +21,12 @@ public struct StatelessExecutor: Sendable {
         self.defaults = defaults
     }
 
-    public func execute(_ parameters: RunParameters) async throws -> StatelessResult {
+    /// The run takes a place in `namespace`'s share of the worker pool.
+    public func execute(_ parameters: RunParameters, in namespace: Namespace = .default) async throws -> StatelessResult {
         let request = RunRequest(code: parameters.code,
                                  heapLimitMB: parameters.heapMB ?? defaults.heapMB,
                                  timeoutSeconds: parameters.timeoutSeconds ?? defaults.timeoutSeconds,
-                                 outputLimitBytes: defaults.outputLimitBytes)
+                                 outputLimitBytes: defaults.outputLimitBytes, namespace: namespace)
         let output = ExecutionOutput()
         let outcome = try await pool.run(request, onOutput: output.append)
         output.finish(outcome, outputLimitBytes: request.outputLimitBytes)

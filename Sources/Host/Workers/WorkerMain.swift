@@ -13,7 +13,7 @@ public enum WorkerMain {
     static let requestFD: Int32 = 3
     static let eventFD: Int32 = 4
 
-    public static func run(defaultHeapLimitMB: Int, memoryLimitMB: Int) -> Never {
+    public static func run(defaultHeapLimitMB: Int, memoryLimitMB: Int, maximumHeapBytes: Int) -> Never {
         signal(SIGPIPE, SIG_IGN)
         // Set before V8 starts, so that nothing this worker (or a run) holds can pass it.
         if cv8_limit_process_memory(UInt64(memoryLimitMB) << 20) != 0 {
@@ -31,7 +31,8 @@ public enum WorkerMain {
         let events = FrameWriter(fd: eventFD)
         let executor: JobExecutor
         do {
-            executor = try JobExecutor(defaultHeapLimitMB: defaultHeapLimitMB, events: events)
+            executor = try JobExecutor(defaultHeapLimitMB: defaultHeapLimitMB, maximumHeapBytes: maximumHeapBytes,
+                                       events: events)
         } catch {
             FileHandle.standardError.write(Data("mcp-v8 worker: \(error)\n".utf8))
             exit(70)
@@ -68,6 +69,8 @@ final class JobExecutor: @unchecked Sendable {
     private let defaultEngine: JSEngine
     private var extraEngines: [JSEngine] = []
     private let events: FrameWriter
+    /// `--max-heap-bytes`: the largest snapshot a stateful run may leave.
+    private let maximumHeapBytes: Int
 
     private let lock = NSCondition()
     private var pending: [RunJob] = []
@@ -85,7 +88,7 @@ final class JobExecutor: @unchecked Sendable {
     private let capabilities: CapabilitySet?
     private let wasmModules: PreloadedWasmModules?
 
-    init(defaultHeapLimitMB: Int, events: FrameWriter) throws {
+    init(defaultHeapLimitMB: Int, maximumHeapBytes: Int, events: FrameWriter) throws {
         let configuration = try Self.configuration()
         capabilities = try configuration.flatMap(Self.loadCapabilities)
         let runtime = try JSRuntime(capabilities: capabilities)
@@ -95,6 +98,7 @@ final class JobExecutor: @unchecked Sendable {
         defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
         defaultEngine.prepare()
         self.events = events
+        self.maximumHeapBytes = maximumHeapBytes
     }
 
     /// What the host put in the environment; it checked all of it at start-up already.
@@ -202,7 +206,10 @@ final class JobExecutor: @unchecked Sendable {
             // own allocator): an ArrayBuffer is refused only at the worker's memory limit.
             outcome.error! += "\n" + MemoryLimit.explanation
         }
-        if let newHeap {
+        if let size = newHeap?.count, size > maximumHeapBytes {
+            // Checked here, before sealing or sending: the host must never receive (or store) it.
+            outcome = RunOutcome(status: .error, error: Self.heapTooLargeMessage(size: size, limit: maximumHeapBytes))
+        } else if let newHeap {
             do {
                 outcome.newHeap = try HeapEnvelope.seal(newHeap)
             } catch {
@@ -210,6 +217,13 @@ final class JobExecutor: @unchecked Sendable {
             }
         }
         finish(job, outcome)
+    }
+
+    static func heapTooLargeMessage(size: Int, limit: Int) -> String {
+        func megabytes(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
+        return "The heap would be \(megabytes(size)) MB, over the limit of \(megabytes(limit)) MB "
+            + "(--max-heap-bytes \(limit)), so the run fails and nothing is stored. Keep less in global "
+            + "variables (drop large arrays, strings or buffers before the run ends), or raise --max-heap-bytes."
     }
 
     /// Reports a job's end, with the policy decisions made since the last report.

@@ -7,21 +7,29 @@ public struct WorkerPoolConfiguration: Sendable {
     public var workerCount: Int
     /// Executions allowed to wait for a worker; beyond this, `run` fails at once as busy.
     public var maximumQueued: Int
+    /// Executions one token subject may have queued or running; nil: no per-subject cap.
+    public var maximumPerSubject: Int?
     /// The heap limit each worker keeps an isolate ready for.
     public var defaultHeapLimitMB: Int
     /// Each worker's memory limit (`--worker-memory-max`).
     public var workerMemoryLimitMB: Int
+    /// The largest sealed heap a stateful run may leave; the worker fails a run over it.
+    public var maximumHeapBytes: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
     /// The plugins and policies every worker loads.
     public var capabilities: CapabilityConfiguration
 
-    public init(workerCount: Int, maximumQueued: Int, defaultHeapLimitMB: Int, workerMemoryLimitMB: Int = 1024,
-                executablePath: String, capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
+    public init(workerCount: Int, maximumQueued: Int, maximumPerSubject: Int? = nil, defaultHeapLimitMB: Int,
+                workerMemoryLimitMB: Int = 1024, maximumHeapBytes: Int = ExecutionLimits.defaultHeapBytes,
+                executablePath: String,
+                capabilities: CapabilityConfiguration = CapabilityConfiguration()) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
+        self.maximumPerSubject = maximumPerSubject
         self.defaultHeapLimitMB = defaultHeapLimitMB
         self.workerMemoryLimitMB = workerMemoryLimitMB
+        self.maximumHeapBytes = maximumHeapBytes
         self.executablePath = executablePath
         self.capabilities = capabilities
     }
@@ -39,14 +47,17 @@ public struct RunRequest: Sendable {
     public var outputLimitBytes: Int
     /// Set for a stateful run; its outcome then carries the new heap when it completes.
     public var checkpoint: CheckpointInput?
+    /// The caller's namespace, whose share of the pool the run takes.
+    public var namespace: Namespace
 
     public init(code: String, heapLimitMB: Int, timeoutSeconds: Int, outputLimitBytes: Int,
-                checkpoint: CheckpointInput? = nil) {
+                checkpoint: CheckpointInput? = nil, namespace: Namespace = .default) {
         self.code = code
         self.heapLimitMB = heapLimitMB
         self.timeoutSeconds = timeoutSeconds
         self.outputLimitBytes = outputLimitBytes
         self.checkpoint = checkpoint
+        self.namespace = namespace
     }
 }
 
@@ -61,6 +72,7 @@ public final class WorkerPool: @unchecked Sendable {
 
     private final class Job {
         let request: RunJob
+        let namespace: Namespace
         let onOutput: @Sendable ([OutputLine]) -> Void
         let continuation: CheckedContinuation<RunOutcome, Error>
         let timeout: TimeInterval
@@ -74,9 +86,10 @@ public final class WorkerPool: @unchecked Sendable {
         /// The worker said it took the job (WorkerEvent.started); until then a dying worker never ran it.
         var started = false
 
-        init(request: RunJob, timeout: TimeInterval, onOutput: @escaping @Sendable ([OutputLine]) -> Void,
-             continuation: CheckedContinuation<RunOutcome, Error>) {
+        init(request: RunJob, namespace: Namespace, timeout: TimeInterval,
+             onOutput: @escaping @Sendable ([OutputLine]) -> Void, continuation: CheckedContinuation<RunOutcome, Error>) {
             self.request = request
+            self.namespace = namespace
             self.timeout = timeout
             self.onOutput = onOutput
             self.continuation = continuation
@@ -97,6 +110,7 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     public let configuration: WorkerPoolConfiguration
+    private let admission: ExecutionAdmission
     /// `configuration.capabilities` as every worker reads it from its environment.
     private let capabilitiesJSON: String
     private let logger: Logger
@@ -105,8 +119,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var queue: [Job] = []
     private var jobs: [UInt64: Job] = [:]
     private var cancelledBeforeQueued: Set<UInt64> = []
-    /// Places in the queue promised by `reserve()` to runs not submitted yet.
-    private var reservedPlaces = 0
+    /// Places in the queue promised by `reserve(namespace:)` to runs not submitted yet, by namespace.
+    private var reservedPlaces: [Namespace: Int] = [:]
     private var nextJobID: UInt64 = 1
     private var workerRestarts = 0
     private var sweeper: DispatchSourceTimer?
@@ -114,6 +128,8 @@ public final class WorkerPool: @unchecked Sendable {
 
     public init(configuration: WorkerPoolConfiguration, logger: Logger) {
         self.configuration = configuration
+        admission = ExecutionAdmission(maximumQueued: configuration.maximumQueued,
+                                       perSubject: configuration.maximumPerSubject)
         capabilitiesJSON = String(decoding: (try? JSONEncoder().encode(configuration.capabilities)) ?? Data(), as: UTF8.self)
         self.logger = logger
         slots = Array(repeating: Slot(), count: configuration.workerCount)
@@ -165,9 +181,9 @@ public final class WorkerPool: @unchecked Sendable {
         return nextJobID - 1
     }
 
-    /// Runs code on the next free worker. Throws `ServerBusyError` when the queue is full.
-    /// Cancelling the calling task cancels the execution.
-    /// `reserved`: the caller holds a place from `reserve()`, which this run uses up (it is then
+    /// Runs code on the next free worker. Throws `ServerBusyError` when the queue, or the
+    /// request's namespace's share of the pool, is full. Cancelling the calling task cancels the execution.
+    /// `reserved`: the caller holds a place from `reserve(namespace:)`, which this run uses up (it is then
     /// never refused as busy).
     public func run(_ request: RunRequest, jobID: UInt64? = nil, reserved: Bool = false,
                     onOutput: @escaping @Sendable ([OutputLine]) -> Void) async throws -> RunOutcome {
@@ -178,7 +194,7 @@ public final class WorkerPool: @unchecked Sendable {
         let started = ContinuousClock.now
         let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                enqueue(Job(request: job, timeout: TimeInterval(request.timeoutSeconds),
+                enqueue(Job(request: job, namespace: request.namespace, timeout: TimeInterval(request.timeoutSeconds),
                             onOutput: onOutput, continuation: continuation), reserved: reserved)
             }
         } onCancel: {
@@ -189,16 +205,17 @@ public final class WorkerPool: @unchecked Sendable {
         return outcome
     }
 
-    /// Holds a place in the queue for a run the caller will submit with `run(reserved: true)`,
-    /// or throws `ServerBusyError` now: for callers that answer before they submit the run.
-    public func reserve() throws(ServerBusyError) {
+    /// Holds a place in the queue for a run of `namespace` the caller will submit with
+    /// `run(reserved: true)`, or throws `ServerBusyError` now: for callers that answer before
+    /// they submit the run.
+    public func reserve(namespace: Namespace) throws(ServerBusyError) {
         lock.lock()
         defer { lock.unlock() }
-        if let busy = busyErrorLocked() {
+        if let busy = busyErrorLocked(namespace: namespace) {
             ExecutionMetrics.refusedBusy()
             throw busy
         }
-        reservedPlaces += 1
+        reservedPlaces[namespace, default: 0] += 1
     }
 
     /// Runs queued or running.
@@ -222,15 +239,26 @@ public final class WorkerPool: @unchecked Sendable {
         return slots.filter { if case .busy = $0.state { true } else { false } }.count
     }
 
-    private func busyErrorLocked() -> ServerBusyError? {
+    private func busyErrorLocked(namespace: Namespace) -> ServerBusyError? {
         // Workers still starting (or restarting) will take a job each soon: only jobs beyond
         // them count as waiting.
-        let slotsNotBusy = slots.filter { if case .busy = $0.state { false } else { true } }.count
-        guard queue.count + reservedPlaces >= configuration.maximumQueued + slotsNotBusy else { return nil }
-        return ServerBusyError(description:
-            "Server busy: \(configuration.workerCount) executions are running and "
-            + "\(configuration.maximumQueued) are waiting, the most allowed "
-            + "(--max-concurrent-executions, --max-queued-executions). Retry shortly.")
+        let load = ExecutionAdmission.Load(
+            waiting: queue.count + reservedPlaces.values.reduce(0, +),
+            workersNotBusy: slots.count { if case .busy = $0.state { false } else { true } },
+            namespacePending: jobs.values.count { $0.namespace == namespace } + reservedPlaces[namespace, default: 0])
+        switch admission.decide(namespace: namespace, load: load) {
+        case .admit:
+            return nil
+        case .poolFull:
+            return ServerBusyError(description:
+                "Server busy: \(configuration.workerCount) executions are running and "
+                + "\(configuration.maximumQueued) are waiting, the most allowed "
+                + "(--max-concurrent-executions, --max-queued-executions). Retry shortly.")
+        case .namespaceFull(let limit):
+            return ServerBusyError(description:
+                "Too many executions: \(limit) of yours are queued or running, the most one caller may have "
+                + "(--max-executions-per-subject \(limit)). Wait for one to finish or cancel one, then retry.")
+        }
     }
 
     /// Cancels a queued or running execution; a no-op for one that already ended.
@@ -259,13 +287,16 @@ public final class WorkerPool: @unchecked Sendable {
     private func enqueue(_ job: Job, reserved: Bool) {
         lock.lock()
         let jobID = job.request.jobID
-        if reserved { reservedPlaces -= 1 }
+        if reserved {
+            reservedPlaces[job.namespace, default: 0] -= 1
+            if reservedPlaces[job.namespace] == 0 { reservedPlaces[job.namespace] = nil }
+        }
         if cancelledBeforeQueued.remove(jobID) != nil || stopped {
             lock.unlock()
             job.continuation.resume(returning: RunOutcome(status: .cancelled, error: cancelledMessage))
             return
         }
-        if !reserved, let busy = busyErrorLocked() {
+        if !reserved, let busy = busyErrorLocked(namespace: job.namespace) {
             lock.unlock()
             ExecutionMetrics.refusedBusy()
             job.continuation.resume(throwing: busy)
@@ -305,7 +336,8 @@ public final class WorkerPool: @unchecked Sendable {
             slots[index].process = try WorkerProcess(
                 executable: configuration.executablePath,
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
-                            "--worker-memory-max", String(configuration.workerMemoryLimitMB)],
+                            "--worker-memory-max", String(configuration.workerMemoryLimitMB),
+                            "--max-heap-bytes", String(configuration.maximumHeapBytes)],
                 environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
                 onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })

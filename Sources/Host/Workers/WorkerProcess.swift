@@ -53,6 +53,10 @@ final class WorkerProcess: @unchecked Sendable {
             let events = FrameReader(fd: eventRead)
             while let event = events.receive(WorkerEvent.self) { onEvent(event) }
             Glibc.close(eventRead)
+            // Reading stops at the end of the stream, or at a frame that cannot be read (one over
+            // the frame limit): a worker left alive then would hang, unread, until its deadline.
+            // Not yet reaped, the pid is still this worker's.
+            _ = Glibc.kill(spawnedPID, SIGKILL)
             onExit(waitForExit(spawnedPID))
         }
         reader.name = "mcp-v8 worker \(pid) reader"

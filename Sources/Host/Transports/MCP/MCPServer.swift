@@ -52,7 +52,7 @@ public struct MCPServerSetup: Sendable {
         if name.hasPrefix(WasmModuleTools.prefix) { return WasmModuleTools.answer(tool) }
         switch mode {
         case .stateless(let executor):
-            return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments)))
+            return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments), in: namespace))
         case .stateful(let registry, let wait):
             return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait,
                                                   namespace: namespace)
