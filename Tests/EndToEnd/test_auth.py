@@ -311,3 +311,38 @@ def test_one_subject_filling_its_share_leaves_room_for_others(keys, tmp_path, bi
         with http_server("--http-port", "0", "--jwks-url", jwks_url, "--max-concurrent-executions", "3",
                          "--max-executions-per-subject", "2", *storage) as url:
             run(scenario(url))
+
+
+def test_a_free_worker_goes_to_another_subject_before_one_subjects_backlog(keys, tmp_path, binary):
+    """Issue 16 item 8: with one subject's runs queued ahead, another's still start, at the next free
+    worker rather than behind the whole backlog."""
+    alice, bob = keys.token("alice"), keys.token("bob")
+
+    def as_caller(token):
+        return {"authorization": f"Bearer {token}"}
+
+    def status(url, token, execution):
+        return httpx.get(f"{url}/api/executions/{execution}", headers=as_caller(token), timeout=30).json()["status"]
+
+    with jwks_server(keys) as jwks_url:
+        with http_server("--http-port", "0", "--jwks-url", jwks_url, "--max-concurrent-executions", "1",
+                         "--max-executions-per-subject", "3", "--directory-path", str(tmp_path / "heaps"),
+                         "--session-db-path", str(tmp_path / "db")) as url:
+            # One worker: alice's first loop takes it for 2 s; her next two (30 s each) wait, queued
+            # before bob's run.
+            loops = [httpx.post(f"{url}/api/exec", headers=as_caller(alice), timeout=30,
+                                json={"code": "for(;;){}", "execution_timeout_secs": seconds, "inline_wait_ms": 0})
+                     for seconds in (2, 30, 30)]
+            assert [loop.status_code for loop in loops] == [202, 202, 202]
+            bobs = httpx.post(f"{url}/api/exec", headers=as_caller(bob), timeout=30,
+                              json={"code": "40 + 2", "inline_wait_ms": 0}).json()["execution_id"]
+            while status(url, bob, bobs) == "running":
+                time.sleep(0.05)
+            assert status(url, bob, bobs) == "completed"
+            # First in, first out would have run alice's next loop to its end before bob's run.
+            waiting = [loop.json()["execution_id"] for loop in loops[1:]]
+            assert [status(url, alice, execution) for execution in waiting] == ["running", "running"], \
+                "bob's run took the worker before alice's backlog"
+            for execution in waiting:
+                cancel = httpx.post(f"{url}/api/executions/{execution}/cancel", headers=as_caller(alice), timeout=30)
+                assert cancel.status_code == 200

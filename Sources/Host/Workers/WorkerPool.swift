@@ -121,6 +121,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var cancelledBeforeQueued: Set<UInt64> = []
     /// Places in the queue promised by `reserve(namespace:)` to runs not submitted yet, by namespace.
     private var reservedPlaces: [Namespace: Int] = [:]
+    /// Which queued run a free worker takes: not simply the oldest, so one caller's backlog is not everyone's.
+    private var fairDispatch = FairDispatch()
     private var nextJobID: UInt64 = 1
     private var workerRestarts = 0
     private var sweeper: DispatchSourceTimer?
@@ -313,15 +315,28 @@ public final class WorkerPool: @unchecked Sendable {
     private func dispatchLocked() -> [(WorkerProcess, RunJob)] {
         var dispatches: [(WorkerProcess, RunJob)] = []
         for index in slots.indices where !queue.isEmpty {
-            guard case .idle = slots[index].state, let process = slots[index].process else { continue }
-            let job = queue.removeFirst()
+            guard case .idle = slots[index].state, let process = slots[index].process,
+                  let next = fairDispatch.next(queue: queue.map(\.namespace), running: runningPerNamespaceLocked())
+            else { continue }
+            let job = queue.remove(at: next)
             job.slot = index
             job.killAt = Date().addingTimeInterval(job.timeout + Self.overrunGrace)
             job.killOutcome = timedOutOutcome(seconds: Int(job.timeout))
             slots[index].state = .busy(jobID: job.request.jobID)
             dispatches.append((process, job.request))
         }
+        if !dispatches.isEmpty { fairDispatch.keep(only: Set(jobs.values.map(\.namespace))) }
         return dispatches
+    }
+
+    /// How many runs each namespace has on workers now.
+    private func runningPerNamespaceLocked() -> [Namespace: Int] {
+        var running: [Namespace: Int] = [:]
+        for slot in slots {
+            guard case .busy(let jobID) = slot.state, let job = jobs[jobID] else { continue }
+            running[job.namespace, default: 0] += 1
+        }
+        return running
     }
 
     private func send(_ dispatches: [(WorkerProcess, RunJob)]) {
