@@ -195,7 +195,10 @@ typedef struct {
  * import/export or top-level await runs as an ES module; its result is the (awaited) value of its
  * last top-level expression statement. The event loop (microtasks, timers, V8 platform tasks such
  * as async WebAssembly compilation) runs until nothing is pending or time is up. After
- * CV8_STATUS_OUT_OF_MEMORY the engine replaces its isolate itself; it stays usable. */
+ * CV8_STATUS_OUT_OF_MEMORY the engine replaces its isolate itself; it stays usable.
+ * Stack: a run (here and in cv8_checkpointer_run) lets V8 use 1 MiB of the calling thread's stack
+ * below the point of the call, so deep recursion ends as a RangeError. Call it on a thread whose
+ * stack has ample room beyond that (the worker's has 16 MiB), or the guest can overflow it. */
 cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request);
 /* Frees the strings inside a result (not the struct itself). */
 void cv8_run_result_free(cv8_run_result *result);
