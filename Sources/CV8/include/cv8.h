@@ -208,8 +208,8 @@ void cv8_run_result_free(cv8_run_result *result);
  * stateful snapshot, built on first use, where URL, URLSearchParams and WASI are installed when a
  * program first reads them) and, when the run completes, returns a snapshot of the end state.
  * Each run is its own snapshotting isolate; there, unlike in engines, JavaScript runs without the
- * optimizing compiler, there is no WebAssembly, and ArrayBuffer memory is not capped (V8 provides
- * that isolate's allocator).
+ * optimizing compiler, there is no WebAssembly, and ArrayBuffer memory is not capped by the heap
+ * limit (V8 provides that isolate's allocator; a cv8_limit_process_memory limit still bounds it).
  * `Intl` and `FinalizationRegistry` throw a TypeError there: V8 aborts the process when it
  * snapshots their objects, so a heap started by a checkpointer never exposes them. */
 typedef struct cv8_checkpointer cv8_checkpointer;
