@@ -18,7 +18,8 @@ namespace {
 /// Snapshot data slot of the prelude's internals (see runtime.cpp).
 constexpr size_t kInternalsIndex = 0;
 /// The stack V8 may use below the point where a run starts. Hosts run engines on threads with
-/// far larger stacks (cv8.h), so the guest's deep recursion ends as a RangeError, not a fault.
+/// far larger stacks (cv8.h, at cv8_engine_run), so the guest's deep recursion ends as a
+/// RangeError, not a fault.
 constexpr uintptr_t kStackBudgetBytes = 1024 * 1024;
 /// How long the loop sleeps at most while background work (WebAssembly compilation) is pending.
 constexpr auto kPlatformPollInterval = std::chrono::milliseconds(1);

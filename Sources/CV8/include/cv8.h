@@ -195,7 +195,10 @@ typedef struct {
  * import/export or top-level await runs as an ES module; its result is the (awaited) value of its
  * last top-level expression statement. The event loop (microtasks, timers, V8 platform tasks such
  * as async WebAssembly compilation) runs until nothing is pending or time is up. After
- * CV8_STATUS_OUT_OF_MEMORY the engine replaces its isolate itself; it stays usable. */
+ * CV8_STATUS_OUT_OF_MEMORY the engine replaces its isolate itself; it stays usable.
+ * Stack: a run (here and in cv8_checkpointer_run) lets V8 use 1 MiB of the calling thread's stack
+ * below the point of the call, so deep recursion ends as a RangeError. Call it on a thread whose
+ * stack has ample room beyond that (the worker's has 16 MiB), or the guest can overflow it. */
 cv8_run_result cv8_engine_run(cv8_engine *engine, const cv8_run_request *request);
 /* Frees the strings inside a result (not the struct itself). */
 void cv8_run_result_free(cv8_run_result *result);
@@ -205,8 +208,8 @@ void cv8_run_result_free(cv8_run_result *result);
  * stateful snapshot, built on first use, where URL, URLSearchParams and WASI are installed when a
  * program first reads them) and, when the run completes, returns a snapshot of the end state.
  * Each run is its own snapshotting isolate; there, unlike in engines, JavaScript runs without the
- * optimizing compiler, there is no WebAssembly, and ArrayBuffer memory is not capped (V8 provides
- * that isolate's allocator).
+ * optimizing compiler, there is no WebAssembly, and ArrayBuffer memory is not capped by the heap
+ * limit (V8 provides that isolate's allocator; a cv8_limit_process_memory limit still bounds it).
  * `Intl` and `FinalizationRegistry` throw a TypeError there: V8 aborts the process when it
  * snapshots their objects, so a heap started by a checkpointer never exposes them. */
 typedef struct cv8_checkpointer cv8_checkpointer;

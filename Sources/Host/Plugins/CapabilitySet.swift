@@ -58,7 +58,8 @@ public final class CapabilitySet: @unchecked Sendable {
         body(UnsafeBufferPointer(engineCapabilities))
     }
 
-    /// Fills a run request's capability fields for the duration of `body`.
+    /// Fills a run request's capability fields. They point into this set without retaining it,
+    /// so the set must outlive the run.
     func install(into request: inout cv8_run_request) {
         guard !plugins.isEmpty else { return }
         request.capabilities = UnsafePointer(engineCapabilities.baseAddress)

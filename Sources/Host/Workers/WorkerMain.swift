@@ -59,7 +59,8 @@ public enum WorkerMain {
 
 /// Runs jobs on a thread of its own, with a stack large enough for V8's recursion budget.
 final class JobExecutor: @unchecked Sendable {
-    /// V8's stack budget is 1 MiB below the entry point (see cv8.h); leave ample room above it.
+    /// A run lets V8 use 1 MiB of stack below where it starts (cv8.h, at cv8_engine_run); the rest
+    /// is room for the frames above it.
     private static let threadStackBytes = 16 * 1024 * 1024
     /// Engines for heap limits other than the default, kept for reuse; beyond this many, the
     /// least recently used one is freed.

@@ -263,7 +263,10 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Cancels a queued or running execution; a no-op for one that already ended.
+    /// Cancels a queued or running execution. An id the pool does not hold is remembered, so a run
+    /// submitted later under it ends as cancelled at once (a cancel can overtake its run). That
+    /// includes a run that already ended: nothing else happens, but its id stays remembered for
+    /// the life of the pool.
     public func cancel(jobID: UInt64) {
         lock.lock()
         guard let job = jobs[jobID] else {
