@@ -373,3 +373,32 @@ def test_a_heap_over_the_limit_fails_the_run_and_stores_nothing(transport, tmp_p
     run(scenario())
     message = start_fails("--max-heap-bytes", "1000")
     assert "--max-heap-bytes must be between 1048576 and 268435456 bytes; got 1000." in message
+
+
+def test_cancel_racing_completion_leaves_status_heap_tags_and_session_log_agreeing(tmp_path):
+    """Issue 17 item 1: a cancel that lost the race to the run's completion made the execution read
+    `cancelled` while its heap, tags and session log entry were stored; one that won must store none."""
+    async def scenario():
+        async with stateful(tmp_path) as session:
+            outcomes = []
+            for i in range(200):
+                # Runs that end within a few milliseconds, so the cancel lands before, during or after.
+                started, _ = await run_js(session, f"await new Promise(r => setTimeout(r, {i % 8})); globalThis.i = {i}",
+                                          session="race", tags={"run": str(i)}, inline_wait_ms=0)
+                await call(session, "cancel_execution", execution_id=started["execution_id"])
+                while (ended := (await call(session, "get_execution", execution_id=started["execution_id"]))[0])["status"] == "running":
+                    await asyncio.sleep(0.005)
+                tagged, _ = await call(session, "query_heaps_by_tags", tags={"run": str(i)})
+                log, _ = await call(session, "list_session_snapshots", session="race")
+                assert len(log["snapshots"]) == i + 1, (i, ended, log)
+                entry = log["snapshots"][i]
+                if ended["status"] == "completed":
+                    assert len(ended["heap"]) == 64 and tagged["heaps"] == [ended["heap"]], ended
+                    assert entry["output_heap"] == ended["heap"]
+                else:
+                    assert ended["status"] == "cancelled", ended
+                    assert "heap" not in ended and tagged["heaps"] == [] and "output_heap" not in entry, (ended, entry)
+                outcomes.append(ended["status"])
+            stored = {path.name for path in tmp_path.iterdir() if len(path.name) >= 64}
+            assert len(stored) == outcomes.count("completed"), "a heap file for every completed run and no other"
+    run(scenario())

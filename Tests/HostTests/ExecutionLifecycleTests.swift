@@ -24,9 +24,14 @@ final class ExecutionLifecycleTests: XCTestCase {
         XCTAssertEqual(lifecycle(after: [.started, .finished(.timedOut)]).state.statusName, "timed_out")
     }
 
-    func testCancelWhileQueuedDequeuesWithoutRunning() {
+    func testCancelWhileQueuedDequeuesAndEndsWhenThePoolConfirms() {
         var machine = ExecutionLifecycle()
         XCTAssertEqual(machine.handle(.cancelRequested), .dequeue)
+        // Until the pool confirms, it has not ended: what it stores is not recorded yet.
+        XCTAssertEqual(machine.state.statusName, "running")
+        XCTAssertFalse(machine.state.isFinal)
+        XCTAssertEqual(machine.handle(.cancelRequested), .none, "a second cancel asks nothing more")
+        XCTAssertEqual(machine.handle(.finished(.cancelled)), .none)
         XCTAssertEqual(machine.state, .cancelled)
         XCTAssertEqual(machine.handle(.started), .alreadyFinished(.cancelled), "a dequeued run never starts")
     }
@@ -34,7 +39,21 @@ final class ExecutionLifecycleTests: XCTestCase {
     func testTimeoutWhileQueued() {
         var machine = ExecutionLifecycle()
         XCTAssertEqual(machine.handle(.deadlinePassed), .dequeue)
+        XCTAssertFalse(machine.state.isFinal)
+        XCTAssertEqual(machine.handle(.finished(.cancelled)), .none)
         XCTAssertEqual(machine.state, .timedOut)
+    }
+
+    func testAWorkerThatTookTheRunAsItWasCancelledDecides() {
+        // The pool had handed the run to a worker when the cancel came: the pool stops it there.
+        var stopped = lifecycle(after: [.cancelRequested])
+        XCTAssertEqual(stopped.handle(.started), .none)
+        XCTAssertEqual(stopped.state, .running(stopping: .cancelled))
+        XCTAssertEqual(stopped.handle(.finished(.cancelled)), .none)
+        XCTAssertEqual(stopped.state, .cancelled)
+        // It completed before the stop landed: the completion wins, as for a running one.
+        XCTAssertEqual(lifecycle(after: [.cancelRequested, .started, .finished(.completed)]).state, .completed)
+        XCTAssertEqual(lifecycle(after: [.cancelRequested, .finished(.completed)]).state, .completed)
     }
 
     func testCancelWhileRunningStopsTheRunOnce() {
@@ -70,7 +89,7 @@ final class ExecutionLifecycleTests: XCTestCase {
 
     func testEventsAfterTheEndChangeNothing() {
         for final in [[ExecutionLifecycle.Event.started, .finished(.completed)], [.started, .finished(.error)],
-                      [.deadlinePassed], [.cancelRequested]] {
+                      [.deadlinePassed, .finished(.timedOut)], [.cancelRequested, .finished(.cancelled)]] {
             var machine = lifecycle(after: final)
             let ended = machine.state
             for event in [ExecutionLifecycle.Event.started, .finished(.completed), .cancelRequested, .deadlinePassed] {

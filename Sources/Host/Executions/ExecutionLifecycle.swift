@@ -4,7 +4,9 @@
 /// stateful mode drives it; the worker pool carries out the actions.
 public struct ExecutionLifecycle: Sendable, Equatable {
     public enum State: Sendable, Equatable {
-        case queued
+        /// `stopping` records why the host took it out of the queue, if it did: it ends when the
+        /// pool confirms, so nothing reads it as ended before its end is recorded.
+        case queued(stopping: StopReason?)
         /// `stopping` records why the host asked the worker to stop the run, if it did.
         case running(stopping: StopReason?)
         case completed, failed, cancelled, timedOut
@@ -56,25 +58,31 @@ public struct ExecutionLifecycle: Sendable, Equatable {
         case alreadyFinished(State)
     }
 
-    public private(set) var state: State = .queued
+    public private(set) var state: State = .queued(stopping: nil)
 
     public init() {}
 
     public mutating func handle(_ event: Event) -> Action {
         switch (state, event) {
-        case (.queued, .started):
-            state = .running(stopping: nil)
+        case (.queued(let stopping), .started):
+            // A worker took it as the stop was asked: the pool passes the stop on to that worker.
+            state = .running(stopping: stopping)
             return .none
-        case (.queued, .cancelRequested):
-            state = .cancelled
+        case (.queued(nil), .cancelRequested):
+            state = .queued(stopping: .cancelled)
             return .dequeue
-        case (.queued, .deadlinePassed):
-            state = .timedOut
+        case (.queued(nil), .deadlinePassed):
+            state = .queued(stopping: .timedOut)
             return .dequeue
-        case (.queued, .finished(let status)):
+        case (.queued(.some), .cancelRequested), (.queued(.some), .deadlinePassed):
+            return .none
+        case (.queued(nil), .finished(let status)):
             // A run cannot finish before it starts; a worker reporting one failed it.
             state = Self.finalState(for: status, stopping: nil)
             return .dequeue
+        case (.queued(let stopping), .finished(let status)):
+            state = Self.finalState(for: status, stopping: stopping)
+            return .none
         case (.running(nil), .cancelRequested):
             state = .running(stopping: .cancelled)
             return .stopRun(.cancelled)

@@ -107,9 +107,14 @@ public final class ExecutionRegistry: @unchecked Sendable {
         Task { [self] in
             var outcome: RunOutcome
             do {
-                outcome = try await pool.run(request, jobID: record.jobID, reserved: true, onOutput: record.output.append)
+                outcome = try await pool.run(request, jobID: record.jobID, reserved: true,
+                                             onStarted: { [self, id = record.id] in started(id) }, onOutput: record.output.append)
             } catch {
                 outcome = RunOutcome(status: .error, error: "\(error)")
+            }
+            // A run that ends other than completed (a cancel that won the race included) stores nothing.
+            if outcome.newHeap != nil, finalState(of: record, reporting: outcome.status) != .completed {
+                outcome.newHeap = nil
             }
             var newHeap: HeapID?
             if let heap = outcome.newHeap {
@@ -138,6 +143,22 @@ public final class ExecutionRegistry: @unchecked Sendable {
             finish(record, outcome: outcome, heap: newHeap)
         }
         return record.id
+    }
+
+    private func started(_ id: String) {
+        lock.lock()
+        _ = records[id]?.lifecycle.handle(.started)
+        lock.unlock()
+    }
+
+    /// The state the execution ends in when its worker reports `status`, without ending it yet: once a
+    /// worker reported a completion, no later cancel changes it, so the heap is stored only for that.
+    private func finalState(of record: Record, reporting status: RunStatus) -> ExecutionLifecycle.State {
+        lock.lock()
+        var lifecycle = record.lifecycle
+        lock.unlock()
+        _ = lifecycle.handle(.finished(status))
+        return lifecycle.state
     }
 
     private func finish(_ record: Record, outcome: RunOutcome, heap: HeapID?) {

@@ -73,6 +73,7 @@ public final class WorkerPool: @unchecked Sendable {
     private final class Job {
         let request: RunJob
         let namespace: Namespace
+        let onStarted: @Sendable () -> Void
         let onOutput: @Sendable ([OutputLine]) -> Void
         let continuation: CheckedContinuation<RunOutcome, Error>
         let timeout: TimeInterval
@@ -86,11 +87,12 @@ public final class WorkerPool: @unchecked Sendable {
         /// The worker said it took the job (WorkerEvent.started); until then a dying worker never ran it.
         var started = false
 
-        init(request: RunJob, namespace: Namespace, timeout: TimeInterval,
+        init(request: RunJob, namespace: Namespace, timeout: TimeInterval, onStarted: @escaping @Sendable () -> Void,
              onOutput: @escaping @Sendable ([OutputLine]) -> Void, continuation: CheckedContinuation<RunOutcome, Error>) {
             self.request = request
             self.namespace = namespace
             self.timeout = timeout
+            self.onStarted = onStarted
             self.onOutput = onOutput
             self.continuation = continuation
         }
@@ -186,8 +188,9 @@ public final class WorkerPool: @unchecked Sendable {
     /// Runs code on the next free worker. Throws `ServerBusyError` when the queue, or the
     /// request's namespace's share of the pool, is full. Cancelling the calling task cancels the execution.
     /// `reserved`: the caller holds a place from `reserve(namespace:)`, which this run uses up (it is then
-    /// never refused as busy).
+    /// never refused as busy). `onStarted` is called once a worker has taken the run.
     public func run(_ request: RunRequest, jobID: UInt64? = nil, reserved: Bool = false,
+                    onStarted: @escaping @Sendable () -> Void = {},
                     onOutput: @escaping @Sendable ([OutputLine]) -> Void) async throws -> RunOutcome {
         let jobID = jobID ?? makeJobID()
         let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
@@ -197,7 +200,7 @@ public final class WorkerPool: @unchecked Sendable {
         let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 enqueue(Job(request: job, namespace: request.namespace, timeout: TimeInterval(request.timeoutSeconds),
-                            onOutput: onOutput, continuation: continuation), reserved: reserved)
+                            onStarted: onStarted, onOutput: onOutput, continuation: continuation), reserved: reserved)
             }
         } onCancel: {
             cancel(jobID: jobID)
@@ -378,8 +381,10 @@ public final class WorkerPool: @unchecked Sendable {
             send(dispatches)
         case .started(let jobID):
             lock.lock()
-            jobs[jobID]?.started = true
+            let job = jobs[jobID]
+            job?.started = true
             lock.unlock()
+            job?.onStarted()
         case .output(let jobID, let lines):
             lock.lock()
             let job = jobs[jobID]
