@@ -284,11 +284,14 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
         }
         return nil
     }
-    guard let host, host.pointee.size >= MemoryLayout<mcpv8_host_api>.size,
+    // The table may be an older minor's, shorter than this header's: like plugin_support.c, ask
+    // only that `size` covers the fields used here (ABI 1.0's; `release` is the last of them).
+    let needed = MemoryLayout<mcpv8_host_api>.offset(of: \.release)! + MemoryLayout<UnsafeRawPointer?>.size
+    guard let host, host.pointee.size >= needed,
           host.pointee.abi_major == UInt32(MCPV8_ABI_MAJOR),
           host.pointee.complete != nil, host.pointee.fail != nil, host.pointee.log != nil,
           host.pointee.config != nil, host.pointee.release != nil else {
-        return refuse("mcp: the host's API table is not ABI \(MCPV8_ABI_MAJOR).\(MCPV8_ABI_MINOR) or lacks functions")
+        return refuse("mcp: the host's API table is not ABI \(MCPV8_ABI_MAJOR).x or lacks the functions this plugin uses")
     }
     let servers: [UpstreamServer]
     let timeoutMilliseconds: Int
