@@ -167,8 +167,9 @@ def start_fails(*args: str) -> str:
 @pytest.mark.parametrize("built_for", ["1.0", "a later minor"])
 def test_a_plugin_of_another_minor_version_loads_and_runs(tmp_path, built_for):
     """Minor versions only append fields. A plugin built against the 1.0 header runs on this host,
-    whose API table has grown since; one built for a later minor (its descriptor and each of its
-    operations a field longer) is read field by field, its operations at its own stride."""
+    whose API table has grown since (and whose `config` is now named `config_host_owned`); one built
+    for a later minor (its descriptor and each of its operations a field longer) is read field by
+    field, its operations at its own stride."""
     assert "#define MCPV8_ABI_MINOR 0\n" in (ABI_1_0_INCLUDE / "mcpv8_capability.h").read_text()
     assert "#define MCPV8_ABI_MINOR 0\n" not in (ABI_INCLUDE / "mcpv8_capability.h").read_text()
     if built_for == "1.0":
@@ -177,9 +178,12 @@ def test_a_plugin_of_another_minor_version_loads_and_runs(tmp_path, built_for):
         plugin = build_plugin(tmp_path / "libkv.so", KV_SOURCE, "-DKV_NEWER_MINOR")
 
     async def scenario():
-        async with server("--plugin", str(plugin), "--policies-json", policies(tmp_path)) as session:
-            content, is_error = await run_js(session, "await kv.set('a', 'x'); [await kv.get('a'), await kv.get('b')]")
-            assert (content, is_error) == ({"output": "", "result": ["x", None]}, False)
+        async with server("--plugin", str(plugin), "--policies-json", policies(tmp_path),
+                          "--plugin-config", "kv.capacity=1") as session:
+            content, is_error = await run_js(session, "await kv.set('a', 'x');"
+                                                      "const full = await kv.set('b', 'y').catch(e => e.code);"
+                                                      "[await kv.get('a'), await kv.get('b'), full]")
+            assert (content, is_error) == ({"output": "", "result": ["x", None, "ENOSPC"]}, False)
             content, is_error = await run_js(session, "await kv.set('secret', 'x')")
             assert is_error and "kv.set denied by the kv policy" in content["error"]
     run(scenario())

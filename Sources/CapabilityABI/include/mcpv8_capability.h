@@ -104,8 +104,9 @@ typedef struct {
 
   /* The operator's setting `key` for plugin `plugin_name` (given to the server as
    * `--plugin-config NAME.KEY=VALUE`; the Fetch plugin also gets `header_rules`, a JSON array
-   * built from --fetch-header and --fetch-header-config). NULL when unset. */
-  char *(*config)(const char *plugin_name_borrowed, const char *key_borrowed);
+   * built from --fetch-header and --fetch-header-config). NULL when unset; otherwise a copy to
+   * free with `release`. (Named `config` in 1.0; only the name changed.) */
+  char *(*config_host_owned)(const char *plugin_name_borrowed, const char *key_borrowed);
 
   /* Frees memory the host handed out as host_owned. NULL is allowed. */
   void (*release)(void *host_owned);

@@ -39,6 +39,13 @@ typedef struct { mcpv8_operation known; } kv_operation;
 typedef struct { mcpv8_plugin known; } kv_descriptor;
 #define KV_ABI_MINOR MCPV8_ABI_MINOR
 #endif
+/* `--plugin-config kv.capacity=N` keeps at most N keys. ABI 1.1 renamed the host's `config` to
+ * `config_host_owned` in the same place, so one source builds against either header. */
+#if MCPV8_ABI_MINOR == 0
+#define KV_CONFIG config
+#else
+#define KV_CONFIG config_host_owned
+#endif
 #ifndef KV_DESCRIPTOR_SIZE
 #define KV_DESCRIPTOR_SIZE sizeof(kv_descriptor)
 #endif
@@ -47,6 +54,7 @@ typedef struct { mcpv8_plugin known; } kv_descriptor;
 #define KV_KEY_MAX 64
 
 static const mcpv8_host_api *host;
+static int capacity = KV_CAPACITY;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   char key[KV_KEY_MAX + 1];
@@ -104,7 +112,7 @@ static void set_start(void *state, mcpv8_call *call, const char *request, size_t
   read_key(request, length, key);
   pthread_mutex_lock(&store_lock);
   int slot = -1;
-  for (int i = 0; i < KV_CAPACITY && slot < 0; i++)
+  for (int i = 0; i < capacity && slot < 0; i++)
     if (store[i].key[0] == 0 || strcmp(store[i].key, key) == 0) slot = i;
   if (slot >= 0) {
     free(store[slot].value);
@@ -214,6 +222,14 @@ const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *api, char *error, s
   snprintf(error, error_capacity, "kv: the store could not be opened");
   return NULL;
 #endif
-  (void)error, (void)error_capacity;
+  char *setting = host->KV_CONFIG("kv", "capacity");
+  if (setting) {
+    capacity = atoi(setting);
+    host->release(setting);
+    if (capacity < 1 || capacity > KV_CAPACITY) {
+      snprintf(error, error_capacity, "kv: capacity must be a number from 1 to %d", KV_CAPACITY);
+      return NULL;
+    }
+  }
   return &descriptor.known;
 }
