@@ -167,7 +167,7 @@ const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, 
                            error, error_capacity)) {
     return NULL;
   }
-  char *rules_json = host->config(FETCH_PLUGIN_NAME, "header_rules");
+  char *rules_json = host->config_host_owned(FETCH_PLUGIN_NAME, "header_rules");
   char *rules_error = NULL;
   *state = (fetch_state){
       .host = host, .max_response_bytes = (size_t)max_response_bytes, .timeout_ms = (long)timeout_ms};

@@ -288,7 +288,7 @@ static void free_settings(modules_state *state) {
 
 /* The operator's setting `key` as text, or a copy of `fallback` when unset; NULL when out of memory. */
 static char *read_text_setting(const mcpv8_host_api *host, const char *key, const char *fallback) {
-  char *value = host->config(MODULES_PLUGIN_NAME, key);
+  char *value = host->config_host_owned(MODULES_PLUGIN_NAME, key);
   char *copy = strdup(value ? value : fallback);
   host->release(value);
   return copy;

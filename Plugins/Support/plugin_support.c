@@ -42,7 +42,7 @@ bool plugin_claim_bytes(const mcpv8_host_api *host, mcpv8_call *call, size_t len
 
 bool plugin_read_setting(const mcpv8_host_api *host, const char *plugin, const char *key, unsigned long long fallback,
                          unsigned long long maximum, unsigned long long *value, char *error, size_t error_capacity) {
-  char *text = host->config(plugin, key);
+  char *text = host->config_host_owned(plugin, key);
   *value = fallback;
   if (!text) return true;
   char *end = NULL;

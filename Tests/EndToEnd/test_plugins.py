@@ -16,6 +16,8 @@ from conftest import start_fails as server_refuses
 ROOT = Path(__file__).resolve().parents[2]
 KV_SOURCE = Path(__file__).with_name("plugins") / "kv_plugin.c"
 ABI_INCLUDE = ROOT / "Sources/CapabilityABI/include"
+# The header exactly as ABI 1.0 shipped it, to build an old plugin for this newer host.
+ABI_1_0_INCLUDE = KV_SOURCE.with_name("abi-1.0")
 
 KV_POLICY = """package mcp.kv
 
@@ -30,8 +32,8 @@ allow if input.operation == "crash"
 """
 
 
-def build_plugin(out: Path, source: Path = KV_SOURCE, *defines: str) -> Path:
-    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", f"-I{ABI_INCLUDE}",
+def build_plugin(out: Path, source: Path = KV_SOURCE, *defines: str, include: Path = ABI_INCLUDE) -> Path:
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-fPIC", "-shared", f"-I{include}",
                     *defines, "-o", str(out), str(source), "-lpthread"], check=True)
     return out
 
@@ -162,6 +164,31 @@ def start_fails(*args: str) -> str:
     return server_refuses("--stateless", *args)
 
 
+@pytest.mark.parametrize("built_for", ["1.0", "a later minor"])
+def test_a_plugin_of_another_minor_version_loads_and_runs(tmp_path, built_for):
+    """Minor versions only append fields. A plugin built against the 1.0 header runs on this host,
+    whose API table has grown since (and whose `config` is now named `config_host_owned`); one built
+    for a later minor (its descriptor and each of its operations a field longer) is read field by
+    field, its operations at its own stride."""
+    assert "#define MCPV8_ABI_MINOR 0\n" in (ABI_1_0_INCLUDE / "mcpv8_capability.h").read_text()
+    assert "#define MCPV8_ABI_MINOR 0\n" not in (ABI_INCLUDE / "mcpv8_capability.h").read_text()
+    if built_for == "1.0":
+        plugin = build_plugin(tmp_path / "libkv.so", include=ABI_1_0_INCLUDE)
+    else:
+        plugin = build_plugin(tmp_path / "libkv.so", KV_SOURCE, "-DKV_NEWER_MINOR")
+
+    async def scenario():
+        async with server("--plugin", str(plugin), "--policies-json", policies(tmp_path),
+                          "--plugin-config", "kv.capacity=1") as session:
+            content, is_error = await run_js(session, "await kv.set('a', 'x');"
+                                                      "const full = await kv.set('b', 'y').catch(e => e.code);"
+                                                      "[await kv.get('a'), await kv.get('b'), full]")
+            assert (content, is_error) == ({"output": "", "result": ["x", None, "ENOSPC"]}, False)
+            content, is_error = await run_js(session, "await kv.set('secret', 'x')")
+            assert is_error and "kv.set denied by the kv policy" in content["error"]
+    run(scenario())
+
+
 def test_the_loader_refuses_broken_plugins_naming_the_file_and_the_reason(kv_plugin, tmp_path):
     configuration = policies(tmp_path)
     not_a_plugin = tmp_path / "notes.so"
@@ -178,6 +205,10 @@ def test_the_loader_refuses_broken_plugins_naming_the_file_and_the_reason(kv_plu
     future = build_plugin(tmp_path / "future.so", KV_SOURCE, "-DKV_ABI_MAJOR=2")
     stderr = start_fails("--plugin", str(future), "--policies-json", configuration)
     assert str(future) in stderr and "built for capability ABI 2.1; this server speaks 1.1" in stderr
+
+    short = build_plugin(tmp_path / "short.so", KV_SOURCE, "-DKV_DESCRIPTOR_SIZE=40")
+    stderr = start_fails("--plugin", str(short), "--policies-json", configuration)
+    assert str(short) in stderr and "its descriptor is 40 bytes, smaller than ABI 1.0's 104" in stderr
 
     failing = build_plugin(tmp_path / "failing.so", KV_SOURCE, "-DKV_FAIL_INIT")
     stderr = start_fails("--plugin", str(failing), "--policies-json", configuration)

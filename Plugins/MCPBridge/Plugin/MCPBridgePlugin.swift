@@ -265,7 +265,7 @@ nonisolated(unsafe) private let globals: UnsafeMutablePointer<UnsafePointer<CCha
 /// A numeric setting within `range`, or `fallback` when unset.
 private func setting(_ host: UnsafePointer<mcpv8_host_api>, _ key: String, fallback: Int,
                      range: ClosedRange<Int>) throws -> Int {
-    guard let raw = host.pointee.config!(pluginName, key) else { return fallback }
+    guard let raw = host.pointee.config_host_owned!(pluginName, key) else { return fallback }
     defer { host.pointee.release!(raw) }
     let text = String(cString: raw)
     guard let value = Int(text), range.contains(value) else {
@@ -284,11 +284,14 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
         }
         return nil
     }
-    guard let host, host.pointee.size >= MemoryLayout<mcpv8_host_api>.size,
+    // The table may be an older minor's, shorter than this header's: like plugin_support.c, ask
+    // only that `size` covers the fields used here (ABI 1.0's; `release` is the last of them).
+    let needed = MemoryLayout<mcpv8_host_api>.offset(of: \.release)! + MemoryLayout<UnsafeRawPointer?>.size
+    guard let host, host.pointee.size >= needed,
           host.pointee.abi_major == UInt32(MCPV8_ABI_MAJOR),
           host.pointee.complete != nil, host.pointee.fail != nil, host.pointee.log != nil,
-          host.pointee.config != nil, host.pointee.release != nil else {
-        return refuse("mcp: the host's API table is not ABI \(MCPV8_ABI_MAJOR).\(MCPV8_ABI_MINOR) or lacks functions")
+          host.pointee.config_host_owned != nil, host.pointee.release != nil else {
+        return refuse("mcp: the host's API table is not ABI \(MCPV8_ABI_MAJOR).x or lacks the functions this plugin uses")
     }
     let servers: [UpstreamServer]
     let timeoutMilliseconds: Int
@@ -298,7 +301,7 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
         timeoutMilliseconds = try setting(host, "timeout_ms", fallback: 60_000, range: 1...86_400_000)
         connectMilliseconds = try setting(host, "connect_timeout_ms", fallback: 10_000, range: 1...600_000)
         maxResultBytes = try setting(host, "max_result_bytes", fallback: 10_485_760, range: 1...1_073_741_824)
-        if let raw = host.pointee.config!(pluginName, "servers") {
+        if let raw = host.pointee.config_host_owned!(pluginName, "servers") {
             defer { host.pointee.release!(raw) }
             servers = try UpstreamServer.parse(setting: String(cString: raw))
         } else {

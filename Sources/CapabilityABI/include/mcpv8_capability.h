@@ -19,9 +19,13 @@
  *
  * Versioning
  *   MCPV8_ABI_MAJOR changes when anything here changes incompatibly; a plugin built for another
- *   major is refused. MCPV8_ABI_MINOR grows when fields are appended to the end of a struct.
+ *   major is refused. MCPV8_ABI_MINOR grows when fields are appended to the end of a struct; each
+ *   such field is marked with the minor that added it (`since 1.1`), unmarked fields are 1.0's.
  *   Every struct begins with `size` (sizeof the struct as its maker compiled it): a reader only
- *   touches fields that lie within `size`, so old plugins run on newer hosts and the reverse.
+ *   touches a field when its offset plus its size lie within `size`
+ *   (offsetof(mcpv8_host_api, claim_bytes) + sizeof(void *) <= host->size), so old plugins run
+ *   on newer hosts and the reverse. An array of structs (`operations`) has the stride of its
+ *   entries' `size`, not the reader's sizeof.
  *
  * Conventions
  *   Strings are UTF-8 and NUL-terminated unless a length is given. JSON is UTF-8 JSON text.
@@ -100,8 +104,9 @@ typedef struct {
 
   /* The operator's setting `key` for plugin `plugin_name` (given to the server as
    * `--plugin-config NAME.KEY=VALUE`; the Fetch plugin also gets `header_rules`, a JSON array
-   * built from --fetch-header and --fetch-header-config). NULL when unset. */
-  char *(*config)(const char *plugin_name_borrowed, const char *key_borrowed);
+   * built from --fetch-header and --fetch-header-config). NULL when unset; otherwise a copy to
+   * free with `release`. (Named `config` in 1.0; only the name changed.) */
+  char *(*config_host_owned)(const char *plugin_name_borrowed, const char *key_borrowed);
 
   /* Frees memory the host handed out as host_owned. NULL is allowed. */
   void (*release)(void *host_owned);
@@ -112,7 +117,8 @@ typedef struct {
    * in between, say), so the host never acts on something the policy did not see. */
   const char *(*allowed_input)(mcpv8_call *call, size_t *length_out);
 
-  /* since 1.1: read it only when `size` covers it. Claims `length` more bytes of the run's memory
+  /* since 1.1 */
+  /* Read it only when `size` covers it. Claims `length` more bytes of the run's memory
    * for buffers (its heap limit) for the answer this call is gathering, before the plugin holds
    * them: call it as a response body or a process's output arrives, so many calls at once cannot
    * hold more than the run may. Returns 0 when they fit; non-zero when they do not (or the run is

@@ -177,7 +177,7 @@ enum PluginHostAPI {
                 default: PluginHostAPI.logger.error(text, metadata: metadata)
                 }
             },
-            config: { name, key in
+            config_host_owned: { name, key in
                 guard let name, let key,
                       let value = PluginHostAPI.settings[String(cString: name)]?[String(cString: key)] else { return nil }
                 return strdup(value)

@@ -14,14 +14,15 @@ final class LoadedPlugin: @unchecked Sendable {
     let globals: [String]
     let prelude: String
     let operations: [String: mcpv8_operation]
-    private let descriptor: UnsafePointer<mcpv8_plugin>
+    /// The descriptor's fields as the loader read them.
+    private let descriptor: mcpv8_plugin
 
-    var state: UnsafeMutableRawPointer? { descriptor.pointee.state }
+    var state: UnsafeMutableRawPointer? { descriptor.state }
 
     /// Frees what the plugin handed out as plugin_owned.
     func release(_ pointer: UnsafeMutableRawPointer?) {
         guard let pointer else { return }
-        descriptor.pointee.release?(pointer)
+        descriptor.release?(pointer)
     }
 
     /// Loads `path` and calls its entry. Every refusal names the file and the reason.
@@ -40,10 +41,13 @@ final class LoadedPlugin: @unchecked Sendable {
             let reason = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw refuse("its initialisation failed: \(reason.isEmpty ? "no reason given" : reason)")
         }
-        let plugin = descriptor.pointee
-        guard plugin.size >= MemoryLayout<mcpv8_plugin>.size else {
-            throw refuse("its descriptor is \(plugin.size) bytes, smaller than ABI \(MCPV8_ABI_MAJOR).0's \(MemoryLayout<mcpv8_plugin>.size)")
+        // The fields of ABI 1.0 are required; a field a later minor appends is read only where
+        // `covers` says the plugin has it (it reads as NULL otherwise).
+        let read = ABIStruct<mcpv8_plugin>(at: descriptor)
+        guard read.covers(\.shutdown) else {
+            throw refuse("its descriptor is \(read.size) bytes, smaller than ABI \(MCPV8_ABI_MAJOR).0's \(ABIStruct<mcpv8_plugin>.bytes(through: \.shutdown))")
         }
+        let plugin = read.value
         guard plugin.abi_major == MCPV8_ABI_MAJOR else {
             throw refuse("it was built for capability ABI \(plugin.abi_major).\(plugin.abi_minor); this server speaks \(MCPV8_ABI_MAJOR).\(MCPV8_ABI_MINOR)")
         }
@@ -63,12 +67,17 @@ final class LoadedPlugin: @unchecked Sendable {
             globals.append(global)
         }
         var operations: [String: mcpv8_operation] = [:]
+        // The array's stride is the plugin's sizeof(mcpv8_operation), not this host's.
+        let stride = plugin.operations.map { ABIStruct<mcpv8_operation>(at: $0).size } ?? 0
         for index in 0..<plugin.operation_count {
-            guard let operation = plugin.operations?[index], operation.size >= MemoryLayout<mcpv8_operation>.size,
-                  let operationName = operation.name.map({ String(cString: $0) }),
-                  operation.policy_input != nil, operation.start != nil else {
+            // Every entry states the stride; one shorter than 1.0's fields or unlike the first is refused.
+            guard let stated = plugin.operations.map({ ABIStruct<mcpv8_operation>(at: UnsafeRawPointer($0) + index * stride) }),
+                  stated.size == stride, stated.covers(\.cancel),
+                  let operationName = stated.value.name.map({ String(cString: $0) }),
+                  stated.value.policy_input != nil, stated.value.start != nil else {
                 throw refuse("its operation #\(index) is incomplete (it needs a size, name, policy_input and start)")
             }
+            let operation = stated.value
             guard operations.updateValue(operation, forKey: operationName) == nil else {
                 throw refuse("it declares the operation '\(operationName)' twice")
             }
@@ -79,7 +88,7 @@ final class LoadedPlugin: @unchecked Sendable {
         self.globals = globals
         self.prelude = prelude
         self.operations = operations
-        self.descriptor = descriptor
+        self.descriptor = plugin
     }
 }
 

@@ -9,7 +9,11 @@
  * Keys are letters, digits, '_' and '-' (the prelude checks), so a request is the JSON string
  * "key" and values travel as bytes: no JSON parser needed.
  *
- * Variants for the loader's refusals: -DKV_ABI_MAJOR=N, -DKV_FAIL_INIT, -DKV_CATEGORY='"x"'.
+ * Variants for the loader's refusals: -DKV_ABI_MAJOR=N, -DKV_FAIL_INIT, -DKV_CATEGORY='"x"',
+ * -DKV_DESCRIPTOR_SIZE=N.
+ * For the ABI's promise across minor versions: built with -I the 1.0 header (old plugin, newer
+ * host), and -DKV_NEWER_MINOR (a plugin of a later minor, which appended a field to the
+ * descriptor and to each operation that this host does not know and must step over).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
@@ -26,10 +30,31 @@
 #define KV_CATEGORY "kv"
 #endif
 
+#ifdef KV_NEWER_MINOR
+typedef struct { mcpv8_operation known; void *appended; } kv_operation;
+typedef struct { mcpv8_plugin known; void *appended; } kv_descriptor;
+#define KV_ABI_MINOR (MCPV8_ABI_MINOR + 1)
+#else
+typedef struct { mcpv8_operation known; } kv_operation;
+typedef struct { mcpv8_plugin known; } kv_descriptor;
+#define KV_ABI_MINOR MCPV8_ABI_MINOR
+#endif
+/* `--plugin-config kv.capacity=N` keeps at most N keys. ABI 1.1 renamed the host's `config` to
+ * `config_host_owned` in the same place, so one source builds against either header. */
+#if MCPV8_ABI_MINOR == 0
+#define KV_CONFIG config
+#else
+#define KV_CONFIG config_host_owned
+#endif
+#ifndef KV_DESCRIPTOR_SIZE
+#define KV_DESCRIPTOR_SIZE sizeof(kv_descriptor)
+#endif
+
 #define KV_CAPACITY 64
 #define KV_KEY_MAX 64
 
 static const mcpv8_host_api *host;
+static int capacity = KV_CAPACITY;
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   char key[KV_KEY_MAX + 1];
@@ -87,7 +112,7 @@ static void set_start(void *state, mcpv8_call *call, const char *request, size_t
   read_key(request, length, key);
   pthread_mutex_lock(&store_lock);
   int slot = -1;
-  for (int i = 0; i < KV_CAPACITY && slot < 0; i++)
+  for (int i = 0; i < capacity && slot < 0; i++)
     if (store[i].key[0] == 0 || strcmp(store[i].key, key) == 0) slot = i;
   if (slot >= 0) {
     free(store[slot].value);
@@ -167,28 +192,29 @@ static const char prelude[] =
 
 static const char *const globals[] = {"kv"};
 
-static const mcpv8_operation operations[] = {
-    {sizeof(mcpv8_operation), "set", set_input, set_start, NULL},
-    {sizeof(mcpv8_operation), "get", get_input, get_start, NULL},
-    {sizeof(mcpv8_operation), "crash", crash_input, crash_start, NULL},
+#define KV_OPERATION(name, input, start) {.known = {sizeof(kv_operation), name, input, start, NULL}}
+static const kv_operation operations[] = {
+    KV_OPERATION("set", set_input, set_start),
+    KV_OPERATION("get", get_input, get_start),
+    KV_OPERATION("crash", crash_input, crash_start),
 };
 
-static const mcpv8_plugin descriptor = {
-    .size = sizeof(mcpv8_plugin),
+static const kv_descriptor descriptor = {.known = {
+    .size = KV_DESCRIPTOR_SIZE,
     .abi_major = KV_ABI_MAJOR,
-    .abi_minor = MCPV8_ABI_MINOR,
+    .abi_minor = KV_ABI_MINOR,
     .name = "kv",
     .version = "1.0.0",
     .category = KV_CATEGORY,
     .globals = globals,
     .global_count = 1,
     .prelude_js = prelude,
-    .operations = operations,
+    .operations = &operations[0].known,
     .operation_count = sizeof operations / sizeof operations[0],
     .state = NULL,
     .release = free,
     .shutdown = NULL,
-};
+}};
 
 const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *api, char *error, size_t error_capacity) {
   host = api;
@@ -196,6 +222,14 @@ const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *api, char *error, s
   snprintf(error, error_capacity, "kv: the store could not be opened");
   return NULL;
 #endif
-  (void)error, (void)error_capacity;
-  return &descriptor;
+  char *setting = host->KV_CONFIG("kv", "capacity");
+  if (setting) {
+    capacity = atoi(setting);
+    host->release(setting);
+    if (capacity < 1 || capacity > KV_CAPACITY) {
+      snprintf(error, error_capacity, "kv: capacity must be a number from 1 to %d", KV_CAPACITY);
+      return NULL;
+    }
+  }
+  return &descriptor.known;
 }
