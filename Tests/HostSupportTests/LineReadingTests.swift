@@ -1,5 +1,5 @@
 import Foundation
-@testable import MCPUpstream
+@testable import HostSupport
 import XCTest
 
 /// `readLines` over a real pipe, written in pieces that split lines anywhere.
