@@ -57,11 +57,16 @@ let package = Package(
         ),
         // The plugin ABI: one C header (include/mcpv8_capability.h) and a check of its layout.
         .target(name: "CapabilityABI"),
+        // Descriptor I/O and the plain JSON writer, shared by the host and the MCP bridge.
+        .target(
+            name: "HostSupport",
+            dependencies: [.product(name: "MCP", package: "swift-sdk")]),
         .target(
             name: "Host",
             dependencies: [
                 "CV8",
                 "CapabilityABI",
+                "HostSupport",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,6 +78,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // The bridge's connections, for the host's runjs__<server>__<tool> tools.
                 "MCPUpstream",
             ]
         ),
@@ -109,15 +115,18 @@ let package = Package(
         .target(
             name: "MCPUpstream",
             dependencies: [
+                "HostSupport",
                 "MCPUpstreamSpawn",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Plugins/MCPBridge/Upstream"),
         .target(
-            name: "MCPBridgePlugin", dependencies: ["CapabilityABI", "MCPUpstream"], path: "Plugins/MCPBridge/Plugin"),
+            name: "MCPBridgePlugin", dependencies: ["CapabilityABI", "HostSupport", "MCPUpstream"],
+            path: "Plugins/MCPBridge/Plugin"),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(name: "HostSupportTests", dependencies: ["HostSupport"]),
         .testTarget(name: "MCPUpstreamTests", dependencies: ["MCPUpstream"]),
     ],
     cxxLanguageStandard: .cxx17

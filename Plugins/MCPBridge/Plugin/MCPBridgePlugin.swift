@@ -17,6 +17,7 @@
  */
 import CapabilityABI
 import Foundation
+import HostSupport
 import MCP
 import MCPUpstream
 

@@ -1,4 +1,5 @@
 import Foundation
+import HostSupport
 import Logging
 import MCP
 import MCPUpstreamSpawn
@@ -97,7 +98,7 @@ actor ChildProcessTransport: Transport {
 
     /// Reads until end of file; returns why it stopped.
     private static func readLines(from fd: Int32, into continuation: AsyncThrowingStream<Data, Error>.Continuation) -> String {
-        switch MCPUpstream.readLines(from: fd, maximumLineBytes: maximumLineBytes, onLine: { continuation.yield($0) }) {
+        switch HostSupport.readLines(from: fd, maximumLineBytes: maximumLineBytes, onLine: { continuation.yield($0) }) {
         case .endOfFile: "it exited or closed its stdout"
         case .failed(let error): "reading its stdout failed: \(String(cString: strerror(error)))"
         case .lineTooLong: "it sent a line of more than \(maximumLineBytes) bytes, which is not an MCP message"

@@ -1,5 +1,5 @@
 import Foundation
-import MCPUpstream
+import HostSupport
 #if canImport(Glibc)
 import Glibc
 #endif

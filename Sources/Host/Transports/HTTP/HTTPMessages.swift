@@ -1,8 +1,8 @@
 import Foundation
+import HostSupport
 import HTTPTypes
 import Hummingbird
 import MCP
-import MCPUpstream
 
 /// JSON bodies in and out of the HTTP endpoints, and the conversions between hummingbird's
 /// requests and responses and swift-sdk's framework-neutral ones.

@@ -1,6 +1,6 @@
 import Foundation
+import HostSupport
 import MCP
-import MCPUpstream
 
 /// The OpenAPI 3 description of the REST API, served at `/api-doc/openapi.json` and printed by
 /// `--print-openapi`; `docs/openapi.json` is its committed copy, which a test keeps equal.

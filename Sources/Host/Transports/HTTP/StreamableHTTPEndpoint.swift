@@ -1,8 +1,8 @@
 import Foundation
+import HostSupport
 import Hummingbird
 import Logging
 import MCP
-import MCPUpstream
 
 /// MCP over Streamable HTTP at `/mcp`: one swift-sdk server and transport per session, found by
 /// the `Mcp-Session-Id` header. An `initialize` POST without one opens a session.

@@ -1,7 +1,7 @@
 import Foundation
+import HostSupport
 import Logging
 import MCP
-import MCPUpstream
 
 /// A client's transport as swift-sdk's Server sees it. Each message is decoded once, here: one that
 /// is not JSON-RPC is answered here (see `JSONRPCRefusal`) and never reaches the Server, and the

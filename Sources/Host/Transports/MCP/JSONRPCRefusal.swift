@@ -1,6 +1,6 @@
 import Foundation
+import HostSupport
 import MCP
-import MCPUpstream
 
 /// The error answers a transport gives itself to a message swift-sdk's Server should not see: one
 /// that is not JSON-RPC, or one too large to read. JSON-RPC 2.0 asks for the request's id, or null

@@ -1,6 +1,6 @@
 import Foundation
+import HostSupport
 import MCP
-import MCPUpstream
 
 /// The `run_js` tool as MCP clients see it in stateless mode.
 enum RunJSTool {

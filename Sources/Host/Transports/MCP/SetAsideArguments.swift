@@ -1,6 +1,6 @@
 import Foundation
+import HostSupport
 import MCP
-import MCPUpstream
 
 /// Tool-call arguments as the client wrote them, decoded once by `JSONRPCCheckingTransport` and set
 /// aside for the CallTool handler: swift-sdk sees only a placeholder. (Its `Value` decoding matches

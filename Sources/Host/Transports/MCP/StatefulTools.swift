@@ -1,6 +1,6 @@
 import Foundation
+import HostSupport
 import MCP
-import MCPUpstream
 
 /// The tools of stateful mode: `run_js` starts an execution from a heap; the others observe and
 /// control executions. Field names follow the system mcp-v8 replaces.

@@ -1,7 +1,7 @@
 import Foundation
+import HostSupport
 import Logging
 import MCP
-import MCPUpstream
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,7 +70,7 @@ public actor BlockingStdioTransport: Transport {
     private static func readLines(from fd: Int32, maximumMessageBytes: Int,
                                   into continuation: AsyncThrowingStream<Data, Error>.Continuation, logger: Logger,
                                   refusingOversized refuse: @escaping (Data) -> Void) {
-        let end = MCPUpstream.readLines(from: fd, maximumLineBytes: maximumMessageBytes, onOversizedLine: refuse,
+        let end = HostSupport.readLines(from: fd, maximumLineBytes: maximumMessageBytes, onOversizedLine: refuse,
                                         onLine: { continuation.yield($0) })
         if case .failed(let error) = end {
             logger.error("reading stdin failed: \(String(cString: strerror(error)))")
