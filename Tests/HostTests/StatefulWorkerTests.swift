@@ -110,4 +110,19 @@ final class StatefulWorkerTests: XCTestCase {
         let again = try await pool.run(stateful("2", from: nil, namespace: alice), onOutput: { _ in })
         XCTAssertEqual(again.resultJSON, "2", "alice's place came back when her run ended")
     }
+
+    func testACancelCanOvertakeItsRunAndLateCancelsAreNotKept() async throws {
+        let pool = startedPool()
+        defer { pool.shutdown() }
+        let overtaken = pool.makeJobID()
+        pool.cancel(jobID: overtaken)
+        let cancelled = try await pool.run(stateful("1", from: nil), jobID: overtaken, onOutput: { _ in })
+        XCTAssertEqual(cancelled.status, .cancelled, "the cancel came before its run and still counts")
+
+        let finished = pool.makeJobID()
+        let completed = try await pool.run(stateful("2", from: nil), jobID: finished, onOutput: { _ in })
+        XCTAssertEqual(completed.resultJSON, "2")
+        for _ in 0..<100 { pool.cancel(jobID: finished) }
+        XCTAssertEqual(pool.rememberedJobIDs, 0, "cancels of an ended run leave nothing behind")
+    }
 }

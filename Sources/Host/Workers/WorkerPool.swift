@@ -120,6 +120,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var slots: [Slot]
     private var queue: [Job] = []
     private var jobs: [UInt64: Job] = [:]
+    /// Ids handed out by `makeJobID` whose run is not queued yet: only these can be cancelled ahead of it.
+    private var issuedNotQueued: Set<UInt64> = []
     private var cancelledBeforeQueued: Set<UInt64> = []
     /// Places in the queue promised by `reserve(namespace:)` to runs not submitted yet, by namespace.
     private var reservedPlaces: [Namespace: Int] = [:]
@@ -182,7 +184,15 @@ public final class WorkerPool: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         nextJobID += 1
+        issuedNotQueued.insert(nextJobID - 1)
         return nextJobID - 1
+    }
+
+    /// Job ids the pool keeps outside its jobs (issued but not queued, or cancelled before queued).
+    var rememberedJobIDs: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return issuedNotQueued.count + cancelledBeforeQueued.count
     }
 
     /// Runs code on the next free worker. Throws `ServerBusyError` when the queue, or the
@@ -266,14 +276,13 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Cancels a queued or running execution. An id the pool does not hold is remembered, so a run
-    /// submitted later under it ends as cancelled at once (a cancel can overtake its run). That
-    /// includes a run that already ended: nothing else happens, but its id stays remembered for
-    /// the life of the pool.
+    /// Cancels a queued or running execution. An id issued but not queued yet is remembered, so the
+    /// run submitted under it ends as cancelled at once (a cancel can overtake its run); the id of a
+    /// run that already ended is ignored.
     public func cancel(jobID: UInt64) {
         lock.lock()
         guard let job = jobs[jobID] else {
-            cancelledBeforeQueued.insert(jobID)
+            if issuedNotQueued.contains(jobID) { cancelledBeforeQueued.insert(jobID) }
             lock.unlock()
             return
         }
@@ -295,6 +304,7 @@ public final class WorkerPool: @unchecked Sendable {
     private func enqueue(_ job: Job, reserved: Bool) {
         lock.lock()
         let jobID = job.request.jobID
+        issuedNotQueued.remove(jobID)
         if reserved {
             reservedPlaces[job.namespace, default: 0] -= 1
             if reservedPlaces[job.namespace] == 0 { reservedPlaces[job.namespace] = nil }
