@@ -151,8 +151,9 @@ public final class ExecutionRegistry: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// The state the execution ends in when its worker reports `status`, without ending it yet: once a
-    /// worker reported a completion, no later cancel changes it, so the heap is stored only for that.
+    /// The state the execution ends in when its worker reports `status`, without ending it yet (a cancel
+    /// may still come in); once a worker reported a completion no cancel changes it, so a heap is
+    /// stored only for that.
     private func finalState(of record: Record, reporting status: RunStatus) -> ExecutionLifecycle.State {
         lock.lock()
         var lifecycle = record.lifecycle
@@ -168,11 +169,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
                 id: record.id, status: state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
                 error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner)
         }
-        lock.lock()
-        var lifecycle = record.lifecycle
-        _ = lifecycle.handle(.finished(outcome.status))
-        let saved = stored(lifecycle.state)
-        lock.unlock()
+        let saved = stored(finalState(of: record, reporting: outcome.status))
         // Saved before it is reported finished, so whatever a caller reads next is on disk.
         // A failure to save leaves the execution readable from memory until it is evicted.
         try? metadata.save(saved, output: record.output.allLines)
