@@ -435,18 +435,16 @@ class Run {
     return false;
   }
 
+  /// Says which limit stopped the run; how far it may be raised is the host's to say (cv8.h).
   bool fail_stopped() {
     uint32_t seconds = (request_->timeout_ms + 999) / 1000;
     switch (control_->stopped()) {
       case cv8::StopReason::timed_out:
-        return fail(CV8_STATUS_TIMED_OUT,
-                    "Execution timed out after " + std::to_string(seconds) +
-                        " s. Raise the limit with execution_timeout_secs (up to 300) or --execution-timeout.");
+        return fail(CV8_STATUS_TIMED_OUT, "Execution timed out after " + std::to_string(seconds) + " s.");
       case cv8::StopReason::cancelled: return fail(CV8_STATUS_CANCELLED, "Execution cancelled.");
       case cv8::StopReason::out_of_memory:
         return fail(CV8_STATUS_OUT_OF_MEMORY,
-                    "Out of memory: the JavaScript heap limit of " + megabytes(control_->heap_limit_mb) +
-                        " was reached. Raise it with heap_memory_max_mb (up to 64) or --heap-memory-max.");
+                    "Out of memory: the JavaScript heap limit of " + megabytes(control_->heap_limit_mb) + " was reached.");
       case cv8::StopReason::none: break;
     }
     return fail(CV8_STATUS_INTERNAL, "The engine stopped the run for an unknown reason.");
