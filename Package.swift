@@ -128,6 +128,8 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "HostSupportTests", dependencies: ["HostSupport"]),
         .testTarget(name: "MCPUpstreamTests", dependencies: ["MCPUpstream"]),
+        // The FS plugin's path resolution, called directly (Plugins/FS/fs_paths.h).
+        .testTarget(name: "FSPluginTests", dependencies: ["FSPlugin"]),
     ],
     cxxLanguageStandard: .cxx17
 )

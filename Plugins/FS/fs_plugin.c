@@ -1,17 +1,16 @@
 /*
  * fs_plugin.c: the FS capability, the guest's global `fs` (defined by fs_prelude.js).
  *
- * The policy judges real targets: every path is made absolute (against the working directory)
- * and resolved ("." and "..", symlinks) before the policy input document is built, so
- * `/allowed/../etc/passwd` and a link inside an allowed folder pointing outside are judged by
- * where they lead. rm and rename, and the destination of rename and copyFile, act on a final
- * symlink itself, so their last component is not followed.
+ * The policy judges real targets: every path is resolved (fs_paths.h: absolute, "." and "..",
+ * symlinks) before the policy input document is built, so `/allowed/../etc/passwd` and a link
+ * inside an allowed folder pointing outside are judged by where they lead. rm and rename, and the
+ * destination of rename and copyFile, act on a final symlink itself, so their last component is
+ * not followed.
  *
  * The filesystem can change between the policy's decision and the action, so `start` resolves the
  * paths again and refuses (EACCES) unless they make the very document the policy allowed
- * (host->allowed_input). Acting then walks the resolved path
- * down from "/" one directory at a time without following any symlink (resolved paths have
- * none left), so a link swapped in after that check makes the operation fail, never go elsewhere.
+ * (host->allowed_input). Acting then reaches the resolved path without following any symlink
+ * (fs_paths.h), so a link swapped in after that check makes the operation fail, never go elsewhere.
  *
  * Limits (the operator sets them with --plugin-config fs.KEY=VALUE):
  *   max_read_bytes  the largest file readFile returns, default 67108864 (64 MiB); a larger one
@@ -36,13 +35,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "fs_paths.h"
 #include "mcpv8_capability.h"
 #include "plugin_support.h"
 
 #define PLUGIN_NAME "fs"
 #define DEFAULT_MAX_READ_BYTES ((size_t)64 * 1024 * 1024)
-/* Symlinks followed while resolving one path: Linux's own limit before ELOOP. */
-#define MAX_SYMLINK_HOPS 40
 #define COPY_CHUNK_BYTES 16384 /* on the stack of a host thread */
 
 static const char prelude_js[] = {
@@ -140,136 +138,6 @@ static void fail_errno(const fs_settings *settings, mcpv8_call *call, const fs_r
   free(message);
 }
 
-/* ---- Resolving paths ---- */
-
-static char *absolute_path(const char *path) {
-  if (path[0] == '/') return strdup(path);
-  char *directory = getcwd(NULL, 0);
-  if (!directory) return NULL;
-  char *joined = NULL;
-  if (asprintf(&joined, "%s/%s", directory, path) < 0) joined = NULL;
-  free(directory);
-  return joined;
-}
-
-/* Resolves `path` into `resolved` like `realpath -m`: absolute, without "." and "..", every
- * symlink replaced by its target; components that do not exist (or cannot be examined) are
- * kept as written. The final component's symlink is followed only when asked. A chain beyond
- * MAX_SYMLINK_HOPS stays unresolved: acting never follows symlinks, so it then fails with
- * ELOOP or ENOTDIR. Returns 0 or an errno value. */
-static int resolve_path(const char *path, bool follow_final_symlink, char resolved[static PATH_MAX]) {
-  char *pending = absolute_path(path);
-  if (!pending) return errno;
-  size_t resolved_length = 0; /* "/a/b" with no trailing '/'; 0 stands for "/" */
-  int hops = 0;
-  int failure = 0;
-  for (const char *cursor = pending; !failure;) {
-    cursor += strspn(cursor, "/");
-    if (*cursor == '\0') break;
-    size_t name_length = strcspn(cursor, "/");
-    const char *rest = cursor + name_length;
-    bool is_final = rest[strspn(rest, "/")] == '\0';
-    if (name_length == 1 && cursor[0] == '.') {
-      cursor = rest;
-      continue;
-    }
-    if (name_length == 2 && cursor[0] == '.' && cursor[1] == '.') {
-      while (resolved_length > 0 && resolved[--resolved_length] != '/') {
-      }
-      cursor = rest;
-      continue;
-    }
-    if (resolved_length + 1 + name_length >= PATH_MAX) {
-      failure = ENAMETOOLONG;
-      break;
-    }
-    size_t parent_length = resolved_length;
-    resolved[resolved_length++] = '/';
-    memcpy(resolved + resolved_length, cursor, name_length);
-    resolved_length += name_length;
-    resolved[resolved_length] = '\0';
-    cursor = rest;
-    if ((is_final && !follow_final_symlink) || hops == MAX_SYMLINK_HOPS) continue;
-
-    char target[PATH_MAX];
-    ssize_t target_length = readlink(resolved, target, sizeof target);
-    if (target_length < 0) continue; /* not a symlink, missing, or not ours to look at */
-    if ((size_t)target_length == sizeof target) {
-      failure = ENAMETOOLONG;
-      break;
-    }
-    hops++;
-    char *expanded = NULL;
-    if (asprintf(&expanded, "%.*s/%s", (int)target_length, target, rest) < 0) {
-      failure = ENOMEM;
-      break;
-    }
-    free(pending);
-    pending = expanded;
-    cursor = pending;
-    resolved_length = target[0] == '/' ? 0 : parent_length;
-  }
-  free(pending);
-  if (failure) return failure;
-  if (resolved_length == 0) resolved[resolved_length++] = '/';
-  resolved[resolved_length] = '\0';
-  return 0;
-}
-
-/* Opens the directory holding a resolved path's last component by walking down from "/"
- * without following symlinks, creating missing directories when `create_missing` (mkdir -p).
- * O_PATH needs only search permission, as a normal path lookup does. Points `*last_name` at
- * the last component ("." for "/"). Returns the descriptor, or -1 with errno set. */
-static int open_parent(const char *resolved, const char **last_name, bool create_missing) {
-  int directory = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  const char *name = resolved + 1;
-  for (const char *slash; directory >= 0 && (slash = strchr(name, '/')); name = slash + 1) {
-    char component[NAME_MAX + 1];
-    size_t length = (size_t)(slash - name);
-    int child = -1;
-    if (length > NAME_MAX) {
-      errno = ENAMETOOLONG;
-    } else {
-      memcpy(component, name, length);
-      component[length] = '\0';
-      const int flags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
-      child = openat(directory, component, flags);
-      if (child < 0 && errno == ENOENT && create_missing &&
-          (mkdirat(directory, component, 0777) == 0 || errno == EEXIST)) {
-        child = openat(directory, component, flags);
-      }
-    }
-    int saved_errno = errno;
-    close(directory);
-    errno = saved_errno;
-    directory = child;
-  }
-  *last_name = *name ? name : ".";
-  return directory;
-}
-
-/* open(2) of a resolved path that follows no symlink at all. */
-static int open_resolved(const char *resolved, int flags, mode_t mode) {
-  const char *name;
-  int directory = open_parent(resolved, &name, false);
-  if (directory < 0) return -1;
-  int file = openat(directory, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-  int saved_errno = errno;
-  close(directory);
-  errno = saved_errno;
-  return file;
-}
-
-/* lstat(2) of a resolved path that follows no symlink. Returns 0 or an errno value. */
-static int stat_resolved(const char *resolved, struct stat *status) {
-  const char *name;
-  int directory = open_parent(resolved, &name, false);
-  if (directory < 0) return errno;
-  int failure = fstatat(directory, name, status, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
-  close(directory);
-  return failure;
-}
-
 /* ---- Requests and policy input documents ---- */
 
 __attribute__((format(printf, 2, 3))) static int malformed(char **error, const char *format, ...) {
@@ -318,10 +186,10 @@ static int parse_request(const fs_operation_spec *operation, const char *json_te
   }
 
   const char *failed_argument = request->path_argument;
-  int failure = resolve_path(request->path_argument, operation->flags & FOLLOWS_FINAL_SYMLINK, request->path);
+  int failure = fs_resolve_path(request->path_argument, operation->flags & FOLLOWS_FINAL_SYMLINK, request->path);
   if (!failure && request->destination_argument) {
     failed_argument = request->destination_argument;
-    failure = resolve_path(request->destination_argument, false, request->destination);
+    failure = fs_resolve_path(request->destination_argument, false, request->destination);
   }
   if (failure) {
     errno_name name = describe_errno(failure);
@@ -467,7 +335,7 @@ static void complete_json(const fs_settings *settings, mcpv8_call *call, const f
 }
 
 static void act_read_file(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
-  int file = open_resolved(request->path, O_RDONLY | O_NONBLOCK, 0);
+  int file = fs_open_resolved(request->path, O_RDONLY | O_NONBLOCK, 0);
   if (file < 0) {
     fail_errno(settings, call, request, errno, "open", NULL);
     return;
@@ -501,7 +369,7 @@ static void act_read_file(const fs_settings *settings, mcpv8_call *call, const f
 }
 
 static void write_file(const fs_settings *settings, mcpv8_call *call, const fs_request *request, int mode_flag) {
-  int file = open_resolved(request->path, O_WRONLY | O_CREAT | O_NONBLOCK | mode_flag, 0666);
+  int file = fs_open_resolved(request->path, O_WRONLY | O_CREAT | O_NONBLOCK | mode_flag, 0666);
   if (file < 0) {
     fail_errno(settings, call, request, errno, "open", NULL);
     return;
@@ -575,7 +443,7 @@ static int list_directory(int directory, char ***names, size_t *count) {
 }
 
 static void act_readdir(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
-  int directory = open_resolved(request->path, O_RDONLY | O_DIRECTORY, 0);
+  int directory = fs_open_resolved(request->path, O_RDONLY | O_DIRECTORY, 0);
   if (directory < 0) {
     fail_errno(settings, call, request, errno, "scandir", NULL);
     return;
@@ -600,7 +468,7 @@ static double milliseconds(struct timespec time) {
 
 static void act_stat(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
   struct stat status;
-  int failure = stat_resolved(request->path, &status);
+  int failure = fs_stat_resolved(request->path, &status);
   if (failure) {
     fail_errno(settings, call, request, failure, "stat", NULL);
     return;
@@ -619,7 +487,7 @@ static void act_stat(const fs_settings *settings, mcpv8_call *call, const fs_req
 
 static void act_mkdir(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
   const char *name;
-  int directory = open_parent(request->path, &name, request->recursive);
+  int directory = fs_open_parent(request->path, &name, request->recursive);
   int failure = directory >= 0 && mkdirat(directory, name, 0777) == 0 ? 0 : errno;
   struct stat status;
   if (failure == EEXIST && request->recursive && fstatat(directory, name, &status, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -651,7 +519,7 @@ static int remove_tree(int parent, const char *name) {
 
 static void act_rm(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
   const char *name;
-  int directory = open_parent(request->path, &name, false);
+  int directory = fs_open_parent(request->path, &name, false);
   int failure = directory >= 0 && unlinkat(directory, name, 0) == 0 ? 0 : errno;
   if (failure == EISDIR && request->recursive) failure = remove_tree(directory, name);
   if (directory >= 0) close(directory);
@@ -664,9 +532,9 @@ static void act_rm(const fs_settings *settings, mcpv8_call *call, const fs_reque
 
 static void act_rename(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
   const char *source_name, *destination_name = NULL;
-  int source_directory = open_parent(request->path, &source_name, false);
+  int source_directory = fs_open_parent(request->path, &source_name, false);
   int failure = source_directory < 0 ? errno : 0;
-  int destination_directory = failure ? -1 : open_parent(request->destination, &destination_name, false);
+  int destination_directory = failure ? -1 : fs_open_parent(request->destination, &destination_name, false);
   if (!failure && destination_directory < 0) failure = errno;
   if (!failure && renameat(source_directory, source_name, destination_directory, destination_name) != 0) {
     failure = errno;
@@ -692,12 +560,13 @@ static int copy_contents(int from, int to) {
 
 static void act_copy_file(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
   struct stat source_status, destination_status;
-  int source = open_resolved(request->path, O_RDONLY | O_NONBLOCK, 0);
+  int source = fs_open_resolved(request->path, O_RDONLY | O_NONBLOCK, 0);
   int failure = source < 0 || fstat(source, &source_status) != 0 ? errno : 0;
   if (!failure && S_ISDIR(source_status.st_mode)) failure = EISDIR;
   /* Not truncated on opening: copying a file onto itself must leave it whole. */
-  int destination =
-      failure ? -1 : open_resolved(request->destination, O_WRONLY | O_CREAT | O_NONBLOCK, source_status.st_mode & 0777);
+  int destination = failure ? -1
+                            : fs_open_resolved(request->destination, O_WRONLY | O_CREAT | O_NONBLOCK,
+                                               source_status.st_mode & 0777);
   if (!failure && destination < 0) failure = errno;
   bool same_file = !failure && fstat(destination, &destination_status) == 0 &&
                    destination_status.st_dev == source_status.st_dev &&
@@ -710,7 +579,7 @@ static void act_copy_file(const fs_settings *settings, mcpv8_call *call, const f
 
 static void act_exists(const fs_settings *settings, mcpv8_call *call, const fs_request *request) {
   struct stat status;
-  const char *answer = stat_resolved(request->path, &status) == 0 ? "true" : "false";
+  const char *answer = fs_stat_resolved(request->path, &status) == 0 ? "true" : "false";
   settings->host->complete(call, answer, strlen(answer), NULL, 0);
 }
 

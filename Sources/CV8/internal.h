@@ -180,7 +180,7 @@ void report_waiting_host_calls(v8::Isolate *isolate, RunState *run);
 /// The failure JSON of an answer of `length` bytes that does not fit in the run's memory for buffers.
 std::string buffer_limit_failure(size_t length);
 
-/// Module natives the runtime's loader calls (modules.cpp; see runtime.js).
+/// Module natives the runtime's loader calls (modules.cpp; see prelude/80-modules.js).
 void native_compile_module(const v8::FunctionCallbackInfo<v8::Value> &info);
 void native_module_requests(const v8::FunctionCallbackInfo<v8::Value> &info);
 void native_link_module(const v8::FunctionCallbackInfo<v8::Value> &info);

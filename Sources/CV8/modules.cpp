@@ -1,4 +1,4 @@
-// ES module imports: the natives the runtime's module loader (runtime.js) builds a run's module
+// ES module imports: the natives the runtime's module loader (prelude/80-modules.js) builds a run's module
 // graph with, and the callbacks V8 calls to resolve, describe and dynamically import modules.
 // Sources come from a modules capability through the loader; this file only compiles and links.
 #include "internal.h"

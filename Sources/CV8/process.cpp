@@ -62,8 +62,29 @@ char *copy_string(const std::string &text) {
 }
 
 std::string prelude_source() {
+  // One function expression, split into files by concern; a file may end inside a statement.
   static const char bytes[] = {
-#embed "prelude/runtime.js"
+#embed "prelude/00-primordials.js"
+      ,
+#embed "prelude/10-inspect.js"
+      ,
+#embed "prelude/20-console.js"
+      ,
+#embed "prelude/30-timers.js"
+      ,
+#embed "prelude/40-encoding.js"
+      ,
+#embed "prelude/45-performance.js"
+      ,
+#embed "prelude/50-url.js"
+      ,
+#embed "prelude/60-wasi.js"
+      ,
+#embed "prelude/70-internals.js"
+      ,
+#embed "prelude/80-modules.js"
+      ,
+#embed "prelude/90-internals-object.js"
   };
   return std::string(bytes, sizeof bytes);
 }

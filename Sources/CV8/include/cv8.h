@@ -183,7 +183,8 @@ typedef struct {
    * JSON.stringify can serialize is that JSON; anything else (functions, symbols, BigInt, cycles)
    * is a JSON string holding its console-style string form. A returned promise is awaited. */
   char *result_json;
-  /* Human-readable error for every status but COMPLETED: message, and stack or line:column. */
+  /* Human-readable error for every status but COMPLETED: message, and stack or line:column. For
+   * TIMED_OUT and OUT_OF_MEMORY it names the limit only; the host words how to raise it. */
   char *error;
   /* Non-zero when console output went past output_limit_bytes. */
   int output_truncated;

@@ -128,7 +128,7 @@ public final class JSEngine: @unchecked Sendable {
                        capabilities: capabilities, wasmModules: wasmModules, onOutput: onOutput) { request in
             var result = cv8_engine_run(pointer, request)
             defer { cv8_run_result_free(&result) }
-            return RunOutcome(result)
+            return RunOutcome(result, timeoutMilliseconds: timeoutMilliseconds, heapLimitMB: heapLimitMB)
         }
     }
 }
@@ -162,16 +162,24 @@ public final class JSCheckpointer: @unchecked Sendable {
             }
             defer { cv8_checkpoint_result_free(&result) }
             let newHeap = result.snapshot.map { Array(UnsafeBufferPointer(start: $0, count: result.snapshot_length)) }
-            return (RunOutcome(result.run), newHeap)
+            let outcome = RunOutcome(result.run, timeoutMilliseconds: timeoutMilliseconds, heapLimitMB: heapLimitMB)
+            return (outcome, newHeap)
         }
     }
 }
 
 extension RunOutcome {
-    init(_ result: cv8_run_result) {
-        self.init(status: RunStatus(result.status),
+    /// A run stopped at its time or heap limit gets the host's words for it (`LimitMessage`), not the engine's.
+    init(_ result: cv8_run_result, timeoutMilliseconds: Int, heapLimitMB: Int) {
+        let status = RunStatus(result.status)
+        let error = switch status {
+        case .timedOut: LimitMessage.timedOut(seconds: (timeoutMilliseconds + 999) / 1000)
+        case .outOfMemory: LimitMessage.outOfMemory(heapMB: heapLimitMB)
+        default: result.error.map { String(cString: $0) }
+        }
+        self.init(status: status,
                   resultJSON: result.result_json.map { String(cString: $0) },
-                  error: result.error.map { String(cString: $0) },
+                  error: error,
                   outputTruncated: result.output_truncated != 0,
                   outputBytes: result.output_bytes)
     }

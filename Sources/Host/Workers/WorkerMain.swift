@@ -305,11 +305,7 @@ enum FatalErrorReport {
                 ? RunOutcome(status: .outOfMemory, error: MemoryLimit.explanation
                     + " The worker process was replaced; the server keeps serving.")
                 : outOfMemory != 0
-                ? RunOutcome(status: .outOfMemory, error:
-                    "Out of memory: the code needed far more than the JavaScript heap limit of "
-                    + "\(job.heapLimitMB) MB in one step (such as one huge array or string), which V8 "
-                    + "cannot interrupt. Allocate less, or raise heap_memory_max_mb (up to 64) or "
-                    + "--heap-memory-max. The worker process was replaced; the server keeps serving.")
+                ? RunOutcome(status: .outOfMemory, error: LimitMessage.outOfMemoryInOneStep(heapMB: job.heapLimitMB))
                 : RunOutcome(status: .crashed, error: "V8 stopped the worker process: \(message)")
             events?.send(WorkerEvent.dying(jobID: job.jobID, outcome: outcome))
         }

@@ -499,8 +499,3 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 }
-
-func timedOutOutcome(seconds: Int) -> RunOutcome {
-    RunOutcome(status: .timedOut, error:
-        "Execution timed out after \(seconds)s (raise execution_timeout_secs or --execution-timeout, 1-300).")
-}
