@@ -131,8 +131,6 @@ def test_workers_end_with_a_killed_host(binary):
     import json
     import os
     import signal
-    import time
-    from pathlib import Path
 
     host = subprocess.Popen([binary, "--stateless", "--max-concurrent-executions", "2"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
@@ -142,23 +140,39 @@ def test_workers_end_with_a_killed_host(binary):
     host.stdin.flush()
     assert json.loads(host.stdout.readline())["id"] == 1
 
-    def workers():
+    children = children_of(host.pid, count=2)
+    assert len(children) == 2
+    os.kill(host.pid, signal.SIGKILL)
+    host.wait()
+    assert still_alive(children) == []
+
+
+def children_of(pid, count):
+    """The processes whose parent is `pid`, once there are `count` of them (or after 10 s)."""
+    import time
+    from pathlib import Path
+
+    def children():
         found = []
         for entry in Path("/proc").iterdir():
             try:
-                if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(host.pid):
+                if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
                     found.append(int(entry.name))
             except OSError:
                 pass
         return found
 
     deadline = time.monotonic() + 10
-    while len(workers()) < 2 and time.monotonic() < deadline:
+    while len(children()) < count and time.monotonic() < deadline:
         time.sleep(0.05)
-    children = workers()
-    assert len(children) == 2
-    os.kill(host.pid, signal.SIGKILL)
-    host.wait()
+    return children()
+
+
+def still_alive(pids):
+    """Those of `pids` still running (not zombies) after up to 10 s."""
+    import time
+    from pathlib import Path
+
     def alive(pid):
         try:
             return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -166,9 +180,9 @@ def test_workers_end_with_a_killed_host(binary):
             return False
 
     deadline = time.monotonic() + 10
-    while any(map(alive, children)) and time.monotonic() < deadline:
+    while any(map(alive, pids)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [pid for pid in children if alive(pid)] == []
+    return [pid for pid in pids if alive(pid)]
 
 
 class RawStdio:
@@ -321,3 +335,39 @@ def test_a_long_data_url_outside_tool_arguments_is_refused(binary):
         assert answer["result"]["structuredContent"]["result"] == 42, answer
     finally:
         host.close()
+
+
+def sigterm_with_a_run_in_flight(binary, *args):
+    """SIGTERM to a stdio server while a 2 s run is on a worker: the run's answer, the server's exit
+    status, and its workers still alive afterwards."""
+    import signal
+    import time
+    server = RawStdio(binary, "--max-concurrent-executions", "2", *args)
+    assert server.run_js(1, "1 + 1")["result"]["structuredContent"]["result"] == 2
+    workers = children_of(server.process.pid, count=2)
+    assert len(workers) == 2
+    server.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "run_js", "arguments": {
+        "code": "const t = Date.now(); while (Date.now() - t < 2000) {} console.log('ran'); 'done'"}}})
+    time.sleep(0.5)  # the run reaches a worker (it takes milliseconds)
+    server.process.send_signal(signal.SIGTERM)
+    answer = server.receive()
+    status = server.process.wait(timeout=30)
+    return answer, status, still_alive(workers)
+
+
+def test_sigterm_lets_a_running_run_finish_and_answer_then_leaves_no_worker(binary):
+    answer, status, alive = sigterm_with_a_run_in_flight(binary)
+    assert answer["id"] == 2
+    assert answer["result"]["structuredContent"]["result"] == "done", answer
+    assert answer["result"]["structuredContent"]["output"] == "ran\n"
+    assert status == 0
+    assert alive == []
+
+
+def test_sigterm_past_the_shutdown_timeout_answers_with_a_shutdown_error_and_leaves_no_worker(binary):
+    answer, status, alive = sigterm_with_a_run_in_flight(binary, "--shutdown-timeout", "0")
+    assert answer["id"] == 2
+    assert answer["result"]["isError"] is True
+    assert answer["result"]["structuredContent"]["error"] == "The server is shutting down.", answer
+    assert status == 0
+    assert alive == []

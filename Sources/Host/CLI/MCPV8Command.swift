@@ -93,7 +93,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var maxRequestBytes = 4_194_304
 
     @Option(name: .customLong("shutdown-timeout"),
-            help: "HTTP server: seconds running executions may go on after SIGTERM/SIGINT before they are cancelled (0-3600).")
+            help: "Seconds running executions may go on after SIGTERM/SIGINT before they are cancelled (0-3600).")
     var shutdownTimeout = 10
 
     @Option(name: .customLong("max-sessions-per-subject"),
@@ -315,7 +315,8 @@ public struct MCPV8Command: AsyncParsableCommand {
                 workerMemoryLimitMB: workerMemoryMax,
                 maximumHeapBytes: maxHeapBytes,
                 executablePath: ThisBinary.path,
-                capabilities: capabilities),
+                capabilities: capabilities,
+                shutdownGrace: .seconds(shutdownTimeout)),
             logger: logger)
         pool.start()
         defer { pool.shutdown() }
@@ -352,7 +353,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
-            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, logger: logger)
+            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, pool: pool, logger: logger)
         }
         logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
         var configuration = HTTPService.Configuration(
@@ -360,7 +361,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             maxRequestBytes: maxRequestBytes,
             allowedHosts: allowedHosts.map(Self.list) ?? HTTPService.localHosts + ["\(bindHost):*"],
             allowedOrigins: allowedOrigins.map(Self.list) ?? HTTPService.localOrigins,
-            shutdownGrace: .seconds(shutdownTimeout), jwksURL: jwksURL, jwtIssuer: jwtIssuer, jwtAudience: jwtAudience)
+            jwksURL: jwksURL, jwtIssuer: jwtIssuer, jwtAudience: jwtAudience)
         configuration.maxSessionsPerSubject = maxSessionsPerSubject
         configuration.sseMaxQueuedBytes = sseMaxQueuedBytes
         configuration.headerTimeout = .seconds(httpHeaderTimeout)

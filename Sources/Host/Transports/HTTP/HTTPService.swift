@@ -21,8 +21,6 @@ public struct HTTPService: Sendable {
         public var maxRequestBytes: Int
         public var allowedHosts: [String]
         public var allowedOrigins: [String]
-        /// How long running executions may go on after a shutdown signal before they are cancelled.
-        public var shutdownGrace: Duration
         /// Where to check bearer tokens (nil: no tokens asked for).
         public var jwksURL: String?
         public var jwtIssuer: String?
@@ -36,7 +34,7 @@ public struct HTTPService: Sendable {
         public var maxConnections = 512
 
         public init(host: String, port: Int, endpoint: MCPEndpoint, maxRequestBytes: Int, allowedHosts: [String],
-                    allowedOrigins: [String], shutdownGrace: Duration, jwksURL: String? = nil,
+                    allowedOrigins: [String], jwksURL: String? = nil,
                     jwtIssuer: String? = nil, jwtAudience: String? = nil) {
             self.host = host
             self.port = port
@@ -44,8 +42,7 @@ public struct HTTPService: Sendable {
             self.maxRequestBytes = maxRequestBytes
             self.allowedHosts = allowedHosts
             self.allowedOrigins = allowedOrigins
-            self.shutdownGrace = shutdownGrace
-            self.jwksURL = jwksURL
+                self.jwksURL = jwksURL
             self.jwtIssuer = jwtIssuer
             self.jwtAudience = jwtAudience
         }
@@ -75,8 +72,8 @@ public struct HTTPService: Sendable {
         self.logger = logger
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains: new work is refused, MCP sessions close, running
-    /// executions get `shutdownGrace` to finish, and what is left is cancelled.
+    /// Serves until SIGTERM or SIGINT, then drains: new work is refused, MCP sessions close, and the
+    /// pool (a service of the same group) gives running executions its shutdown grace to finish.
     public func run() async throws {
         if configuration.jwksURL == nil, !Self.isLoopback(configuration.host) {
             logger.warning("the HTTP server listens on \(configuration.host), which is not a loopback address, without --jwks-url: anyone who reaches it can run code and read /metrics; require tokens with --jwks-url")
@@ -148,17 +145,14 @@ public struct HTTPService: Sendable {
                 logger.info("mcp-v8 \(MCPV8Version.current) listening on http://\(configuration.host):\(port) (MCP at \(endpointName), REST at /api)")
             },
             logger: logger)
-        let drain = DrainOnShutdown { [pool, configuration] in
+        let drain = DrainOnShutdown {
             draining.beginDraining()
             await closeSessions()
-            let deadline = ContinuousClock.now + configuration.shutdownGrace
-            while pool.pendingJobs > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-            logger.info("shutting down: \(pool.pendingJobs) executions still running are cancelled")
-            pool.shutdown()
         }
-        // Shutdown runs in reverse order: the drain first, then the server stops accepting and
-        // finishes the requests in flight (which the drain has let end).
-        let group = ServiceGroup(configuration: .init(services: [app, drain],
+        // Shutdown runs in reverse order: the drain first, then the pool lets its runs end (or
+        // cancels them at its grace), then the server stops accepting and finishes the requests in
+        // flight (which the pool has let end).
+        let group = ServiceGroup(configuration: .init(services: [app, pool, drain],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -90,13 +90,6 @@ public struct MCPServerSetup: Sendable {
                                                                    logger: await transport.logger))
         return server
     }
-
-    /// Serves one client on stdin/stdout until it disconnects; a line longer than `maximumMessageBytes`
-    /// is answered with an error and skipped.
-    public func serveStdio(maximumMessageBytes: Int, logger: Logger) async throws {
-        let transport = BlockingStdioTransport(maximumMessageBytes: maximumMessageBytes, logger: logger)
-        try await startServer(on: transport).waitUntilCompleted()
-    }
 }
 
 public struct UnknownToolError: Error, CustomStringConvertible {
