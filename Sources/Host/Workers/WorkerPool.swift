@@ -113,8 +113,6 @@ public final class WorkerPool: @unchecked Sendable {
 
     public let configuration: WorkerPoolConfiguration
     private let admission: ExecutionAdmission
-    /// `configuration.capabilities` as every worker reads it from its environment.
-    private let capabilitiesJSON: String
     private let logger: Logger
     private let lock = NSLock()
     private var slots: [Slot]
@@ -136,7 +134,6 @@ public final class WorkerPool: @unchecked Sendable {
         self.configuration = configuration
         admission = ExecutionAdmission(maximumQueued: configuration.maximumQueued,
                                        perSubject: configuration.maximumPerSubject)
-        capabilitiesJSON = String(decoding: (try? JSONEncoder().encode(configuration.capabilities)) ?? Data(), as: UTF8.self)
         self.logger = logger
         slots = Array(repeating: Slot(), count: configuration.workerCount)
     }
@@ -369,7 +366,7 @@ public final class WorkerPool: @unchecked Sendable {
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
                             "--worker-memory-max", String(configuration.workerMemoryLimitMB),
                             "--max-heap-bytes", String(configuration.maximumHeapBytes)],
-                environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
+                configuration: configuration.capabilities,
                 onEvent: { [weak self] event in self?.handle(event, slot: index, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: index, generation: generation, how: how) })
             slots[index].state = .starting(since: Date())
