@@ -2,6 +2,7 @@
 alone, loaded with --plugin, gated by its own policy category; the loader's refusals; the policy
 configuration's errors."""
 import json
+import os
 import re
 import socket
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import http_server, raw_server, run, run_js, server
+from conftest import BINARY, http_server, raw_server, run, run_js, server
 from conftest import start_fails as server_refuses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -219,6 +220,37 @@ def test_the_loader_refuses_broken_plugins_naming_the_file_and_the_reason(kv_plu
         {"url": f"file://{tmp_path / 'kv.rego'}"}]}})
     stderr = start_fails("--plugin", str(kv_plugin), "--plugin", str(twin), "--policies-json", both)
     assert "its global 'kv' is already claimed by" in stderr
+
+
+def test_a_plugin_whose_entry_crashes_is_refused_and_the_server_stops_cleanly(kv_plugin, tmp_path):
+    """Plugins are checked at start-up in a child process: an entry that crashes kills only that
+    child, and the server names the plugin and the signal, exits 64 and leaves no process behind.
+    (Before, the entry ran inside the server, which died of it with no word about which plugin.)"""
+    crashing = build_plugin(tmp_path / "crashing.so", KV_SOURCE, "-DKV_CRASH_ENTRY", '-DKV_CATEGORY="kv_crash"')
+    both = json.dumps({category: {"policies": [{"url": f"file://{tmp_path / 'kv.rego'}"}]}
+                       for category in ("kv", "kv_crash")})
+    (tmp_path / "kv.rego").write_text(KV_POLICY)
+    # The good plugin is checked first, in the same child: the refusal names the one that crashed.
+    server_process = subprocess.Popen([BINARY, "--stateless", "--plugin", str(kv_plugin), "--plugin", str(crashing),
+                                       "--policies-json", both], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, start_new_session=True)
+    stdout, stderr = server_process.communicate(timeout=60)
+    assert server_process.returncode == 64, stderr
+    assert f"plugin {crashing} refused: its entry crashed (signal 11)" in stderr
+    assert stdout == ""
+    left = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[3]) == server_process.pid:
+                    left.append(int(entry))
+        except OSError:
+            continue
+    assert left == []
+    # Without a policy for its category the server cannot know what it is without calling its
+    # entry, so it is refused all the same: the operator asked for it with --plugin.
+    stderr = start_fails("--plugin", str(crashing))
+    assert f"plugin {crashing} refused: its entry crashed (signal 11)" in stderr
 
 
 def test_policy_configuration_errors_stop_the_server_with_what_is_wrong(kv_plugin, tmp_path):

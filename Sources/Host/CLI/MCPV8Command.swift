@@ -374,28 +374,33 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
     }
 
-    /// The policies, plugins and plugin settings the flags ask for, each checked now.
+    /// The policies, plugins and plugin settings the flags ask for (`CapabilityPlan`), each checked
+    /// now: the plugins in a child process, the policies compiled here.
     func capabilityConfiguration(logger: Logger) throws -> CapabilityConfiguration {
         do {
-            var policies = try policiesJSON.map(PolicyConfiguration.parse) ?? PolicyConfiguration()
-            if let opaURL { try policies.addOPAFetchPolicy(url: opaURL, policyPath: opaFetchPolicy) }
-            var settings = try CapabilityConfiguration.parseSettings(pluginConfig)
-            let headerRules = try fetchHeaders.map(FetchHeaderRule.parse(flag:))
+            var flags = CapabilityFlags()
+            flags.policies = try policiesJSON.map(PolicyConfiguration.parse) ?? PolicyConfiguration()
+            flags.opaURL = opaURL
+            flags.opaFetchPolicy = opaFetchPolicy
+            flags.plugins = plugins
+            flags.pluginConfig = pluginConfig
+            flags.fetchHeaderRules = try fetchHeaders.map(FetchHeaderRule.parse(flag:))
                 + (try fetchHeaderConfig.map(FetchHeaderRule.parse(configFile:)) ?? [])
-            if !headerRules.isEmpty {
-                guard policies.categories["fetch"] != nil else {
-                    throw PluginError("--fetch-header and --fetch-header-config need a fetch policy (--policies-json with \"fetch\", or --opa-url)")
-                }
-                settings["fetch", default: [:]]["header_rules"] = FetchHeaderRule.setting(headerRules)
+            flags.allowExternalModules = allowExternalModules
+            flags.moduleCDNURL = moduleCDNURL
+            flags.mcpServers = try UpstreamServer.checked(
+                mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
+            flags.regoLibraryPath = regoLibrary
+            flags.logLevel = logLevel
+            flags.maxCallsInFlightPerRun = maxCapabilityCalls
+            flags.bundledPlugins = Self.bundledPlugins()
+            let plan = try CapabilityPlan.make(flags) { paths, settings in
+                try PluginCheck.describe(paths, settings: settings, logLevel: logLevel, executable: ThisBinary.path)
             }
-            try enableModules(policies: &policies, settings: &settings, logger: logger)
-            try enableMCPServers(policies: policies, settings: &settings, logger: logger)
-            var configuration = try CapabilityConfiguration.resolve(
-                policies: policies, explicitPlugins: plugins, settings: settings, regoLibraryPath: regoLibrary,
-                logLevel: logLevel, logger: logger)
-            configuration.maxCallsInFlightPerRun = maxCapabilityCalls
-            for path in configuration.pluginPaths { logger.info("capability plugin \(path) loaded") }
-            return configuration
+            plan.warnings.forEach { logger.warning("\($0)") }
+            _ = try PolicyEngine(configuration: plan.configuration.policies, regoLibraryPath: regoLibrary, logger: logger)
+            for plugin in plan.plugins { logger.info("capability plugin \(plugin.path) loaded") }
+            return plan.configuration
         } catch let error as PolicyError {
             throw ValidationError(error.description)
         } catch let error as PluginError {
@@ -405,18 +410,15 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
     }
 
-    /// The MCP servers of --mcp-server and --mcp-config become the bridge plugin's `mcp.servers`
-    /// setting, but only with an mcp_tools policy: without one no guest could call them.
-    private func enableMCPServers(policies: PolicyConfiguration, settings: inout [String: [String: String]],
-                                  logger: Logger) throws {
-        let servers = try UpstreamServer.checked(
-            mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
-        guard !servers.isEmpty else { return }
-        guard policies.categories["mcp_tools"] != nil else {
-            logger.warning("--mcp-server and --mcp-config name MCP servers, but no mcp_tools policy is configured (--policies-json): guests cannot call them and their tools are not listed")
-            return
+    /// The bundled plugins next to this binary, `libmcpv8-<category>.so`, by category.
+    static func bundledPlugins() -> [String: String] {
+        let folder = URL(fileURLWithPath: ThisBinary.path).deletingLastPathComponent()
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        var bundled: [String: String] = [:]
+        for file in files where file.hasPrefix("libmcpv8-") && file.hasSuffix(".so") {
+            bundled[String(file.dropFirst("libmcpv8-".count).dropLast(".so".count))] = folder.appendingPathComponent(file).path
         }
-        settings["mcp", default: [:]]["servers"] = UpstreamServer.setting(servers)
+        return bundled
     }
 
     /// The upstream MCP servers whose tools are listed: those of the bridge plugin, when it is loaded.
@@ -436,26 +438,6 @@ public struct MCPV8Command: AsyncParsableCommand {
         tools.startDiscovery(connectTimeout: milliseconds("connect_timeout_ms", 10_000),
                              timeout: milliseconds("timeout_ms", 60_000), reserved: reserved,
                              logger: logger)
-    }
-
-    /// Module imports need both the flag and a modules policy: the flag alone allows nothing, and a
-    /// policy alone does not turn imports on.
-    private func enableModules(policies: inout PolicyConfiguration, settings: inout [String: [String: String]],
-                               logger: Logger) throws {
-        guard allowExternalModules else {
-            if policies.categories.removeValue(forKey: "modules") != nil {
-                logger.warning("a modules policy is configured, but imports stay off without --allow-external-modules")
-            }
-            return
-        }
-        guard policies.categories["modules"] != nil else {
-            throw PluginError("--allow-external-modules needs a modules policy (--policies-json with \"modules\"): "
-                              + "every import is checked against it, and none is allowed without one")
-        }
-        guard let cdn = URL(string: moduleCDNURL), ["http", "https"].contains(cdn.scheme ?? ""), cdn.host != nil else {
-            throw PluginError("--module-cdn-url '\(moduleCDNURL)' is not an http(s) URL")
-        }
-        settings["modules", default: [:]]["cdn_url"] = moduleCDNURL
     }
 
     /// The modules `--wasm-module` and `--wasm-config` name, compiled here once so that a file that

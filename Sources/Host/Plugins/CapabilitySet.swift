@@ -3,8 +3,9 @@ import CapabilityABI
 import Foundation
 import Logging
 
-/// What the operator enabled beyond the sandbox, as the host hands it to every worker: the
-/// policies, the plugin files to load, and their settings.
+/// What the operator enabled beyond the sandbox, as the host hands it to every worker in its first
+/// frame (`WorkerRequest.configure`): the policies, the plugin files to load, and their settings.
+/// `CapabilityPlan` decides it.
 public struct CapabilityConfiguration: Codable, Sendable, Equatable {
     public var policies = PolicyConfiguration()
     /// Plugin files to load, in order; each one's category has a policy.
@@ -22,10 +23,6 @@ public struct CapabilityConfiguration: Codable, Sendable, Equatable {
     public static let callsInFlightPerRunRange = 1...1024
 
     public init() {}
-
-    /// Workers get the configuration in their environment: settings may hold secrets (injected
-    /// headers), which an argument would show to every user of `ps`.
-    static let environmentVariable = "MCPV8_CAPABILITIES"
 }
 
 /// The loaded plugins and the policy engine of one process, and the bridge between the engine's

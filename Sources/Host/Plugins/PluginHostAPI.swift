@@ -132,13 +132,17 @@ final class CallsInFlight: @unchecked Sendable {
     }
 }
 
-/// The host API table every plugin receives: static, process-wide.
+/// The host API table every plugin receives: static, process-wide. Only worker-role processes
+/// load plugins (the server checks them in a child, `PluginCheck`), each one configuration.
 enum PluginHostAPI {
-    /// `--plugin-config NAME.KEY=VALUE` settings (and Fetch's header rules), by plugin then key.
+    /// The settings of the configuration this process loads (`--plugin-config NAME.KEY=VALUE`,
+    /// Fetch's header rules, ...), by plugin then key. Per process because `config_host_owned`
+    /// has no context argument to tell one load from another.
     nonisolated(unsafe) private static var settings: [String: [String: String]] = [:]
     nonisolated(unsafe) private static var logger = Logger(label: "mcp-v8.plugin")
 
-    /// What `config` and `log` answer from. Called once, before any plugin is loaded.
+    /// What `config` and `log` answer from: the configuration of the host's first frame. Called
+    /// once, before any plugin is loaded.
     static func configure(settings: [String: [String: String]], logger: Logger) {
         Self.settings = settings
         Self.logger = logger

@@ -19,6 +19,9 @@ final class LoadedPlugin: @unchecked Sendable {
 
     var state: UnsafeMutableRawPointer? { descriptor.state }
 
+    /// What it said it is, for `CapabilityPlan`.
+    var summary: PluginDescription { PluginDescription(name: name, category: category, globals: globals) }
+
     /// Frees what the plugin handed out as plugin_owned.
     func release(_ pointer: UnsafeMutableRawPointer?) {
         guard let pointer else { return }

@@ -29,10 +29,20 @@ public enum WorkerMain {
         _ = cv8_become_subreaper()
 
         let events = FrameWriter(fd: eventFD)
+        let requests = FrameReader(fd: requestFD)
+        let configuration: CapabilityConfiguration
+        switch requests.receive(WorkerRequest.self) {
+        case .configure(let received): configuration = received
+        case .checkPlugins(let received): PluginCheck.serve(received, events: events)
+        case nil: exit(0)  // the host closed the pipe before configuring this worker: it is stopping
+        default:
+            FileHandle.standardError.write(Data("mcp-v8 worker: the host's first frame is not a configuration\n".utf8))
+            exit(70)
+        }
         let executor: JobExecutor
         do {
-            executor = try JobExecutor(defaultHeapLimitMB: defaultHeapLimitMB, maximumHeapBytes: maximumHeapBytes,
-                                       events: events)
+            executor = try JobExecutor(configuration: configuration, defaultHeapLimitMB: defaultHeapLimitMB,
+                                       maximumHeapBytes: maximumHeapBytes, events: events)
         } catch {
             FileHandle.standardError.write(Data("mcp-v8 worker: \(error)\n".utf8))
             exit(70)
@@ -41,11 +51,11 @@ public enum WorkerMain {
         executor.start()
         events.send(WorkerEvent.ready(v8Version: V8Process.version))
 
-        let requests = FrameReader(fd: requestFD)
         while let request = requests.receive(WorkerRequest.self) {
             switch request {
             case .run(let job): executor.submit(job)
             case .cancel(let jobID): executor.cancel(jobID: jobID)
+            case .configure, .checkPlugins: continue  // only ever the first frame
             }
         }
         // The host closed the pipe: it is shutting down or gone (even killed: the kernel closes
@@ -85,31 +95,21 @@ final class JobExecutor: @unchecked Sendable {
         return running?.job
     }
 
-    /// The plugins and policies the host configured (nil when none).
+    /// The plugins and policies the host configured (nil when none); the host checked them at start-up.
     private let capabilities: CapabilitySet?
     private let wasmModules: PreloadedWasmModules?
 
-    init(defaultHeapLimitMB: Int, maximumHeapBytes: Int, events: FrameWriter) throws {
-        let configuration = try Self.configuration()
-        capabilities = try configuration.flatMap(Self.loadCapabilities)
+    init(configuration: CapabilityConfiguration, defaultHeapLimitMB: Int, maximumHeapBytes: Int,
+         events: FrameWriter) throws {
+        capabilities = try Self.loadCapabilities(configuration)
         let runtime = try JSRuntime(capabilities: capabilities)
         self.runtime = runtime
-        let modules = configuration?.wasmModules ?? []
+        let modules = configuration.wasmModules
         wasmModules = modules.isEmpty ? nil : try PreloadedWasmModules(specs: modules, runtime: runtime)
         defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
         defaultEngine.prepare()
         self.events = events
         self.maximumHeapBytes = maximumHeapBytes
-    }
-
-    /// What the host put in the environment; it checked all of it at start-up already.
-    private static func configuration() throws -> CapabilityConfiguration? {
-        guard let json = ProcessInfo.processInfo.environment[CapabilityConfiguration.environmentVariable] else { return nil }
-        do {
-            return try JSONDecoder().decode(CapabilityConfiguration.self, from: Data(json.utf8))
-        } catch {
-            throw EngineError(description: "the host's capability configuration does not decode: \(error)")
-        }
     }
 
     private static func loadCapabilities(_ configuration: CapabilityConfiguration) throws -> CapabilitySet? {

@@ -79,8 +79,6 @@ public final class WorkerPool: Service, @unchecked Sendable {
     }
 
     public let configuration: WorkerPoolConfiguration
-    /// `configuration.capabilities` as every worker reads it from its environment.
-    private let capabilitiesJSON: String
     private let logger: Logger
     private let lock = NSLock()
     private var scheduler: WorkerScheduler
@@ -95,7 +93,6 @@ public final class WorkerPool: Service, @unchecked Sendable {
             workerCount: configuration.workerCount,
             admission: ExecutionAdmission(maximumQueued: configuration.maximumQueued,
                                           perSubject: configuration.maximumPerSubject)))
-        capabilitiesJSON = String(decoding: (try? JSONEncoder().encode(configuration.capabilities)) ?? Data(), as: UTF8.self)
         self.logger = logger
         processes = Array(repeating: nil, count: configuration.workerCount)
     }
@@ -278,7 +275,7 @@ public final class WorkerPool: Service, @unchecked Sendable {
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
                             "--worker-memory-max", String(configuration.workerMemoryLimitMB),
                             "--max-heap-bytes", String(configuration.maximumHeapBytes)],
-                environment: [CapabilityConfiguration.environmentVariable: capabilitiesJSON],
+                configuration: configuration.capabilities,
                 onEvent: { [weak self] event in self?.handle(event, slot: slot, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: slot, generation: generation, how: how) })
         } catch {

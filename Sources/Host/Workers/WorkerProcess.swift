@@ -10,11 +10,50 @@ final class WorkerProcess: @unchecked Sendable {
     private let requests: FrameWriter
     private let requestFD: Int32
 
-    /// Starts `executable` in the worker role. `onEvent` runs on the reader thread for each
-    /// event; `onExit` runs once, with a description of how the process ended, after its last event.
-    init(executable: String, arguments: [String], environment extraEnvironment: [String: String],
+    /// Starts `executable` in the worker role and sends it `configuration`, its first frame.
+    /// `onEvent` runs on the reader thread for each event; `onExit` runs once, with a description
+    /// of how the process ended, after its last event.
+    init(executable: String, arguments: [String], configuration: CapabilityConfiguration,
          onEvent: @escaping @Sendable (WorkerEvent) -> Void,
          onExit: @escaping @Sendable (String) -> Void) throws {
+        let spawned = try WorkerRole.spawn(executable: executable, arguments: arguments)
+        pid = spawned.pid
+        requestFD = spawned.requestFD
+        requests = FrameWriter(fd: spawned.requestFD)
+        // The worker reads it before anything else; if it died at once, the send fails and the
+        // reader below sees its exit.
+        requests.send(WorkerRequest.configure(configuration))
+
+        let spawnedPID = pid
+        let eventRead = spawned.eventFD
+        let reader = Thread {
+            let events = FrameReader(fd: eventRead)
+            while let event = events.receive(WorkerEvent.self) { onEvent(event) }
+            Glibc.close(eventRead)
+            // Reading stops at the end of the stream, or at a frame that cannot be read (one over
+            // the frame limit): a worker left alive then would hang, unread, until its deadline.
+            // Not yet reaped, the pid is still this worker's.
+            _ = Glibc.kill(spawnedPID, SIGKILL)
+            onExit(WorkerRole.waitForExit(spawnedPID).description)
+        }
+        reader.name = "mcp-v8 worker \(pid) reader"
+        reader.start()
+    }
+
+    @discardableResult
+    func send(_ request: WorkerRequest) -> Bool { requests.send(request) }
+
+    func kill() { _ = Glibc.kill(pid, SIGKILL) }
+
+    /// Closing the request pipe tells the worker to exit.
+    func close() { Glibc.close(requestFD) }
+}
+
+/// This binary started again in the worker role, for the pool's workers and the plugin check.
+enum WorkerRole {
+    /// Starts `executable` with posix_spawn, its stdout going to the host's stderr, its fd 3
+    /// reading `requestFD` and its fd 4 writing `eventFD`. Both returned ends are close-on-exec.
+    static func spawn(executable: String, arguments: [String]) throws -> (pid: pid_t, requestFD: Int32, eventFD: Int32) {
         let (requestRead, requestWrite) = try makePipe()
         let (eventRead, eventWrite) = try makePipe()
 
@@ -32,7 +71,6 @@ final class WorkerProcess: @unchecked Sendable {
         // backtrace would only flood the server's log.
         var environment = ProcessInfo.processInfo.environment
         environment["SWIFT_BACKTRACE"] = "enable=no"
-        environment.merge(extraEnvironment) { $1 }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
@@ -44,32 +82,27 @@ final class WorkerProcess: @unchecked Sendable {
             Glibc.close(eventRead)
             throw EngineError(description: "could not start a worker process: \(String(cString: strerror(status)))")
         }
-        self.pid = pid
-        requestFD = requestWrite
-        requests = FrameWriter(fd: requestWrite)
-
-        let spawnedPID = pid
-        let reader = Thread {
-            let events = FrameReader(fd: eventRead)
-            while let event = events.receive(WorkerEvent.self) { onEvent(event) }
-            Glibc.close(eventRead)
-            // Reading stops at the end of the stream, or at a frame that cannot be read (one over
-            // the frame limit): a worker left alive then would hang, unread, until its deadline.
-            // Not yet reaped, the pid is still this worker's.
-            _ = Glibc.kill(spawnedPID, SIGKILL)
-            onExit(waitForExit(spawnedPID))
-        }
-        reader.name = "mcp-v8 worker \(pid) reader"
-        reader.start()
+        return (pid, requestWrite, eventRead)
     }
 
-    @discardableResult
-    func send(_ request: WorkerRequest) -> Bool { requests.send(request) }
+    /// How a process ended.
+    struct Exit: CustomStringConvertible {
+        /// The signal that killed it; nil when it exited.
+        var signal: Int32?
+        var description: String
+    }
 
-    func kill() { _ = Glibc.kill(pid, SIGKILL) }
-
-    /// Closing the request pipe tells the worker to exit.
-    func close() { Glibc.close(requestFD) }
+    /// Reaps `pid`.
+    static func waitForExit(_ pid: pid_t) -> Exit {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { return Exit(signal: nil, description: "exited (status unknown)") }
+        }
+        let terminationSignal = status & 0x7f
+        if terminationSignal == 0 { return Exit(signal: nil, description: "exited with status \((status >> 8) & 0xff)") }
+        let name = strsignal(terminationSignal).map { String(cString: $0) } ?? "signal"
+        return Exit(signal: terminationSignal, description: "was killed by signal \(terminationSignal) (\(name))")
+    }
 }
 
 /// A pipe whose ends are close-on-exec and numbered above the worker's fixed descriptors, so a
@@ -88,15 +121,4 @@ private func makePipe() throws -> (read: Int32, write: Int32) {
         throw EngineError(description: "fcntl(F_DUPFD_CLOEXEC) failed: \(String(cString: strerror(errno)))")
     }
     return (moved[0], moved[1])
-}
-
-private func waitForExit(_ pid: pid_t) -> String {
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        if errno != EINTR { return "exited (status unknown)" }
-    }
-    let terminationSignal = status & 0x7f
-    if terminationSignal == 0 { return "exited with status \((status >> 8) & 0xff)" }
-    let name = strsignal(terminationSignal).map { String(cString: $0) } ?? "signal"
-    return "was killed by signal \(terminationSignal) (\(name))"
 }

@@ -31,6 +31,13 @@ public struct OutputLine: Codable, Sendable, Equatable {
 }
 
 enum WorkerRequest: Codable {
+    /// The first frame on a worker's pipe: the plugins, policies and settings it loads before it
+    /// says it is ready. (Not the environment: settings may hold secrets, and a worker's
+    /// environment is inherited by what its runs start.)
+    case configure(CapabilityConfiguration)
+    /// The first frame instead of `configure`, to a short-lived worker that only loads each plugin
+    /// to check it, answers with `PluginCheckEvent`s and exits (`PluginCheck`).
+    case checkPlugins(CapabilityConfiguration)
     case run(RunJob)
     case cancel(jobID: UInt64)
 }
@@ -52,6 +59,14 @@ protocol CarriesHeap {
     mutating func detachHeapBytes() -> Data?
     /// Puts received bytes back into the message's heap.
     mutating func attachHeapBytes(_ bytes: Data)
+}
+
+/// A message that never carries a heap.
+protocol CarriesNoHeap: CarriesHeap {}
+
+extension CarriesNoHeap {
+    mutating func detachHeapBytes() -> Data? { nil }
+    mutating func attachHeapBytes(_ bytes: Data) {}
 }
 
 extension WorkerRequest: CarriesHeap {

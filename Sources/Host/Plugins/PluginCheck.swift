@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the plugin check tells the host, plugin by plugin.
+enum PluginCheckEvent: Codable, CarriesNoHeap {
+    /// About to call the entry of the plugin at `path`: if the process dies now, that entry killed it.
+    case entering(path: String)
+    case described(path: String, PluginDescription)
+    case refused(path: String, reason: String)
+}
+
+/// Plugins are checked at start-up in a short-lived worker-role child, never in the server: a
+/// plugin whose entry crashes is refused with a message instead of taking the server down.
+enum PluginCheck {
+    /// Server side: loads `paths` with `settings` in a child started from `executable` and returns
+    /// what each plugin is, or throws the first refusal (a crashing entry among them).
+    static func describe(_ paths: [String], settings: [String: [String: String]], logLevel: String,
+                         executable: String) throws -> [String: PluginDescription] {
+        let child = try WorkerRole.spawn(executable: executable, arguments: ["--worker"])
+        var configuration = CapabilityConfiguration()
+        configuration.pluginPaths = paths
+        configuration.pluginSettings = settings
+        configuration.logLevel = logLevel
+        FrameWriter(fd: child.requestFD).send(WorkerRequest.checkPlugins(configuration))
+        close(child.requestFD)
+
+        let events = FrameReader(fd: child.eventFD)
+        var described: [String: PluginDescription] = [:]
+        var refusal: String?
+        var entered: String?
+        while let event = events.receive(PluginCheckEvent.self) {
+            switch event {
+            case .entering(let path): entered = path
+            case .described(let path, let description):
+                described[path] = description
+                entered = nil
+            case .refused(_, let reason):
+                refusal = reason
+                entered = nil
+            }
+        }
+        close(child.eventFD)
+        _ = kill(child.pid, SIGKILL)  // not reaped yet, so still the child: it must not outlive a frame it garbled
+        let exit = WorkerRole.waitForExit(child.pid)
+        if let refusal { throw PluginError(refusal) }
+        if let entered {
+            if let signal = exit.signal {
+                throw PluginError("plugin \(entered) refused: its entry crashed (signal \(signal))")
+            }
+            throw PluginError("plugin \(entered) refused: its entry ended the process (it \(exit))")
+        }
+        if let unchecked = paths.first(where: { described[$0] == nil }) {
+            throw PluginError("plugin \(unchecked) could not be checked: the check process \(exit)")
+        }
+        return described
+    }
+
+    /// Child side: loads each plugin of `configuration` in turn, saying which before calling its
+    /// entry, and exits; it stops at the first refusal.
+    static func serve(_ configuration: CapabilityConfiguration, events: FrameWriter) -> Never {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "mcp-v8.plugin-check")
+        logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        PluginHostAPI.configure(settings: configuration.pluginSettings, logger: logger)
+        for path in configuration.pluginPaths {
+            events.send(PluginCheckEvent.entering(path: path))
+            do {
+                events.send(PluginCheckEvent.described(path: path, try LoadedPlugin(path: path).summary))
+            } catch {
+                events.send(PluginCheckEvent.refused(path: path, reason: "\(error)"))
+                break
+            }
+        }
+        // Without running exit handlers: the plugins' threads may still be going.
+        _exit(0)
+    }
+}
