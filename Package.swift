@@ -128,6 +128,8 @@ let package = Package(
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "HostSupportTests", dependencies: ["HostSupport"]),
         .testTarget(name: "MCPUpstreamTests", dependencies: ["MCPUpstream"]),
+        // The C helpers policy decisions rely on, called directly.
+        .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )
