@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 RELEASE_BINARY := .build/release/mcp-v8
 DEBUG_BINARY := .build/debug/mcp-v8
 
-.PHONY: setup build release run test unit-test e2e-test bench clean
+.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench clean
 
 setup:
 	@scripts/setup
@@ -21,7 +21,7 @@ release: setup
 run: release
 	@exec $(RELEASE_BINARY) $(ARGS)
 
-test: unit-test e2e-test
+test: unit-test e2e-test fuzz-check
 
 unit-test: build
 	$(SWIFT) test --skip-build
@@ -29,6 +29,15 @@ unit-test: build
 # pytest exits 5 when it collects no tests: scripts/pytest-strict turns that into a failure.
 e2e-test: build
 	MCP_V8_BINARY=$(abspath $(DEBUG_BINARY)) scripts/pytest-strict Tests/EndToEnd
+
+# Each libFuzzer target (Tests/Fuzz) for a few seconds on its seed corpus, so a crash on a known input fails.
+fuzz-check: setup
+	scripts/fuzz 5
+
+# The parsers that stand between a stranger's bytes and a decision, fuzzed for FUZZ_SECONDS each.
+FUZZ_SECONDS ?= 180
+fuzz: setup
+	scripts/fuzz $(FUZZ_SECONDS)
 
 # bench/run.py: engine and stdio numbers; bench/load.py: constant request rates over HTTP against
 # Node's vm as a baseline, table and plot in bench/results/; bench/capabilities.py: policy decisions
@@ -46,4 +55,4 @@ bench: release
 	$(PYTHON) bench/modules.py --binary $(abspath $(RELEASE_BINARY))
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-sanitize
