@@ -130,6 +130,8 @@ let package = Package(
         .testTarget(name: "MCPUpstreamTests", dependencies: ["MCPUpstream"]),
         // The FS plugin's path resolution, called directly (Plugins/FS/fs_paths.h).
         .testTarget(name: "FSPluginTests", dependencies: ["FSPlugin"]),
+        // The C helpers policy decisions rely on, called directly.
+        .testTarget(name: "PluginSupportTests", dependencies: ["PluginSupport"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -37,7 +37,7 @@ static bool has_url_part(CURLU *handle, CURLUPart part) {
 }
 
 /* `host` as curl's URL form writes it, made canonical: lowercase; IPv6 in its canonical form,
- * IPv4-mapped IPv6 as the IPv4 address it reaches; a name's trailing dot dropped, so
+ * IPv4-mapped IPv6 as the IPv4 address it reaches; a name's trailing dots dropped, so
  * "example.com." is judged as the host it resolves to. Malloc'd; NULL when out of memory. */
 static char *canonical_host(const char *host) {
   static const unsigned char mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -58,7 +58,7 @@ static char *canonical_host(const char *host) {
     }
     return plugin_format("[%s]", inet_ntop(AF_INET6, address, text, sizeof text));
   }
-  if (length > 1 && lower[length - 1] == '.') lower[length - 1] = '\0';
+  while (length > 1 && lower[length - 1] == '.') lower[--length] = '\0';
   return lower;
 }
 
@@ -171,9 +171,10 @@ static bool canonicalise(CURLU *handle, const char *text, const char *prefix, ch
     return false;
   }
   char *url_host = canonical_host(host);
+  bool host_changed = url_host && strcmp(url_host, host) != 0;
   free(host);
   if (!url_host) return false;
-  CURLUcode host_set = curl_url_set(handle, CURLUPART_HOST, url_host, 0);
+  CURLUcode host_set = host_changed ? curl_url_set(handle, CURLUPART_HOST, url_host, 0) : CURLUE_OK;
   free(url_host);
   if (host_set != CURLUE_OK) {
     *error = invalid_url(prefix, text, "has an invalid host");
@@ -183,14 +184,16 @@ static bool canonicalise(CURLU *handle, const char *text, const char *prefix, ch
   if (!path) return false;
   char *rewritten = path_with_plain_dots(path);
   free(path);
-  if (!rewritten) return true;
+  /* curl removes dot segments, and writes an IPv4 address in any notation as dotted decimal, only
+   * when it parses a whole URL, and before it decodes the host: "0x7f.1." (once its trailing dot is
+   * gone) and "127%2e1" are such addresses only when the URL is read again. */
   char *href = NULL;
-  bool reparsed = curl_url_set(handle, CURLUPART_PATH, rewritten, 0) == CURLUE_OK &&
+  bool reparsed = (!rewritten || curl_url_set(handle, CURLUPART_PATH, rewritten, 0) == CURLUE_OK) &&
                   curl_url_get(handle, CURLUPART_URL, &href, 0) == CURLUE_OK &&
                   curl_url_set(handle, CURLUPART_URL, href, 0) == CURLUE_OK;
   free(rewritten);
   curl_free(href);
-  if (!reparsed) *error = invalid_url(prefix, text, "has an invalid path");
+  if (!reparsed) *error = invalid_url(prefix, text, "is not a valid URL once its host and path are made canonical");
   return reparsed;
 }
 

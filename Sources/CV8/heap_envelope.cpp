@@ -10,8 +10,9 @@ namespace {
 constexpr char kMagic[8] = {'M', 'C', 'P', 'V', '8', 'H', 'E', 'P'};
 constexpr uint32_t kFormatVersion = 1;
 constexpr uint8_t kCodecLZ4 = 1;
-/// V8's largest string is far below this; a header claiming more is corrupt, not big.
-constexpr uint64_t kMaximumPayloadBytes = 1ull << 32;
+/// LZ4 expands a block at most 255-fold (a byte of match length stands for at most 255 bytes), so a
+/// header claiming more than that is corrupt, and opening a file never allocates beyond it.
+constexpr uint64_t kMaximumExpansion = 255;
 
 void put_integer(std::string &out, uint64_t value, int bytes) {
   for (int i = 0; i < bytes; i++) out += static_cast<char>((value >> (8 * i)) & 0xff);
@@ -64,7 +65,7 @@ int fail(char **error_out, const std::string &message) {
 extern "C" {
 
 int cv8_heap_seal(const uint8_t *payload, size_t length, cv8_sealed_heap *out, char **error_out) {
-  if (length > kMaximumPayloadBytes || length > static_cast<size_t>(LZ4_MAX_INPUT_SIZE))
+  if (length > static_cast<size_t>(LZ4_MAX_INPUT_SIZE))
     return fail(error_out, "the heap snapshot is too large to store (" + std::to_string(length) + " bytes)");
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(payload, length, digest);
@@ -120,9 +121,12 @@ int cv8_heap_open(const uint8_t *sealed, size_t length, uint8_t **payload_out, s
     return fail(error_out, "the heap snapshot was made by another libnode build (" + build_id + ", this is " +
                                cv8_libnode_build_id() + ")");
   if (codec != kCodecLZ4) return fail(error_out, "unknown heap snapshot codec " + std::to_string(codec));
-  if (payload_length > kMaximumPayloadBytes || compressed_length != reader.remaining() ||
-      !reader.bytes(compressed_length, &compressed))
+  if (compressed_length != reader.remaining() || !reader.bytes(compressed_length, &compressed))
     return fail(error_out, "the heap snapshot is truncated or has trailing bytes");
+  if (payload_length > static_cast<uint64_t>(LZ4_MAX_INPUT_SIZE) || payload_length > compressed_length * kMaximumExpansion)
+    return fail(error_out, "the heap snapshot's header claims " + std::to_string(payload_length) +
+                               " bytes, more than its " + std::to_string(compressed_length) +
+                               " compressed bytes can hold");
 
   auto *payload = static_cast<uint8_t *>(malloc(payload_length ? payload_length : 1));
   if (!payload) return fail(error_out, "out of memory while opening a heap snapshot");

@@ -67,6 +67,12 @@ final class HeapStoreTests: XCTestCase {
             ("truncated", { $0.removeLast(3) }),
             ("trailing bytes", { $0.append(0) }),
             ("the heap snapshot's", { $0[$0.count - 2] ^= 0xff }),
+            // Found by `make fuzz`: a length of 4 GiB in a small file had the server allocate 4 GiB.
+            ("claims 4294967295 bytes, more than its", { bytes in
+                let claimed = withUnsafeBytes(of: UInt64(payload.count).littleEndian) { Data($0) }
+                let at = bytes.range(of: claimed)!
+                bytes.replaceSubrange(at, with: withUnsafeBytes(of: UInt64(UInt32.max).littleEndian) { Data($0) })
+            }),
         ]
         for (fragment, damage) in damages {
             var bytes = original

@@ -19,7 +19,9 @@ final class PolicyDocumentTests: XCTestCase {
     func testRefusesWhatIsNotExactlyOneJSONValue() {
         for text in ["", "{", "[1,]", "{\"a\" 1}", "{\"a\":1,}", "01", "-", "1.", "1e", "tru", "nul", "\"open",
                      "\"\\x\"", "\"\\ud83d\"", "\"\\ude00\"", "\"line\nbreak\"", "1 2", "{} x", "'single'",
-                     String(repeating: "[", count: 300) + String(repeating: "]", count: 300)] {
+                     String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
+                     // Found by `make fuzz`: read as infinity, and as "\u0041", before.
+                     "605e6666", "-1e400", "[1.5E+309]", #""\u+041""#, #""\u-041""#, #""\u+F05""#] {
             XCTAssertNil(PolicyDocument(parsing: text), text)
         }
     }

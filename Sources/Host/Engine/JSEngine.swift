@@ -50,55 +50,6 @@ public final class JSRuntime: @unchecked Sendable {
     deinit { cv8_runtime_free(pointer) }
 }
 
-/// How a run ended, as the engine reports it.
-public enum RunStatus: String, Codable, Sendable {
-    case completed, error, syntaxError, timedOut, outOfMemory, cancelled, internalError
-    /// The worker process running the code died (host-side only; the engine never reports it).
-    case crashed
-
-    init(_ status: cv8_status) {
-        switch status {
-        case CV8_STATUS_COMPLETED: self = .completed
-        case CV8_STATUS_ERROR: self = .error
-        case CV8_STATUS_SYNTAX_ERROR: self = .syntaxError
-        case CV8_STATUS_TIMED_OUT: self = .timedOut
-        case CV8_STATUS_OUT_OF_MEMORY: self = .outOfMemory
-        case CV8_STATUS_CANCELLED: self = .cancelled
-        default: self = .internalError
-        }
-    }
-}
-
-public enum ConsoleLevel: Int, Codable, Sendable {
-    case log = 0, info, warn, error, debug
-}
-
-/// What a finished run produced, besides its console output.
-public struct RunOutcome: Codable, Sendable, Equatable {
-    public var status: RunStatus
-    /// The result as JSON text; nil when the value was undefined or the run failed.
-    public var resultJSON: String?
-    public var error: String?
-    public var outputTruncated: Bool
-    /// Bytes of console output the run produced, including any that were dropped.
-    public var outputBytes: UInt64
-    /// The end state of a stateful run that completed, sealed for storage; nil otherwise.
-    public var newHeap: SealedHeap?
-    /// Capability policy decisions made in the worker since its last report, by
-    /// "category/allowed|denied" (for metrics); nil when there were none.
-    public var policyDecisions: [String: Int]?
-
-    public init(status: RunStatus, resultJSON: String? = nil, error: String? = nil,
-                outputTruncated: Bool = false, outputBytes: UInt64 = 0, newHeap: SealedHeap? = nil) {
-        self.status = status
-        self.resultJSON = resultJSON
-        self.error = error
-        self.outputTruncated = outputTruncated
-        self.outputBytes = outputBytes
-        self.newHeap = newHeap
-    }
-}
-
 /// One isolate with a context kept ready for the next run. Use from one thread at a time;
 /// `cancel()` may be called from any thread.
 public final class JSEngine: @unchecked Sendable {
@@ -164,6 +115,20 @@ public final class JSCheckpointer: @unchecked Sendable {
             let newHeap = result.snapshot.map { Array(UnsafeBufferPointer(start: $0, count: result.snapshot_length)) }
             let outcome = RunOutcome(result.run, timeoutMilliseconds: timeoutMilliseconds, heapLimitMB: heapLimitMB)
             return (outcome, newHeap)
+        }
+    }
+}
+
+extension RunStatus {
+    init(_ status: cv8_status) {
+        switch status {
+        case CV8_STATUS_COMPLETED: self = .completed
+        case CV8_STATUS_ERROR: self = .error
+        case CV8_STATUS_SYNTAX_ERROR: self = .syntaxError
+        case CV8_STATUS_TIMED_OUT: self = .timedOut
+        case CV8_STATUS_OUT_OF_MEMORY: self = .outOfMemory
+        case CV8_STATUS_CANCELLED: self = .cancelled
+        default: self = .internalError
         }
     }
 }

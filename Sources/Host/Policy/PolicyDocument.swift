@@ -151,9 +151,20 @@ indirect enum PolicyDocument: Equatable {
             return Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
         }
 
+        /// Four hex digits, and only those: UInt32(_:radix:) would also take a sign ("\u+041").
         private mutating func hexUnit() -> UInt32? {
-            guard bytes.count - at >= 4, let unit = UInt32(String(decoding: bytes[at..<at + 4], as: UTF8.self), radix: 16)
-            else { return nil }
+            guard bytes.count - at >= 4 else { return nil }
+            var unit: UInt32 = 0
+            for byte in bytes[at..<at + 4] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                unit = unit << 4 | UInt32(digit)
+            }
             at += 4
             return unit
         }
@@ -183,7 +194,8 @@ indirect enum PolicyDocument: Equatable {
             }
             let text = String(decoding: bytes[start..<at], as: UTF8.self)
             if isInteger, let integer = Int64(text) { return .int(integer) }
-            return Double(text).map(PolicyDocument.float)
+            // Beyond a double's range the text would read as infinity, which JSON cannot hold.
+            return Double(text).flatMap { $0.isFinite ? PolicyDocument.float($0) : nil }
         }
     }
 }
