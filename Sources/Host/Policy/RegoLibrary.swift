@@ -117,9 +117,3 @@ final class RegoLibrary: @unchecked Sendable {
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 }
-
-/// A policy could not be loaded or configured.
-struct PolicyError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
