@@ -229,11 +229,11 @@ public final class WorkerPool: Service, @unchecked Sendable {
                 }
                 // A failed send means the worker is dying; its exit settles the job.
                 effects.append { process.send(request) }
-            case .kill(let slot, let reason):
+            case .kill(let slot):
                 guard let process = processes[slot] else { continue }
                 let logger = self.logger
                 effects.append {
-                    if reason == .overran { logger.warning("killing worker \(process.pid): its run outlived its deadline") }
+                    logger.warning("killing worker \(process.pid): its run outlived its deadline")
                     process.kill()
                 }
             case .close(let slot):

@@ -26,19 +26,13 @@ struct WorkerScheduler {
         case cancel(JobID)
     }
 
-    enum KillReason: Equatable, Sendable {
-        /// Its run outlived its deadline by `overrunGrace`.
-        case overran
-        /// The pool stops while it runs a job.
-        case shutdown
-    }
-
     enum Action: Equatable, Sendable {
         /// Start a worker process in `slot`; its events carry `generation`.
         case spawn(slot: Int, generation: Int)
         /// Write `message` to the worker in `slot`.
         case send(Message, slot: Int)
-        case kill(slot: Int, KillReason)
+        /// Kill the worker in `slot`: its run outlived its deadline by `overrunGrace`.
+        case kill(slot: Int)
         /// Close the request pipe of the worker in `slot`, which tells it to exit.
         case close(slot: Int)
         /// The job's worker took it: tell its caller.
@@ -249,7 +243,7 @@ struct WorkerScheduler {
         for (id, job) in jobs where !job.killed && job.killAt <= now {
             guard let slot = job.slot else { continue }
             jobs[id]?.killed = true
-            actions.append(.kill(slot: slot, .overran))
+            actions.append(.kill(slot: slot))
         }
         for index in slots.indices {
             if case .down(let restartAt) = slots[index].state, restartAt <= now { actions.append(spawn(index)) }
@@ -268,10 +262,11 @@ struct WorkerScheduler {
         guard phase != .stopped else { return [] }
         phase = .stopped
         var actions: [Action] = []
+        // Closed, not killed, even mid-run: a worker exits at the end of its pipe and first kills the
+        // processes its runs started. Killed, it would leave them to a host that is about to exit.
         for index in slots.indices {
             switch slots[index].state {
-            case .busy: actions.append(.kill(slot: index, .shutdown))
-            case .idle, .starting: actions.append(.close(slot: index))
+            case .busy, .idle, .starting: actions.append(.close(slot: index))
             case .down: break
             }
             slots[index].state = .down(restartAt: .infinity)
