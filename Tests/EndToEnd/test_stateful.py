@@ -399,6 +399,8 @@ def test_cancel_racing_completion_leaves_status_heap_tags_and_session_log_agreei
                     assert ended["status"] == "cancelled", ended
                     assert "heap" not in ended and tagged["heaps"] == [] and "output_heap" not in entry, (ended, entry)
                 outcomes.append(ended["status"])
+            # It raced: some cancels landed before the completion and some after (about half each here).
+            assert min(outcomes.count("completed"), outcomes.count("cancelled")) >= 10, outcomes
             stored = {path.name for path in tmp_path.iterdir() if len(path.name) >= 64}
             assert len(stored) == outcomes.count("completed"), "a heap file for every completed run and no other"
     run(scenario())
