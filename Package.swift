@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "mcpv8-fs", type: .dynamic, targets: ["FSPlugin"]),
         .library(name: "mcpv8-subprocess", type: .dynamic, targets: ["SubprocessPlugin"]),
         .library(name: "mcpv8-modules", type: .dynamic, targets: ["ModulesPlugin"]),
+        // The MCP bridge's file is named by its category, as every bundled plugin's: the server finds
+        // it by that name and operators pass it to --plugin, so it is not called MCPBridge.
         .library(name: "mcpv8-mcp_tools", type: .dynamic, targets: ["MCPBridgePlugin"]),
     ],
     dependencies: [
@@ -79,7 +81,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // The bridge's connections, for the host's runjs__<server>__<tool> tools.
-                "MCPUpstream",
+                "MCPBridge",
             ]
         ),
         .executableTarget(name: "mcp-v8", dependencies: ["Host"]),
@@ -109,25 +111,28 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wno-c23-extensions"])],
             // SHA-256 names the cache's files (OpenSSL's libcrypto, from libssl-dev).
             linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("cjson"), .linkedLibrary("crypto")]),
-        // The MCP bridge is Swift (swift-sdk's client): MCPUpstream holds the connections to other MCP
-        // servers, used by the plugin in workers and by the host for its runjs__<server>__<tool> tools.
-        .target(name: "MCPUpstreamSpawn", path: "Plugins/MCPBridge/Spawn"),
+        // The MCP bridge is Swift (swift-sdk's client), and every part of it is named MCPBridge*: the
+        // MCPBridge module (Upstream/) holds the connections to the other MCP servers ("upstreams"),
+        // used by the plugin in workers and by the host for its runjs__<server>__<tool> tools. What
+        // users already name keeps its own name: the `mcp_tools` policy category, the plugin name
+        // `mcp` (the guest global and the `mcp.` settings prefix) and the library file above.
+        .target(name: "MCPBridgeSpawn", path: "Plugins/MCPBridge/Spawn"),
         .target(
-            name: "MCPUpstream",
+            name: "MCPBridge",
             dependencies: [
                 "HostSupport",
-                "MCPUpstreamSpawn",
+                "MCPBridgeSpawn",
                 .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Plugins/MCPBridge/Upstream"),
         .target(
-            name: "MCPBridgePlugin", dependencies: ["CapabilityABI", "HostSupport", "MCPUpstream"],
+            name: "MCPBridgePlugin", dependencies: ["CapabilityABI", "HostSupport", "MCPBridge"],
             path: "Plugins/MCPBridge/Plugin"),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
         .testTarget(name: "HostTests", dependencies: ["Host"]),
         .testTarget(name: "HostSupportTests", dependencies: ["HostSupport"]),
-        .testTarget(name: "MCPUpstreamTests", dependencies: ["MCPUpstream"]),
+        .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge"]),
         // The FS plugin's path resolution, called directly (Plugins/FS/fs_paths.h).
         .testTarget(name: "FSPluginTests", dependencies: ["FSPlugin"]),
         // The C helpers policy decisions rely on, called directly.

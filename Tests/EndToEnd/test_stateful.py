@@ -375,6 +375,22 @@ def test_a_heap_over_the_limit_fails_the_run_and_stores_nothing(transport, tmp_p
     assert "--max-heap-bytes must be between 1048576 and 268435456 bytes; got 1000." in message
 
 
+async def wait_for_end(session, execution_id):
+    """Polls until the execution ends; returns how many reads said running, and the end."""
+    running = 0
+    while (ended := (await call(session, "get_execution", execution_id=execution_id))[0])["status"] == "running":
+        running += 1
+        await asyncio.sleep(0.005)
+    return running, ended
+
+
+async def assert_stored_nothing(session, ended, tag):
+    tagged, _ = await call(session, "query_heaps_by_tags", tags={"run": tag})
+    log, _ = await call(session, "list_session_snapshots", session=tag)
+    assert "heap" not in ended and tagged["heaps"] == [], ended
+    assert len(log["snapshots"]) == 1 and "output_heap" not in log["snapshots"][0], log
+
+
 def test_cancel_racing_completion_leaves_status_heap_tags_and_session_log_agreeing(tmp_path):
     """Issue 17 item 1: a cancel that lost the race to the run's completion made the execution read
     `cancelled` while its heap, tags and session log entry were stored; one that won must store none."""
@@ -386,8 +402,7 @@ def test_cancel_racing_completion_leaves_status_heap_tags_and_session_log_agreei
                 started, _ = await run_js(session, f"await new Promise(r => setTimeout(r, {i % 8})); globalThis.i = {i}",
                                           session="race", tags={"run": str(i)}, inline_wait_ms=0)
                 await call(session, "cancel_execution", execution_id=started["execution_id"])
-                while (ended := (await call(session, "get_execution", execution_id=started["execution_id"]))[0])["status"] == "running":
-                    await asyncio.sleep(0.005)
+                _, ended = await wait_for_end(session, started["execution_id"])
                 tagged, _ = await call(session, "query_heaps_by_tags", tags={"run": str(i)})
                 log, _ = await call(session, "list_session_snapshots", session="race")
                 assert len(log["snapshots"]) == i + 1, (i, ended, log)
@@ -399,6 +414,53 @@ def test_cancel_racing_completion_leaves_status_heap_tags_and_session_log_agreei
                     assert ended["status"] == "cancelled", ended
                     assert "heap" not in ended and tagged["heaps"] == [] and "output_heap" not in entry, (ended, entry)
                 outcomes.append(ended["status"])
+            # It raced: some cancels landed before the completion and some after (about half each here).
+            assert min(outcomes.count("completed"), outcomes.count("cancelled")) >= 10, outcomes
             stored = {path.name for path in tmp_path.iterdir() if len(path.name) >= 64}
             assert len(stored) == outcomes.count("completed"), "a heap file for every completed run and no other"
+    run(scenario())
+
+
+def test_a_run_queued_past_its_deadline_ends_timed_out_and_stores_nothing(tmp_path):
+    """Issue 17 item 1: the deadline reaches the lifecycle; one that passes while the run waits for a
+    worker takes it out of the queue, and it never runs."""
+    async def scenario():
+        async with stateful(tmp_path, "--max-concurrent-executions", "1") as session:
+            hog, _ = await run_js(session, "for(;;){}", execution_timeout_secs=5, inline_wait_ms=0)
+            queued, _ = await run_js(session, "console.log('ran'); globalThis.ran = true", session="queued",
+                                     tags={"run": "queued"}, execution_timeout_secs=1, inline_wait_ms=0)
+            running, ended = await wait_for_end(session, queued["execution_id"])
+            assert ended["status"] == "timed_out" and running > 0, ended
+            assert ended["error"] == ("Execution timed out after waiting 1s for a free worker: the server is "
+                                      "saturated (--max-concurrent-executions 1)."), ended
+            output, _ = await call(session, "get_execution_output", execution_id=queued["execution_id"])
+            assert output["data"] == "", "it never ran"
+            await assert_stored_nothing(session, ended, "queued")
+            still, _ = await call(session, "get_execution", execution_id=hog["execution_id"])
+            assert still["status"] == "running"
+            await call(session, "cancel_execution", execution_id=hog["execution_id"])
+    run(scenario())
+
+
+def test_the_deadline_counts_the_wait_for_a_worker_and_stops_a_running_run(tmp_path):
+    """Issue 17 item 1: a stateful run's wall-clock limit counts from run_js, waiting included. Here the
+    run waits 1.5 s for the one worker, then needs 2.5 s of its 3 s limit: the host's deadline stops it
+    after 1.5 s of running (its worker's own watchdog would have let it complete). It reads running
+    until the worker confirms the stop, then timed_out, and stores nothing."""
+    async def scenario():
+        async with stateful(tmp_path, "--max-concurrent-executions", "1") as session:
+            busy = "const end = Date.now() + {ms}; while (Date.now() < end) {{}}"
+            first, _ = await run_js(session, busy.format(ms=1500) + "; 'first'", inline_wait_ms=0)
+            waiting, _ = await run_js(session, "console.log('began'); " + busy.format(ms=2500) + "; globalThis.done = true",
+                                      session="waiting", tags={"run": "waiting"}, execution_timeout_secs=3,
+                                      inline_wait_ms=0)
+            running, ended = await wait_for_end(session, waiting["execution_id"])
+            assert ended["status"] == "timed_out" and running > 0, ended
+            assert ended["error"].startswith("Execution timed out after 3 s."), ended
+            assert "s of them for a free worker (--max-concurrent-executions 1)." in ended["error"], ended
+            output, _ = await call(session, "get_execution_output", execution_id=waiting["execution_id"])
+            assert output["data"] == "began\n", "it ran until the host stopped it"
+            await assert_stored_nothing(session, ended, "waiting")
+            done, _ = await call(session, "get_execution", execution_id=first["execution_id"])
+            assert done["status"] == "completed" and done["result"] == "first"
     run(scenario())

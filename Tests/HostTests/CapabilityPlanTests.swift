@@ -1,5 +1,5 @@
 @testable import Host
-import MCPUpstream
+import MCPBridge
 import XCTest
 
 /// One test per rule of `CapabilityPlan`: flags in, plugins with their policies and settings out.

@@ -1,7 +1,7 @@
 /*
  * The MCP bridge capability plugin: gives guests `mcp` (servers, listTools, callTool) to call the
  * tools of other MCP servers, gated by the "mcp_tools" policy category. Written in Swift against
- * the C ABI alone (mcpv8_capability.h); the connections are MCPUpstream's.
+ * the C ABI alone (mcpv8_capability.h); the connections are the MCPBridge module's.
  *
  * Operation "list_tools": request {"server"}; policy {"operation": "list_tools", "server"};
  *   completion [{"name", "description", "inputSchema", "outputSchema"?}, ...]
@@ -19,8 +19,10 @@ import CapabilityABI
 import Foundation
 import HostSupport
 import MCP
-import MCPUpstream
+import MCPBridge
 
+/// Not "MCPBridge" like the code: users write this name as the guest global `mcp` and the settings
+/// prefix (`--plugin-config mcp.timeout_ms=...`), as they write the category `mcp_tools` in policies.
 private let pluginName = "mcp"
 
 /// The host's API table, static for the life of the process (mcpv8_capability.h).

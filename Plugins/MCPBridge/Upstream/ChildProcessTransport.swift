@@ -2,7 +2,7 @@ import Foundation
 import HostSupport
 import Logging
 import MCP
-import MCPUpstreamSpawn
+import MCPBridgeSpawn
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import MCPUpstream
+import MCPBridge
 
 /// The `mcp-v8` command line.
 public struct MCPV8Command: AsyncParsableCommand {

@@ -3,7 +3,7 @@
 import Foundation
 
 /// How a run ended, as the engine reports it.
-public enum RunStatus: String, Codable, Sendable {
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
     case completed, error, syntaxError, timedOut, outOfMemory, cancelled, internalError
     /// The worker process running the code died (host-side only; the engine never reports it).
     case crashed

@@ -31,7 +31,7 @@ public struct ExecutionLifecycle: Sendable, Equatable {
         }
     }
 
-    public enum StopReason: Sendable, Equatable { case cancelled, timedOut }
+    public enum StopReason: Sendable, Equatable, CaseIterable { case cancelled, timedOut }
 
     /// The final state a stored status name stands for.
     public static func finalState(named name: String) -> State? {

@@ -48,18 +48,23 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let id: String
         let jobID: UInt64
         let owner: Namespace
+        /// When it was accepted (reported as `started_at`); its deadline counts from here.
         let startedAt = Date()
+        let timeoutSeconds: Int
         let output = ExecutionOutput()
         var lifecycle = ExecutionLifecycle()
+        /// When a worker took it.
+        var runningSince: Date?
         var outcome: RunOutcome?
         var heap: HeapID?
         var completedAt: Date?
         var waiters: [ResumeOnce] = []
 
-        init(id: String, jobID: UInt64, owner: Namespace) {
+        init(id: String, jobID: UInt64, owner: Namespace, timeoutSeconds: Int) {
             self.id = id
             self.jobID = jobID
             self.owner = owner
+            self.timeoutSeconds = timeoutSeconds
         }
     }
 
@@ -95,13 +100,15 @@ public final class ExecutionRegistry: @unchecked Sendable {
             inputHeap = heap
         }
         try pool.reserve(namespace: namespace)
-        let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: namespace)
+        let timeoutSeconds = parameters.timeoutSeconds ?? defaults.timeoutSeconds
+        let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: namespace,
+                            timeoutSeconds: timeoutSeconds)
         lock.lock()
         records[record.id] = record
         lock.unlock()
 
         let request = RunRequest(code: parameters.code, heapLimitMB: parameters.heapMB ?? defaults.heapMB,
-                                 timeoutSeconds: parameters.timeoutSeconds ?? defaults.timeoutSeconds,
+                                 timeoutSeconds: timeoutSeconds,
                                  outputLimitBytes: defaults.outputLimitBytes,
                                  checkpoint: CheckpointInput(heap: inputHeap), namespace: namespace)
         Task { [self] in
@@ -112,9 +119,13 @@ public final class ExecutionRegistry: @unchecked Sendable {
             } catch {
                 outcome = RunOutcome(status: .error, error: "\(error)")
             }
+            let ending = finalState(of: record, reporting: outcome.status)
             // A run that ends other than completed (a cancel that won the race included) stores nothing.
-            if outcome.newHeap != nil, finalState(of: record, reporting: outcome.status) != .completed {
-                outcome.newHeap = nil
+            if ending != .completed { outcome.newHeap = nil }
+            if ending == .timedOut, outcome.status != .timedOut {
+                // The host stopped it at its deadline, which the worker or the queue reports as a cancel.
+                outcome.status = .timedOut
+                outcome.error = deadlineMessage(for: record)
             }
             var newHeap: HeapID?
             if let heap = outcome.newHeap {
@@ -142,13 +153,52 @@ public final class ExecutionRegistry: @unchecked Sendable {
             record.output.finish(outcome, outputLimitBytes: request.outputLimitBytes)
             finish(record, outcome: outcome, heap: newHeap)
         }
+        // The wall-clock limit of a stateful execution counts from its acceptance, waiting for a
+        // free worker included, so it ends within its limit (plus the stop's grace) of `run_js`:
+        // the lifecycle decides what the deadline does to it, queued or running.
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(timeoutSeconds)) { [weak self, id = record.id] in
+            self?.deadlinePassed(id)
+        }
         return record.id
     }
 
     private func started(_ id: String) {
         lock.lock()
-        _ = records[id]?.lifecycle.handle(.started)
+        if let record = records[id] {
+            record.runningSince = Date()
+            _ = record.lifecycle.handle(.started)
+        }
         lock.unlock()
+    }
+
+    private func deadlinePassed(_ id: String) {
+        lock.lock()
+        guard let record = records[id] else { return lock.unlock() }
+        let action = record.lifecycle.handle(.deadlinePassed)
+        lock.unlock()
+        carryOut(action, for: record)
+    }
+
+    /// Does what the lifecycle decided: the pool takes a queued run out of its queue, or asks the
+    /// worker running it to stop (and kills that worker if it does not stop within the pool's grace).
+    private func carryOut(_ action: ExecutionLifecycle.Action, for record: Record) {
+        switch action {
+        case .dequeue, .stopRun: pool.cancel(jobID: record.jobID)
+        case .none, .alreadyFinished: break
+        }
+    }
+
+    /// The error of a run the host stopped at its deadline: the wait for a worker counted.
+    private func deadlineMessage(for record: Record) -> String {
+        lock.lock()
+        let runningSince = record.runningSince
+        lock.unlock()
+        let workers = pool.configuration.workerCount
+        guard let runningSince else { return LimitMessage.timedOutWaiting(seconds: record.timeoutSeconds, workers: workers) }
+        let waited = Int(runningSince.timeIntervalSince(record.startedAt).rounded())
+        let timedOut = LimitMessage.timedOut(seconds: record.timeoutSeconds)
+        return waited == 0 ? timedOut
+            : timedOut + " It waited \(waited) s of them for a free worker (--max-concurrent-executions \(workers))."
     }
 
     /// The state the execution ends in when its worker reports `status`, without ending it yet (a cancel
@@ -257,7 +307,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let action = record.lifecycle.handle(.cancelRequested)
         let result = (summary(record), { if case .alreadyFinished = action { true } else { false } }())
         lock.unlock()
-        if !result.1 { pool.cancel(jobID: record.jobID) }
+        carryOut(action, for: record)
         return result
     }
 

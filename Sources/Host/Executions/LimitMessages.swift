@@ -7,6 +7,12 @@ enum LimitMessage {
             + "(up to \(ExecutionLimits.timeoutSeconds.upperBound)) or --execution-timeout."
     }
 
+    /// A run that waited its whole time limit for a free worker, and so never ran.
+    static func timedOutWaiting(seconds: Int, workers: Int) -> String {
+        "Execution timed out after waiting \(seconds)s for a free worker: the server is saturated "
+            + "(--max-concurrent-executions \(workers))."
+    }
+
     static func outOfMemory(heapMB: Int) -> String {
         "Out of memory: the JavaScript heap limit of \(heapMB) MB was reached. Raise it with \(raiseHeap)."
     }

@@ -1,5 +1,5 @@
 import Foundation
-import MCPUpstream
+import MCPBridge
 
 /// The flags that decide which capabilities exist, as the command line gave them (files already
 /// read and parsed). One value per set of flags: a tenant will have its own.

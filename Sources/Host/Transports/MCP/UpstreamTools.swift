@@ -2,7 +2,7 @@ import Foundation
 import HostSupport
 import Logging
 import MCP
-import MCPUpstream
+import MCPBridge
 
 /// The tools of the upstream MCP servers (`--mcp-server`, `--mcp-config`), advertised as
 /// `runjs__<server>__<tool>` so that an agent learns they exist; calling one only says how to reach

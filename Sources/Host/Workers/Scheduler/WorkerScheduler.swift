@@ -236,9 +236,8 @@ struct WorkerScheduler {
         let expired = queue.removeAll { id in jobs[id].map { now - $0.queuedAt > $0.timeout } ?? false }
         for id in expired {
             guard let job = jobs.removeValue(forKey: id) else { continue }
-            actions.append(.resume(id, RunOutcome(status: .timedOut, error:
-                "Execution timed out after waiting \(Int(job.timeout))s for a free worker: the server is "
-                + "saturated (--max-concurrent-executions \(configuration.workerCount)).")))
+            actions.append(.resume(id, RunOutcome(status: .timedOut, error: LimitMessage.timedOutWaiting(
+                seconds: Int(job.timeout), workers: configuration.workerCount))))
         }
         for (id, job) in jobs where !job.killed && job.killAt <= now {
             guard let slot = job.slot else { continue }

@@ -1,5 +1,5 @@
 import Foundation
-@testable import MCPUpstream
+@testable import MCPBridge
 import XCTest
 
 final class UpstreamServerTests: XCTestCase {
