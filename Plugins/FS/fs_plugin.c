@@ -635,6 +635,9 @@ static const mcpv8_plugin fs_plugin = {
     .state = &plugin_settings,
     .release = free,
     .shutdown = NULL,
+    .usage = "fs, all async: fs.readFile(path, 'utf8'|'buffer'?) -> string|Uint8Array, fs.writeFile(path, data), "
+             "fs.appendFile(path, data), fs.readdir(path), fs.stat(path), fs.mkdir(path, {recursive}?), "
+             "fs.rm(path, {recursive}?), fs.rename(from, to), fs.copyFile(from, to), fs.exists(path)",
 };
 
 __attribute__((visibility("default"))) const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error,

@@ -155,6 +155,8 @@ static const mcpv8_plugin descriptor = {
     .state = &plugin_state,
     .release = release,
     .shutdown = shutdown_plugin,
+    .usage = "fetch(url, {method, headers, body}?) -> Promise<Response> (status, ok, headers.get(name), text(), json(), "
+             "arrayBuffer()), redirects followed; Headers and Response as in browsers",
 };
 
 const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, size_t error_capacity) {

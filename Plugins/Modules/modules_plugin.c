@@ -368,6 +368,7 @@ static const mcpv8_plugin descriptor = {
     .state = &plugin_state,
     .release = free,
     .shutdown = shutdown_plugin,
+    .usage = "import (static or dynamic) from npm:name@version, jsr:@scope/name@version or https:// URLs",
 };
 
 const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, size_t error_capacity) {

@@ -400,6 +400,8 @@ static const mcpv8_plugin descriptor = {
     .state = &plugin_settings,
     .release = free,
     .shutdown = shutdown_plugin,
+    .usage = "child_process.execFile(file, args?, {cwd, env, input}?) -> Promise<{stdout, stderr, code, signal}>; "
+             "new Deno.Command(cmd, {args, cwd, env, stdin}?).output() -> Promise<{code, success, stdout, stderr}>",
 };
 
 __attribute__((visibility("default"))) const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error,

@@ -331,6 +331,9 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
         operation_count: 2,
         state: nil,
         release: { free($0) },
-        shutdown: { _ in bridge?.shutdown() }))
+        shutdown: { _ in bridge?.shutdown() },
+        usage: UnsafePointer(strdup("await mcp.listTools(server), await mcp.callTool(server, tool, args) -> "
+                                    + "{content, structuredContent?, isError}; mcp.servers names the servers, the "
+                                    + "runjs__<server>__<tool> tools describe theirs"))))
     return UnsafePointer(descriptor)
 }

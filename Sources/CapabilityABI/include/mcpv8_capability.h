@@ -187,6 +187,14 @@ typedef struct {
   /* Called once when the host is done with the plugin (may be NULL). No operation is started
    * after it; calls still in flight may be abandoned. */
   void (*shutdown)(void *plugin_state);
+
+  /* since 1.1 */
+  /* May be NULL. One line (at most 400 bytes, no control characters) telling an agent what the
+   * plugin's globals offer and how to call them, such as "fetch(url, init?) -> Promise<Response>".
+   * The host puts it in the run_js tool's description for callers whose capability set has the
+   * plugin; without it (or for a 1.0 plugin) the host writes one from the name, category and
+   * globals. */
+  const char *usage;
 } mcpv8_plugin;
 
 /* The entry: `host` is valid for the life of the process. Returns the descriptor, or NULL after

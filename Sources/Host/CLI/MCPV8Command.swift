@@ -303,7 +303,8 @@ public struct MCPV8Command: AsyncParsableCommand {
         let instructionsText = try instructions.map { try Self.textOrFile($0, flag: "--instructions") }
         let descriptionText = try runJSDescription.map { try Self.textOrFile($0, flag: "--run-js-description") }
 
-        var capabilities = try capabilityConfiguration(logger: logger)
+        let plan = try capabilityPlan(logger: logger)
+        var capabilities = plan.configuration
         let wasm = try preloadedWasmModules()
         capabilities.wasmModules = wasm.map(\.spec)
         let pool = WorkerPool(
@@ -348,7 +349,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         let upstream = upstreamTools(capabilities)
         defer { upstream?.stopDiscovery() }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode,
-                                   wasmModules: wasm, upstreamTools: upstream)
+                                   capabilitySets: ["": CapabilitySummary(plugins: plan.plugins.map(\.description),
+                                                                          wasmModules: wasm)],
+                                   upstreamTools: upstream)
         if let upstream { startDiscovery(upstream, capabilities: capabilities, reserved: setup.toolNames, logger: logger) }
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
@@ -376,7 +379,7 @@ public struct MCPV8Command: AsyncParsableCommand {
 
     /// The policies, plugins and plugin settings the flags ask for (`CapabilityPlan`), each checked
     /// now: the plugins in a child process, the policies compiled here.
-    func capabilityConfiguration(logger: Logger) throws -> CapabilityConfiguration {
+    func capabilityPlan(logger: Logger) throws -> CapabilityPlan {
         do {
             var flags = CapabilityFlags()
             flags.policies = try policiesJSON.map(PolicyConfiguration.parse) ?? PolicyConfiguration()
@@ -400,7 +403,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             plan.warnings.forEach { logger.warning("\($0)") }
             _ = try PolicyEngine(configuration: plan.configuration.policies, regoLibraryPath: regoLibrary, logger: logger)
             for plugin in plan.plugins { logger.info("capability plugin \(plugin.path) loaded") }
-            return plan.configuration
+            return plan
         } catch let error as PolicyError {
             throw ValidationError(error.description)
         } catch let error as PluginError {

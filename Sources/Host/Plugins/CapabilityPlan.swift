@@ -35,11 +35,22 @@ public struct PluginDescription: Codable, Sendable, Equatable {
     public var name: String
     public var category: String
     public var globals: [String]
+    /// Its own line for the run_js description (the ABI 1.1 `usage` field); nil for a 1.0 plugin
+    /// or one that gives none.
+    public var usage: String?
 
-    public init(name: String, category: String, globals: [String]) {
+    public init(name: String, category: String, globals: [String], usage: String? = nil) {
         self.name = name
         self.category = category
         self.globals = globals
+        self.usage = usage
+    }
+
+    static let usageBytes = 1...400
+
+    /// One line an agent reads every turn: short, and nothing that could break the text around it.
+    static func isValidUsage(_ text: String) -> Bool {
+        usageBytes.contains(text.utf8.count) && !text.unicodeScalars.contains { $0.properties.generalCategory == .control }
     }
 }
 

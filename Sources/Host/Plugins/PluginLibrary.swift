@@ -12,6 +12,8 @@ final class LoadedPlugin: @unchecked Sendable {
     let version: String
     let category: String
     let globals: [String]
+    /// Its own line for the run_js description (ABI 1.1); nil when it gives none.
+    let usage: String?
     let prelude: String
     let operations: [String: mcpv8_operation]
     /// The descriptor's fields as the loader read them.
@@ -20,7 +22,7 @@ final class LoadedPlugin: @unchecked Sendable {
     var state: UnsafeMutableRawPointer? { descriptor.state }
 
     /// What it said it is, for `CapabilityPlan`.
-    var summary: PluginDescription { PluginDescription(name: name, category: category, globals: globals) }
+    var summary: PluginDescription { PluginDescription(name: name, category: category, globals: globals, usage: usage) }
 
     /// Frees what the plugin handed out as plugin_owned.
     func release(_ pointer: UnsafeMutableRawPointer?) {
@@ -69,6 +71,14 @@ final class LoadedPlugin: @unchecked Sendable {
             }
             globals.append(global)
         }
+        var usage: String?
+        if read.covers(\.usage), let text = plugin.usage.map({ String(cString: $0) }) {
+            guard PluginDescription.isValidUsage(text) else {
+                throw refuse("its usage line is not one line of 1 to \(PluginDescription.usageBytes.upperBound) bytes "
+                             + "without control characters")
+            }
+            usage = text
+        }
         var operations: [String: mcpv8_operation] = [:]
         // The array's stride is the plugin's sizeof(mcpv8_operation), not this host's.
         let stride = plugin.operations.map { ABIStruct<mcpv8_operation>(at: $0).size } ?? 0
@@ -89,6 +99,7 @@ final class LoadedPlugin: @unchecked Sendable {
         self.version = plugin.version.map { String(cString: $0) } ?? ""
         self.category = category
         self.globals = globals
+        self.usage = usage
         self.prelude = prelude
         self.operations = operations
         self.descriptor = plugin

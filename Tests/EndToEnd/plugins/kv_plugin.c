@@ -10,7 +10,7 @@
  * "key" and values travel as bytes: no JSON parser needed.
  *
  * Variants for the loader's refusals: -DKV_ABI_MAJOR=N, -DKV_FAIL_INIT, -DKV_CATEGORY='"x"',
- * -DKV_DESCRIPTOR_SIZE=N, -DKV_CRASH_ENTRY (its entry dereferences NULL).
+ * -DKV_DESCRIPTOR_SIZE=N, -DKV_CRASH_ENTRY (its entry dereferences NULL), -DKV_USAGE='"..."'.
  * For the ABI's promise across minor versions: built with -I the 1.0 header (old plugin, newer
  * host), and -DKV_NEWER_MINOR (a plugin of a later minor, which appended a field to the
  * descriptor and to each operation that this host does not know and must step over).
@@ -45,6 +45,10 @@ typedef struct { mcpv8_plugin known; } kv_descriptor;
 #define KV_CONFIG config
 #else
 #define KV_CONFIG config_host_owned
+#endif
+/* ABI 1.1's usage line for the run_js description (-DKV_USAGE='"..."' replaces it). */
+#ifndef KV_USAGE
+#define KV_USAGE "await kv.set(key, value), await kv.get(key) -> string|null: a key-value store of the worker process"
 #endif
 #ifndef KV_DESCRIPTOR_SIZE
 #define KV_DESCRIPTOR_SIZE sizeof(kv_descriptor)
@@ -214,6 +218,9 @@ static const kv_descriptor descriptor = {.known = {
     .state = NULL,
     .release = free,
     .shutdown = NULL,
+#if MCPV8_ABI_MINOR >= 1
+    .usage = KV_USAGE,
+#endif
 }};
 
 const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *api, char *error, size_t error_capacity) {

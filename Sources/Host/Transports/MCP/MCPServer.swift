@@ -10,44 +10,61 @@ public struct MCPServerSetup: Sendable {
         case stateful(ExecutionRegistry, inlineWaitMilliseconds: Int)
     }
 
-    public var instructions: String
-    public var runJSDescription: String
     public let mode: Mode
-    /// The tools every client sees; `allTools` adds the upstream servers' stubs found so far.
-    public let tools: [Tool]
     public let upstreamTools: UpstreamTools?
+    /// What each capability set's callers are offered, by the set's name (the caller's tenant; ""
+    /// is the server's own, the only set without tenants).
+    let offers: [String: Offer]
 
-    public static let defaultInstructions = """
-        mcp-v8 runs JavaScript in sandboxed V8 isolates. Use the run_js tool to compute, \
-        transform data or test code: write a program instead of reasoning step by step. Print with \
-        console.log; the value of the last expression is returned as the result.
-        """
+    /// The instructions and tools the callers of one capability set see.
+    struct Offer: Sendable {
+        var instructions: String
+        /// run_js and the tools of `mode`, then the set's pre-loaded WebAssembly modules' stubs.
+        var tools: [Tool]
+        /// Whether the upstream servers' stubs are listed too: the set's runs can call them.
+        var listsUpstreamTools: Bool
+    }
 
+    /// `instructions` and `runJSDescription` are the operator's texts (`--instructions`,
+    /// `--run-js-description`): when given, every set shows them instead of the texts built from its
+    /// capabilities.
     public init(instructions: String?, runJSDescription: String?, mode: Mode,
-                wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)] = [],
-                upstreamTools: UpstreamTools? = nil) {
-        self.instructions = instructions ?? Self.defaultInstructions
+                capabilitySets: [String: CapabilitySummary] = ["": .none], upstreamTools: UpstreamTools? = nil) {
         self.mode = mode
         self.upstreamTools = upstreamTools
-        switch mode {
-        case .stateless(let executor):
-            self.runJSDescription = runJSDescription ?? RunJSTool.defaultDescription
-            tools = [RunJSTool.definition(description: self.runJSDescription, defaults: executor.defaults)]
-                + WasmModuleTools.definitions(wasmModules)
-        case .stateful(let registry, let wait):
-            self.runJSDescription = runJSDescription ?? StatefulTools.runJSDescription
-            tools = StatefulTools.definitions(runJSDescription: self.runJSDescription, defaults: registry.defaults,
-                                              inlineWaitMilliseconds: wait)
+        offers = capabilitySets.mapValues { summary in
+            let tools: [Tool]
+            switch mode {
+            case .stateless(let executor):
+                let description = runJSDescription ?? summary.runJSDescription(stateless: true)
+                tools = [RunJSTool.definition(description: description, defaults: executor.defaults)]
+                    + WasmModuleTools.definitions(summary.wasmModules)
+            case .stateful(let registry, let wait):
+                let description = runJSDescription ?? summary.runJSDescription(stateless: false)
+                tools = StatefulTools.definitions(runJSDescription: description, defaults: registry.defaults,
+                                                  inlineWaitMilliseconds: wait)
+            }
+            return Offer(instructions: instructions ?? summary.instructions, tools: tools,
+                         listsUpstreamTools: upstreamTools != nil && summary.reachesUpstreamServers)
         }
     }
 
-    /// Carries out a call of one of `tools` in the caller's `namespace`. Throws what
-    /// `ToolFailure.classify` names when the call cannot be carried out for a reason the caller
-    /// should hear.
+    /// What callers of the capability set `name` are offered; a set the server does not know
+    /// offers nothing, so a caller never falls back to another set's tools.
+    func offer(_ name: String) -> Offer {
+        offers[name] ?? Offer(instructions: CapabilitySummary.none.instructions, tools: [], listsUpstreamTools: false)
+    }
+
+    /// Carries out a call of one of the tools the caller's capability set offers, in the caller's
+    /// `namespace`. Throws what `ToolFailure.classify` names when the call cannot be carried out
+    /// for a reason the caller should hear, and `UnknownToolError` for a tool its set lacks.
     public func answer(tool name: String, arguments: [String: Value]?, namespace: Namespace) async throws -> ToolAnswer {
-        if let stub = upstreamTools?.tools.first(where: { $0.name == name }) { return UpstreamTools.answer(stub) }
-        guard let tool = tools.first(where: { $0.name == name }) else {
-            throw UnknownToolError(name: name, available: allTools.map(\.name))
+        let offer = offer(namespace.tenant)
+        if offer.listsUpstreamTools, let stub = upstreamTools?.tools.first(where: { $0.name == name }) {
+            return UpstreamTools.answer(stub)
+        }
+        guard let tool = offer.tools.first(where: { $0.name == name }) else {
+            throw UnknownToolError(name: name, available: tools(offer).map(\.name))
         }
         if name.hasPrefix(WasmModuleTools.prefix) { return WasmModuleTools.answer(tool) }
         switch mode {
@@ -59,19 +76,23 @@ public struct MCPServerSetup: Sendable {
         }
     }
 
-    /// The names of `tools`, which the upstream servers' stubs may not take.
-    public var toolNames: Set<String> { Set(tools.map(\.name)) }
+    /// The names of every set's own tools, which the upstream servers' stubs may not take.
+    public var toolNames: Set<String> { Set(offers.values.flatMap { $0.tools.map(\.name) }) }
 
-    /// The tools a client is offered now.
-    public var allTools: [Tool] { tools + (upstreamTools?.tools ?? []) }
+    /// The tools a client of `offer`'s set is offered now.
+    func tools(_ offer: Offer) -> [Tool] {
+        offer.tools + (offer.listsUpstreamTools ? upstreamTools?.tools ?? [] : [])
+    }
 
     /// Serves one client connection on `transport`, whose calls are answered in `namespace`.
+    /// It sees the instructions and tools of the namespace's capability set (its tenant's).
     public func startServer(on transport: any Transport, namespace: Namespace = .default) async throws -> Server {
-        let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: instructions,
-                            capabilities: .init(tools: .init(listChanged: upstreamTools != nil)))
-        upstreamTools?.register(server)
+        let offer = offer(namespace.tenant)
+        let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: offer.instructions,
+                            capabilities: .init(tools: .init(listChanged: offer.listsUpstreamTools)))
+        if offer.listsUpstreamTools { upstreamTools?.register(server) }
         let setAside = SetAsideArguments()
-        await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: allTools) }
+        await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: tools(offer)) }
         await server.withMethodHandler(CallTool.self) { [self] call in
             do {
                 let answer = try await answer(tool: call.name, arguments: setAside.take(call.arguments), namespace: namespace)
@@ -97,7 +118,7 @@ public struct UnknownToolError: Error, CustomStringConvertible {
     let available: [String]
 
     public var description: String {
-        "Unknown tool '\(name)'; available: \(available.joined(separator: ", "))."
+        "Unknown tool '\(name)'; available: \(available.isEmpty ? "none" : available.joined(separator: ", "))."
     }
 }
 

@@ -6,15 +6,6 @@ import MCP
 enum RunJSTool {
     static let name = "run_js"
 
-    static let defaultDescription = """
-        Run JavaScript or TypeScript in a fresh, sandboxed V8 isolate and return its console output \
-        and result. The result is the value of the last expression (a returned Promise is awaited). \
-        Code using import/export or top-level await runs as an ES module; its result is the value of \
-        its last top-level expression statement. Available: console, setTimeout/setInterval, \
-        queueMicrotask, structuredClone, TextEncoder/TextDecoder, atob/btoa, URL/URLSearchParams, \
-        performance.now, WebAssembly. No network, filesystem or Node APIs. Nothing persists between calls.
-        """
-
     static let parameterNames = ["code", "heap_memory_max_mb", "execution_timeout_secs"]
 
     static func definition(description: String, defaults: ExecutionDefaults) -> Tool {

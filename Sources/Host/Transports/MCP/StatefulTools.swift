@@ -5,16 +5,6 @@ import MCP
 /// The tools of stateful mode: `run_js` starts an execution from a heap; the others observe and
 /// control executions. Field names follow the system mcp-v8 replaces.
 enum StatefulTools {
-    static let runJSDescription = """
-        Run JavaScript in a sandboxed V8 isolate whose state persists as a heap snapshot. Pass the \
-        `heap` returned by an earlier run to continue from its state (global variables, functions, \
-        objects); omit it to start fresh. Returns an execution_id; when the run ends within \
-        inline_wait_ms (default set by the server), the status, result, heap and first page of console \
-        output come back at once, otherwise poll get_execution and get_execution_output. The result \
-        is the value of the last expression. No network, filesystem or Node APIs; Intl and \
-        FinalizationRegistry are unavailable in stateful runs.
-        """
-
     static let runJSParameters = ["code", "heap", "session", "tags", "heap_memory_max_mb", "execution_timeout_secs",
                                   "inline_wait_ms"]
     static let tagKeyLength = 1...200
