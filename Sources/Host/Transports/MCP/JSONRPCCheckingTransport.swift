@@ -23,9 +23,10 @@ actor JSONRPCCheckingTransport: Transport {
 
     func send(_ data: Data) async throws {
         // A call refused before its handler ran (an error answer, which is short) leaves its arguments behind.
-        if data.count <= 4096, case .object(let answer)? = try? PlainJSON.value(from: data), answer["error"] != nil,
-           let id = answer["id"] {
-            arguments.discard(request: id)
+        if data.count <= 4096 {
+            for head in JSONRPCHead.heads(in: data) where head.hasError {
+                if let id = head.id { arguments.discard(request: id) }
+            }
         }
         try await client.send(data)
     }

@@ -1,5 +1,4 @@
 import Foundation
-import HostSupport
 import Logging
 import MCP
 import ServiceLifecycle
@@ -79,8 +78,8 @@ actor UnansweredRequests: Transport {
 
     func send(_ data: Data) async throws {
         try await client.send(data)
-        for message in Self.messages(in: data) where message["method"] == nil {
-            if let id = message["id"] { unanswered.remove(id) }
+        for head in JSONRPCHead.heads(in: data) where !head.hasMethod {
+            if let id = head.id { unanswered.remove(id) }
         }
     }
 
@@ -109,17 +108,8 @@ actor UnansweredRequests: Transport {
     }
 
     private func note(_ data: Data) {
-        for message in Self.messages(in: data) where message["method"] != nil {
-            if let id = message["id"] { unanswered.insert(id) }
-        }
-    }
-
-    /// The JSON-RPC messages in `data`: one object, or a batch of them.
-    private static func messages(in data: Data) -> [[String: Value]] {
-        switch try? PlainJSON.value(from: data) {
-        case .object(let message)?: [message]
-        case .array(let batch)?: batch.compactMap { if case .object(let message) = $0 { message } else { nil } }
-        default: []
+        for head in JSONRPCHead.heads(in: data) where head.hasMethod {
+            if let id = head.id { unanswered.insert(id) }
         }
     }
 }

@@ -34,11 +34,17 @@ struct ExecutionQueue: Sendable {
         byNamespace.sorted { $0.value[0].order < $1.value[0].order }.map(\.key)
     }
 
+    /// The namespaces with runs waiting, in no order.
+    var namespaces: some Collection<Namespace> { byNamespace.keys }
+
+    /// How many runs of `namespace` wait.
+    func count(of namespace: Namespace) -> Int { byNamespace[namespace]?.count ?? 0 }
+
     /// Takes the oldest run of `namespace`.
     mutating func popFirst(of namespace: Namespace) -> UInt64? {
-        guard var entries = byNamespace[namespace], !entries.isEmpty else { return nil }
-        let entry = entries.removeFirst()
-        byNamespace[namespace] = entries.isEmpty ? nil : entries
+        // In place: a copy of the list would cost its length on every run handed out.
+        guard let entry = byNamespace[namespace]?.removeFirst() else { return nil }
+        if byNamespace[namespace]?.isEmpty == true { byNamespace[namespace] = nil }
         count -= 1
         return entry.id
     }

@@ -314,7 +314,9 @@ struct WorkerScheduler {
             slots[index].state = .busy(id)
             actions.append(.send(.run(id), slot: index))
         }
-        if !actions.isEmpty { fairDispatch.keep(only: Set(jobs.values.map(\.namespace))) }
+        // Every job is queued or on a worker: the namespaces present come from those, not from
+        // every job (thousands, when a client pipelines its calls).
+        if !actions.isEmpty { fairDispatch.keep(only: Set(queue.namespaces).union(runningPerNamespace().keys)) }
         return actions
     }
 
@@ -338,7 +340,8 @@ struct WorkerScheduler {
         let load = ExecutionAdmission.Load(
             waiting: queue.count + reservedPlaces.values.reduce(0, +),
             workersNotBusy: slots.count - busyWorkers,
-            namespacePending: jobs.values.count { $0.namespace == namespace } + reservedPlaces[namespace, default: 0])
+            namespacePending: queue.count(of: namespace) + runningPerNamespace()[namespace, default: 0]
+                + reservedPlaces[namespace, default: 0])
         switch configuration.admission.decide(namespace: namespace, load: load) {
         case .admit:
             return nil
