@@ -16,6 +16,8 @@ public struct MCPServerSetup: Sendable {
     /// The tools every client sees; `allTools` adds the upstream servers' stubs found so far.
     public let tools: [Tool]
     public let upstreamTools: UpstreamTools?
+    /// Whose limits (and capability set) a caller's namespace stands for.
+    public let tenants: TenantDirectory
 
     public static let defaultInstructions = """
         mcp-v8 runs JavaScript in sandboxed V8 isolates. Use the run_js tool to compute, \
@@ -23,11 +25,12 @@ public struct MCPServerSetup: Sendable {
         console.log; the value of the last expression is returned as the result.
         """
 
-    public init(instructions: String?, runJSDescription: String?, mode: Mode,
+    public init(instructions: String?, runJSDescription: String?, mode: Mode, tenants: TenantDirectory,
                 wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)] = [],
                 upstreamTools: UpstreamTools? = nil) {
         self.instructions = instructions ?? Self.defaultInstructions
         self.mode = mode
+        self.tenants = tenants
         self.upstreamTools = upstreamTools
         switch mode {
         case .stateless(let executor):
@@ -50,12 +53,15 @@ public struct MCPServerSetup: Sendable {
             throw UnknownToolError(name: name, available: allTools.map(\.name))
         }
         if name.hasPrefix(WasmModuleTools.prefix) { return WasmModuleTools.answer(tool) }
+        // Resolved once for the call: a reload meanwhile does not change its limits.
+        let tenant = try tenants.tenant(of: namespace)
         switch mode {
         case .stateless(let executor):
-            return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments), in: namespace))
+            let parameters = try RunJSTool.parameters(from: arguments, tenant: tenant)
+            return RunJSTool.answer(try await executor.execute(parameters, in: namespace, defaults: tenant.limits.defaults))
         case .stateful(let registry, let wait):
             return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait,
-                                                  namespace: namespace)
+                                                  namespace: namespace, tenant: tenant)
         }
     }
 
