@@ -11,7 +11,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from conftest import BINARY, call, http_server_process, run, run_js, start_fails
-from test_auth import AUDIENCE, ISSUER, KeySet, exec_as, jwks_server, mcp_as
+from test_auth import AUDIENCE, ISSUER, KeySet, exec_as, jwks_server, list_tools_status, mcp_as, open_mcp_session
 
 MISSING_HEAP = "ab" * 32
 MISSING_ID = "00000000-0000-0000-0000-000000000000"
@@ -190,17 +190,10 @@ def test_another_tenants_identifiers_answer_exactly_as_missing_ones(tenanted, ke
 
 def test_an_mcp_session_stays_with_its_tenant_and_subject(tenanted, keys):
     url = tenanted[0]
-    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
-    accept = {"accept": "application/json, text/event-stream"}
-    opened = httpx.post(f"{url}/mcp", json=initialize, timeout=30,
-                        headers={"authorization": f"Bearer {token(keys, 'alice', 'team')}", **accept})
-    session = opened.headers["mcp-session-id"]
+    session = open_mcp_session(url, token(keys, "alice", "team"))
+    assert list_tools_status(url, token(keys, "alice", "team"), session) == 200
     for subject, tenant in [("alice", "labs"), ("bob", "team")]:
-        borrowed = httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, timeout=30,
-                              headers={"authorization": f"Bearer {token(keys, subject, tenant)}",
-                                       "mcp-session-id": session, **accept})
-        assert borrowed.status_code == 404, (subject, tenant)
+        assert list_tools_status(url, token(keys, subject, tenant), session) == 404, (subject, tenant)
 
 
 def test_a_shared_state_tenant_shares_sessions_tags_and_heaps_among_its_callers(tenanted, keys):
@@ -294,3 +287,19 @@ def test_stdio_callers_are_the_tenant_of_tenant(tmp_path, binary):
                 assert is_error and "from 4 to 32 (the most tenant 'labs' may ask for), got 64" in refused["error"]
                 assert (await run_js(session, "1", heap_memory_max_mb=32))[0]["result"] == 1
     run(scenario())
+
+
+def test_http_without_tokens_serves_the_tenant_of_tenant_while_it_is_configured(tmp_path, binary):
+    file = Path(tenants_file(tmp_path / "tenants.json", three_tenants(tmp_path)))
+    with http_server_process("--http-port", "0", "--stateless", "--tenants", str(file), "--tenant", "labs") as (url, process, _):
+        refused = httpx.post(f"{url}/api/exec", json={"code": "1", "heap_memory_max_mb": 64}, timeout=30)
+        assert refused.status_code == 400 and "(the most tenant 'labs' may ask for)" in refused.json()["error"]
+        tenants = three_tenants(tmp_path)
+        del tenants["labs"]
+        file.write_text(json.dumps({"tenants": tenants}))
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: httpx.post(f"{url}/api/exec", json={"code": "1"}, timeout=30).status_code == 403,
+                 "the removed tenant is refused")
+        gone = httpx.post(f"{url}/api/exec", json={"code": "1"}, timeout=30).json()["error"]
+        assert gone == "Forbidden: the tenant 'labs' (--tenant) is no longer configured (--tenants)."
+        assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
