@@ -122,7 +122,7 @@ final class TenantResolutionTests: XCTestCase {
     }
 
     func testATokensClaimPicksAConfiguredTenantOrIsRefusedNamingTheClaim() throws {
-        let directory = TenantDirectory(TenantConfiguration(tenants: ["acme": Self.acme], fromFile: true))
+        let directory = TenantDirectory(TenantConfiguration(tenants: ["acme": Self.acme]))
         XCTAssertEqual(try directory.tenant(claim: "tenant", value: "acme").name, "acme")
         let about = "the token's 'tenant' claim (--tenant-claim)"
         XCTAssertEqual(refusal(nil, directory), "the token has no 'tenant' claim (--tenant-claim) naming its tenant")
@@ -138,9 +138,9 @@ final class TenantResolutionTests: XCTestCase {
     }
 
     func testAReloadSwapsTheWholeConfigurationAndARemovedTenantIsRefused() throws {
-        let directory = TenantDirectory(TenantConfiguration(tenants: ["acme": Self.acme], fromFile: true))
+        let directory = TenantDirectory(TenantConfiguration(tenants: ["acme": Self.acme]))
         let before = try directory.tenant(of: Self.acme.namespace(subject: "alice"))
-        directory.replace(with: TenantConfiguration(tenants: [:], fromFile: true))
+        directory.replace(with: TenantConfiguration(tenants: [:]))
         XCTAssertEqual(before.name, "acme", "a tenant resolved before the reload keeps its value")
         XCTAssertThrowsError(try directory.tenant(of: Self.acme.namespace(subject: "alice"))) { error in
             XCTAssertEqual("\(error)", "the tenant 'acme' is no longer configured (--tenants)")

@@ -63,19 +63,16 @@ public struct Tenant: Sendable {
 
 /// Every tenant of the server, as one immutable value.
 public struct TenantConfiguration: Sendable {
+    /// By name; without `--tenants`, only the implicit tenant "".
     public let tenants: [String: Tenant]
-    /// Whether it comes from a `--tenants` file (else it holds only the implicit tenant "").
-    public let fromFile: Bool
 
-    public init(tenants: [String: Tenant], fromFile: Bool) {
+    public init(tenants: [String: Tenant]) {
         self.tenants = tenants
-        self.fromFile = fromFile
     }
 
     /// A server without `--tenants`: every caller is the implicit tenant "", with the top-level flags.
     public static func implicit(limits: TenantLimits, capabilities: CapabilityConfiguration) -> TenantConfiguration {
-        TenantConfiguration(tenants: ["": Tenant(name: "", sharedState: false, limits: limits, capabilities: capabilities)],
-                            fromFile: false)
+        TenantConfiguration(tenants: ["": Tenant(name: "", sharedState: false, limits: limits, capabilities: capabilities)])
     }
 }
 

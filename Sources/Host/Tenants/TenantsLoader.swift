@@ -46,7 +46,7 @@ public struct TenantsLoader: Sendable {
             tenants[name] = Tenant(name: name, sharedState: entry.sharedState,
                                    limits: TenantLimits(entry.limits, server: serverDefaults), capabilities: capabilities)
         }
-        return TenantConfiguration(tenants: tenants, fromFile: true)
+        return TenantConfiguration(tenants: tenants)
     }
 
     /// Re-reads the file into `directory` at every SIGHUP. A file failing any check is refused
