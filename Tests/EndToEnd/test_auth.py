@@ -162,19 +162,29 @@ def test_mcp_transports_need_the_token_and_keep_sessions_to_their_caller(keys, t
             assert result == 42
             assert httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
                               timeout=30).status_code == 401
-            initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
-            accept = {"accept": "application/json, text/event-stream"}
-            opened = httpx.post(f"{url}/mcp", json=initialize, timeout=30,
-                                headers={"authorization": f"Bearer {keys.token('alice')}", **accept})
-            alice_session = opened.headers["mcp-session-id"]
-            borrowed = httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, timeout=30,
-                                  headers={"authorization": f"Bearer {keys.token('bob')}",
-                                           "mcp-session-id": alice_session, **accept})
-            assert borrowed.status_code == 404
+            alice_session = open_mcp_session(url, keys.token("alice"))
+            assert list_tools_status(url, keys.token("bob"), alice_session) == 404
         with http_server("--sse-port", "0", *common) as url:
             assert run(call_over_sse(url, keys.token("alice"))) == 42
             assert httpx.get(f"{url}/sse", timeout=30).status_code == 401
+
+
+MCP_ACCEPT = {"accept": "application/json, text/event-stream"}
+
+
+def open_mcp_session(url: str, token: str) -> str:
+    """Opens a Streamable HTTP session with `token` by a bare initialize; returns its id."""
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    opened = httpx.post(f"{url}/mcp", json=initialize, timeout=30,
+                        headers={"authorization": f"Bearer {token}", **MCP_ACCEPT})
+    return opened.headers["mcp-session-id"]
+
+
+def list_tools_status(url: str, token: str, session: str) -> int:
+    """The status of tools/list in `session`, asked with `token`."""
+    return httpx.post(f"{url}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, timeout=30,
+                      headers={"authorization": f"Bearer {token}", "mcp-session-id": session, **MCP_ACCEPT}).status_code
 
 
 @asynccontextmanager

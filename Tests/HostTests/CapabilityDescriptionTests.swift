@@ -102,6 +102,15 @@ final class CapabilityDescriptionTests: XCTestCase {
                                                                                     outputLimitBytes: 1 << 20)))
     }
 
+    /// A tenant for each named set.
+    private func tenants(_ sets: [String: CapabilitySummary]) -> TenantDirectory {
+        let limits = TenantLimits(server: ExecutionDefaults(heapMB: 16, timeoutSeconds: 5, outputLimitBytes: 1 << 20))
+        return TenantDirectory(TenantConfiguration(tenants: sets.reduce(into: [:]) { tenants, set in
+            tenants[set.key] = Tenant(name: set.key, sharedState: false, limits: limits,
+                                      capabilities: CapabilityConfiguration(), summary: set.value)
+        }))
+    }
+
     private func caller(of tenant: String) -> Namespace {
         Namespace(tenant: tenant, subject: "agent", sharedState: false)
     }
@@ -124,36 +133,36 @@ final class CapabilityDescriptionTests: XCTestCase {
                      summary: try WasmModuleSummary(bytes: [0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))]
         let setup = MCPServerSetup(
             instructions: nil, runJSDescription: nil, mode: stateless(),
-            capabilitySets: ["": .none, "acme": fetch,
-                             "labs": CapabilitySummary(plugins: mcp.plugins, wasmModules: wasm)],
+            tenants: tenants(["": .none, "acme": fetch,
+                              "labs": CapabilitySummary(plugins: mcp.plugins, wasmModules: wasm)]),
             upstreamTools: UpstreamTools(servers: [try UpstreamServer.parse(flag: "up=http:http://127.0.0.1:9/mcp")]))
 
-        XCTAssertEqual(setup.offer("").tools.map(\.name), ["run_js"])
-        XCTAssertEqual(setup.offer("acme").tools.map(\.name), ["run_js"])
-        XCTAssertEqual(setup.offer("labs").tools.map(\.name), ["run_js", "runjs__wasm__math"])
-        XCTAssertEqual(["", "acme", "labs"].map { setup.offer($0).listsUpstreamTools }, [false, false, true])
-        XCTAssertTrue(setup.offer("").tools[0].description!.contains(Self.noWayOut))
-        XCTAssertTrue(setup.offer("acme").tools[0].description!.contains("fetch(url"))
-        XCTAssertTrue(setup.offer("labs").tools[0].description!.contains("Pre-loaded WebAssembly modules: math "))
-        XCTAssertTrue(setup.offer("labs").instructions.contains("Runs can also use mcp_tools ("))
+        XCTAssertEqual(setup.offer(caller(of: "")).tools.map(\.name), ["run_js"])
+        XCTAssertEqual(setup.offer(caller(of: "acme")).tools.map(\.name), ["run_js"])
+        XCTAssertEqual(setup.offer(caller(of: "labs")).tools.map(\.name), ["run_js", "runjs__wasm__math"])
+        XCTAssertEqual(["", "acme", "labs"].map { setup.offer(caller(of: $0)).listsUpstreamTools }, [false, false, true])
+        XCTAssertTrue(setup.offer(caller(of: "")).tools[0].description!.contains(Self.noWayOut))
+        XCTAssertTrue(setup.offer(caller(of: "acme")).tools[0].description!.contains("fetch(url"))
+        XCTAssertTrue(setup.offer(caller(of: "labs")).tools[0].description!.contains("Pre-loaded WebAssembly modules: math "))
+        XCTAssertTrue(setup.offer(caller(of: "labs")).instructions.contains("Runs can also use mcp_tools ("))
         XCTAssertEqual(setup.toolNames, ["run_js", "runjs__wasm__math"])
 
         let refused = await unknownTool(setup, "runjs__wasm__math", for: "acme")
         XCTAssertEqual(refused, "Unknown tool 'runjs__wasm__math'; available: run_js.")
         let answered = try await setup.answer(tool: "runjs__wasm__math", arguments: nil, namespace: caller(of: "labs"))
         XCTAssertTrue(answered.isError)  // the stub says how to use the module from run_js
-        // A set the server does not know offers nothing: no fallback to the server's own.
-        XCTAssertEqual(setup.offer("ghost").tools.count, 0)
+        // A tenant the server does not know is offered nothing and refused: no fallback to the server's set.
+        XCTAssertEqual(setup.offer(caller(of: "ghost")).tools.count, 0)
         let ghost = await unknownTool(setup, "run_js", for: "ghost")
-        XCTAssertEqual(ghost, "Unknown tool 'run_js'; available: none.")
+        XCTAssertEqual(ghost, "the tenant 'ghost' is no longer configured (--tenants)")
     }
 
     func testTheOperatorsTextsWinInEverySet() throws {
         let setup = MCPServerSetup(instructions: "Use run_js.", runJSDescription: "Runs code.", mode: stateless(),
-                                   capabilitySets: ["": .none, "acme": try bundled(["fetch"])])
+                                   tenants: tenants(["": .none, "acme": try bundled(["fetch"])]))
         for name in ["", "acme"] {
-            XCTAssertEqual(setup.offer(name).instructions, "Use run_js.")
-            XCTAssertEqual(setup.offer(name).tools[0].description, "Runs code.")
+            XCTAssertEqual(setup.offer(caller(of: name)).instructions, "Use run_js.")
+            XCTAssertEqual(setup.offer(caller(of: name)).tools[0].description, "Runs code.")
         }
     }
 }

@@ -3,12 +3,17 @@ import MCP
 import XCTest
 
 final class RunJSArgumentTests: XCTestCase {
+    static let defaults = ExecutionDefaults(heapMB: 8, timeoutSeconds: 30, outputLimitBytes: 1 << 20)
+    /// Every caller of a server without --tenants.
+    static let server = Tenant(name: "", sharedState: false, limits: TenantLimits(server: defaults),
+                               capabilities: CapabilityConfiguration())
+
     func testValidArguments() throws {
         let parameters = try RunJSTool.parameters(from: [
             "code": "1", "heap_memory_max_mb": 16, "execution_timeout_secs": .double(5),
-        ])
+        ], tenant: Self.server)
         XCTAssertEqual(parameters, RunParameters(code: "1", heapMB: 16, timeoutSeconds: 5))
-        XCTAssertEqual(try RunJSTool.parameters(from: ["code": "x"]), RunParameters(code: "x"))
+        XCTAssertEqual(try RunJSTool.parameters(from: ["code": "x"], tenant: Self.server), RunParameters(code: "x"))
     }
 
     func testEachBadArgumentNamesTheParameterAndWhatIsAllowed() {
@@ -24,7 +29,7 @@ final class RunJSArgumentTests: XCTestCase {
         ]
         for (arguments, fragments) in cases {
             do {
-                _ = try RunJSTool.parameters(from: arguments)
+                _ = try RunJSTool.parameters(from: arguments, tenant: Self.server)
                 XCTFail("accepted \(arguments)")
             } catch {
                 for fragment in fragments {
@@ -32,6 +37,27 @@ final class RunJSArgumentTests: XCTestCase {
                 }
             }
         }
+    }
+
+    func testATenantsLimitsAreItsDefaultsAndTheMostACallMayAskFor() throws {
+        var settings = TenantLimitSettings()
+        settings.heapMB = 32
+        settings.timeoutSeconds = 60
+        settings.maxOutputBytes = 4096
+        let limits = TenantLimits(settings, server: Self.defaults)
+        XCTAssertEqual(limits.defaults, ExecutionDefaults(heapMB: 32, timeoutSeconds: 60, outputLimitBytes: 4096))
+        let labs = Tenant(name: "labs", sharedState: false, limits: limits, capabilities: CapabilityConfiguration())
+        XCTAssertEqual(try RunJSTool.parameters(from: ["code": "1", "heap_memory_max_mb": 32, "execution_timeout_secs": 60],
+                                                tenant: labs), RunParameters(code: "1", heapMB: 32, timeoutSeconds: 60))
+        XCTAssertThrowsError(try RunJSTool.parameters(from: ["code": "1", "heap_memory_max_mb": 33], tenant: labs)) { error in
+            XCTAssertEqual("\(error)", "run_js: parameter 'heap_memory_max_mb' must be an integer from 4 to 32 "
+                + "(the most tenant 'labs' may ask for), got 33.")
+        }
+        XCTAssertThrowsError(try RunJSTool.parameters(from: ["code": "1", "execution_timeout_secs": 61], tenant: labs)) { error in
+            XCTAssertTrue("\(error)".contains("from 1 to 60 (the most tenant 'labs' may ask for), got 61"), "\(error)")
+        }
+        XCTAssertEqual(TenantLimits(TenantLimitSettings(), server: Self.defaults), TenantLimits(server: Self.defaults),
+                       "a tenant without limits has the server's")
     }
 
     private func callResult(_ result: StatelessResult) -> CallTool.Result {

@@ -126,6 +126,19 @@ public struct MCPV8Command: AsyncParsableCommand {
     @Option(name: .customLong("jwt-audience"), help: "With --jwks-url: an 'aud' tokens must include.")
     var jwtAudience: String?
 
+    @Option(name: .customLong("tenants"),
+            help: ArgumentHelp("A JSON file of tenants, each with its own policies, fetch headers, plugin settings, limits and state (docs/tenants.md); SIGHUP reloads it.",
+                               valueName: "path"))
+    var tenantsFile: String?
+
+    @Option(name: .customLong("tenant-claim"),
+            help: "With --tenants and --jwks-url: the JWT claim naming the caller's tenant.")
+    var tenantClaim = "tenant"
+
+    @Option(name: .customLong("tenant"),
+            help: "With --tenants and no --jwks-url (stdio, or HTTP without tokens): the tenant every caller is.")
+    var fixedTenant: String?
+
     @Option(name: .customLong("policies-json"),
             help: ArgumentHelp("Capability policies by category, as JSON or the path of a JSON file (see docs/policies.md). A capability's globals exist only when its category has a policy.",
                                valueName: "json-or-path"))
@@ -276,6 +289,28 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless && sessionDBPath != nil {
             throw ValidationError("--stateless and --session-db-path conflict: stateless mode logs no sessions.")
         }
+        try validateTenantFlags()
+    }
+
+    private func validateTenantFlags() throws {
+        guard tenantsFile != nil else {
+            if fixedTenant != nil || tenantClaim != "tenant" {
+                throw ValidationError("--tenant and --tenant-claim need --tenants.")
+            }
+            return
+        }
+        if jwksURL != nil {
+            guard fixedTenant == nil else {
+                throw ValidationError("--tenant conflicts with --jwks-url: each token's --tenant-claim names its tenant.")
+            }
+            guard !tenantClaim.isEmpty else { throw ValidationError("--tenant-claim must name a JWT claim, such as tenant.") }
+        } else {
+            guard tenantClaim == "tenant" else { throw ValidationError("--tenant-claim needs --jwks-url.") }
+            guard fixedTenant != nil else {
+                throw ValidationError("--tenants without --jwks-url needs --tenant NAME: the tenant every caller is, "
+                    + "since no token names one.")
+            }
+        }
     }
 
     static func check(_ flag: String, _ value: Int, in range: ClosedRange<Int>, unit: String = "") throws {
@@ -307,9 +342,18 @@ public struct MCPV8Command: AsyncParsableCommand {
         var capabilities = plan.configuration
         let wasm = try preloadedWasmModules()
         capabilities.wasmModules = wasm.map(\.spec)
+        let workerCount = maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64)
+        let defaults = ExecutionDefaults(heapMB: heapMemoryMax, timeoutSeconds: executionTimeout,
+                                         outputLimitBytes: maxOutputBytes)
+        let tenantsLoader = try tenantsLoader(defaults: defaults, workerCount: workerCount, logger: logger)
+        let tenants = TenantDirectory(try tenantsLoader.map(loadTenants)
+            ?? .implicit(limits: TenantLimits(server: defaults), capabilities: capabilities,
+                         summary: CapabilitySummary(plugins: plan.plugins.map(\.description), wasmModules: wasm)))
+        let reload = tenantsLoader?.reloadOnHangup(into: tenants, logger: logger)
+        defer { reload?.cancel() }
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
-                workerCount: maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64),
+                workerCount: workerCount,
                 maximumQueued: maxQueuedExecutions,
                 maximumPerSubject: maxExecutionsPerSubject,
                 defaultHeapLimitMB: heapMemoryMax,
@@ -321,8 +365,6 @@ public struct MCPV8Command: AsyncParsableCommand {
             logger: logger)
         pool.start()
         defer { pool.shutdown() }
-        let defaults = ExecutionDefaults(heapMB: heapMemoryMax, timeoutSeconds: executionTimeout,
-                                         outputLimitBytes: maxOutputBytes)
         let mode: MCPServerSetup.Mode
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
@@ -349,14 +391,14 @@ public struct MCPV8Command: AsyncParsableCommand {
         let upstream = upstreamTools(capabilities)
         defer { upstream?.stopDiscovery() }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode,
-                                   capabilitySets: ["": CapabilitySummary(plugins: plan.plugins.map(\.description),
-                                                                          wasmModules: wasm)],
-                                   upstreamTools: upstream)
+                                   tenants: tenants, upstreamTools: upstream)
         if let upstream { startDiscovery(upstream, capabilities: capabilities, reserved: setup.toolNames, logger: logger) }
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
-            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, pool: pool, logger: logger)
+            let namespace = try fixedTenant.map { try tenants.fixedTenant($0).namespace(subject: nil) } ?? .default
+            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, pool: pool, namespace: namespace,
+                                              logger: logger)
         }
         logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
         var configuration = HTTPService.Configuration(
@@ -365,6 +407,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             allowedHosts: allowedHosts.map(Self.list) ?? HTTPService.localHosts + ["\(bindHost):*"],
             allowedOrigins: allowedOrigins.map(Self.list) ?? HTTPService.localOrigins,
             jwksURL: jwksURL, jwtIssuer: jwtIssuer, jwtAudience: jwtAudience)
+        if tenantsFile != nil {
+            configuration.tenantClaim = jwksURL != nil ? tenantClaim : nil
+            configuration.fixedTenant = fixedTenant
+        }
         configuration.maxSessionsPerSubject = maxSessionsPerSubject
         configuration.sseMaxQueuedBytes = sseMaxQueuedBytes
         configuration.headerTimeout = .seconds(httpHeaderTimeout)
@@ -381,29 +427,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     /// now: the plugins in a child process, the policies compiled here.
     func capabilityPlan(logger: Logger) throws -> CapabilityPlan {
         do {
-            var flags = CapabilityFlags()
-            flags.policies = try policiesJSON.map(PolicyConfiguration.parse) ?? PolicyConfiguration()
-            flags.opaURL = opaURL
-            flags.opaFetchPolicy = opaFetchPolicy
-            flags.plugins = plugins
-            flags.pluginConfig = pluginConfig
-            flags.fetchHeaderRules = try fetchHeaders.map(FetchHeaderRule.parse(flag:))
-                + (try fetchHeaderConfig.map(FetchHeaderRule.parse(configFile:)) ?? [])
-            flags.allowExternalModules = allowExternalModules
-            flags.moduleCDNURL = moduleCDNURL
-            flags.mcpServers = try UpstreamServer.checked(
-                mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
-            flags.regoLibraryPath = regoLibrary
-            flags.logLevel = logLevel
-            flags.maxCallsInFlightPerRun = maxCapabilityCalls
-            flags.bundledPlugins = Self.bundledPlugins()
-            let plan = try CapabilityPlan.make(flags) { paths, settings in
-                try PluginCheck.describe(paths, settings: settings, logLevel: logLevel, executable: ThisBinary.path)
-            }
-            plan.warnings.forEach { logger.warning("\($0)") }
-            _ = try PolicyEngine(configuration: plan.configuration.policies, regoLibraryPath: regoLibrary, logger: logger)
-            for plugin in plan.plugins { logger.info("capability plugin \(plugin.path) loaded") }
-            return plan
+            return try Self.checkedCapabilities(try capabilityFlags(), logger: logger)
         } catch let error as PolicyError {
             throw ValidationError(error.description)
         } catch let error as PluginError {
@@ -411,6 +435,67 @@ public struct MCPV8Command: AsyncParsableCommand {
         } catch let error as UpstreamConfigurationError {
             throw ValidationError(error.description)
         }
+    }
+
+    /// The capability flags as given on the command line.
+    func capabilityFlags() throws -> CapabilityFlags {
+        var flags = CapabilityFlags()
+        flags.policies = try policiesJSON.map { try PolicyConfiguration.parse($0) } ?? PolicyConfiguration()
+        flags.opaURL = opaURL
+        flags.opaFetchPolicy = opaFetchPolicy
+        flags.plugins = plugins
+        flags.pluginConfig = pluginConfig
+        flags.fetchHeaderRules = try fetchHeaders.map(FetchHeaderRule.parse(flag:))
+            + (try fetchHeaderConfig.map(FetchHeaderRule.parse(configFile:)) ?? [])
+        flags.allowExternalModules = allowExternalModules
+        flags.moduleCDNURL = moduleCDNURL
+        flags.mcpServers = try UpstreamServer.checked(
+            mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
+        flags.regoLibraryPath = regoLibrary
+        flags.logLevel = logLevel
+        flags.maxCallsInFlightPerRun = maxCapabilityCalls
+        flags.bundledPlugins = Self.bundledPlugins()
+        return flags
+    }
+
+    /// The configuration `flags` ask for, checked: the plugins in a child process, the policies
+    /// compiled here. `tenant` names whose flags they are in warnings.
+    static func checkedCapabilities(_ flags: CapabilityFlags, tenant: String? = nil,
+                                    logger: Logger) throws -> CapabilityPlan {
+        let plan = try CapabilityPlan.make(flags) { paths, settings in
+            try PluginCheck.describe(paths, settings: settings, logLevel: flags.logLevel, executable: ThisBinary.path)
+        }
+        plan.warnings.forEach { logger.warning("\(tenant.map { "tenant '\($0)': " } ?? "")\($0)") }
+        _ = try PolicyEngine(configuration: plan.configuration.policies, regoLibraryPath: flags.regoLibraryPath, logger: logger)
+        if tenant == nil { for plugin in plan.plugins { logger.info("capability plugin \(plugin.path) loaded") } }
+        return plan
+    }
+
+    /// With `--tenants`: what reads and checks the file, each tenant's capabilities built from the
+    /// server's flags with its own policies, fetch headers and plugin settings.
+    func tenantsLoader(defaults: ExecutionDefaults, workerCount: Int, logger: Logger) throws -> TenantsLoader? {
+        guard let tenantsFile else { return nil }
+        let flags = try capabilityFlags()
+        return TenantsLoader(file: tenantsFile,
+                             bounds: .init(workerCount: workerCount, maxQueuedExecutions: maxQueuedExecutions),
+                             serverDefaults: defaults) { name, entry in
+            try Self.checkedCapabilities(flags.forTenant(entry), tenant: name, logger: logger)
+        }
+    }
+
+    /// The tenants at start-up; `--tenant` must be one of them.
+    func loadTenants(_ loader: TenantsLoader) throws -> TenantConfiguration {
+        let configuration: TenantConfiguration
+        do {
+            configuration = try loader.load()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if let fixedTenant, configuration.tenants[fixedTenant] == nil {
+            throw ValidationError("--tenant '\(fixedTenant)' is not a tenant of --tenants \(loader.file) "
+                + "(it has \(configuration.tenants.keys.sorted().joined(separator: ", ")))")
+        }
+        return configuration
     }
 
     /// The bundled plugins next to this binary, `libmcpv8-<category>.so`, by category.

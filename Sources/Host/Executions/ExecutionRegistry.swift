@@ -71,6 +71,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
     public let pool: WorkerPool
     public let store: HeapStore
     public let metadata: MetadataDatabase
+    /// The server's own defaults, which the tools' schemas state; a run gets its tenant's.
     public let defaults: ExecutionDefaults
     private let lock = NSLock()
     private var records: [String: Record] = [:]
@@ -89,7 +90,9 @@ public final class ExecutionRegistry: @unchecked Sendable {
     /// Starts an execution for `namespace` and returns its id at once. Throws when the server, or
     /// the namespace's share of it, is busy or the input heap is unknown to the namespace or cannot be read; the run itself reports
     /// its failures through the execution.
-    public func start(_ parameters: StatefulRunParameters, in namespace: Namespace) throws -> String {
+    /// What the run does not ask for, it gets from its tenant's `defaults`.
+    public func start(_ parameters: StatefulRunParameters, in namespace: Namespace,
+                      defaults: ExecutionDefaults) throws -> String {
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
             // Another namespace's heap answers as a missing one, before a byte of it is read.

@@ -22,7 +22,7 @@ public enum ExecutionLimits {
     public static let defaultHeapBytes = 64 * 1024 * 1024
 }
 
-public struct ExecutionDefaults: Sendable {
+public struct ExecutionDefaults: Sendable, Equatable {
     public var heapMB: Int
     public var timeoutSeconds: Int
     public var outputLimitBytes: Int

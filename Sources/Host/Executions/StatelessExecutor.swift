@@ -14,6 +14,7 @@ public struct StatelessResult: Sendable {
 /// Runs code in a fresh context on the worker pool and gathers its output.
 public struct StatelessExecutor: Sendable {
     public let pool: WorkerPool
+    /// The server's own defaults, which the tools' schemas state; a run gets its tenant's.
     public let defaults: ExecutionDefaults
 
     public init(pool: WorkerPool, defaults: ExecutionDefaults) {
@@ -21,8 +22,10 @@ public struct StatelessExecutor: Sendable {
         self.defaults = defaults
     }
 
-    /// The run takes a place in `namespace`'s share of the worker pool.
-    public func execute(_ parameters: RunParameters, in namespace: Namespace = .default) async throws -> StatelessResult {
+    /// The run takes a place in `namespace`'s share of the worker pool; what it does not ask for,
+    /// it gets from its tenant's `defaults`.
+    public func execute(_ parameters: RunParameters, in namespace: Namespace = .default,
+                        defaults: ExecutionDefaults) async throws -> StatelessResult {
         let request = RunRequest(code: parameters.code,
                                  heapLimitMB: parameters.heapMB ?? defaults.heapMB,
                                  timeoutSeconds: parameters.timeoutSeconds ?? defaults.timeoutSeconds,

@@ -40,14 +40,19 @@ public struct FetchHeaderRule: Codable, Sendable, Equatable {
         } catch {
             throw PluginError("--fetch-header-config: cannot read \(path): \(error.localizedDescription)")
         }
+        return try parse(json: data, source: "--fetch-header-config \(path)")
+    }
+
+    /// Rules as JSON, from a file or a tenant's `fetch_headers`; `source` names it in errors.
+    public static func parse(json data: Data, source: String) throws -> [FetchHeaderRule] {
         let rules: [FetchHeaderRule]
         do {
             rules = try JSONDecoder().decode([FetchHeaderRule].self, from: data)
         } catch {
-            throw PluginError("--fetch-header-config: \(path) is not a JSON array of "
+            throw PluginError("\(source) is not a JSON array of "
                               + #"{"host": "...", "methods": ["GET"], "headers": {"Name": "value"}} (\#(error))"#)
         }
-        return try rules.map { try $0.checked(source: "--fetch-header-config \(path)") }
+        return try rules.map { try $0.checked(source: source) }
     }
 
     /// The rules as the plugin's `header_rules` setting.

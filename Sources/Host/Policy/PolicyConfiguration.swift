@@ -43,8 +43,9 @@ public struct PolicyConfiguration: Codable, Sendable, Equatable {
         return name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
     }
 
-    /// Parses `--policies-json`: the JSON itself, or the path of a file holding it.
-    public static func parse(_ argument: String) throws -> PolicyConfiguration {
+    /// Parses `--policies-json`: the JSON itself, or the path of a file holding it. `source` names
+    /// where it came from in error messages (a tenant's `policies` has the same shape).
+    public static func parse(_ argument: String, source: String = "--policies-json") throws -> PolicyConfiguration {
         let text: String
         if argument.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("{") {
             text = argument
@@ -52,74 +53,74 @@ public struct PolicyConfiguration: Codable, Sendable, Equatable {
             do {
                 text = try String(contentsOfFile: argument, encoding: .utf8)
             } catch {
-                throw PolicyError("--policies-json: '\(argument)' is neither a JSON object nor a readable file: \(error.localizedDescription)")
+                throw PolicyError("\(source): '\(argument)' is neither a JSON object nor a readable file: \(error.localizedDescription)")
             }
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw PolicyError("--policies-json is not valid JSON with an object at the top, such as "
+            throw PolicyError("\(source) is not valid JSON with an object at the top, such as "
                               + #"{"fetch": {"policies": [{"url": "file:///etc/mcp-v8/fetch.rego"}]}}"#)
         }
         var configuration = PolicyConfiguration()
         for (name, value) in object.sorted(by: { $0.key < $1.key }) {
             let category = aliases[name] ?? name
             guard isValidCategoryName(category) else {
-                throw PolicyError("--policies-json: '\(name)' is not a category name (lowercase letters, digits and _, such as fetch or fs)")
+                throw PolicyError("\(source): '\(name)' is not a category name (lowercase letters, digits and _, such as fetch or fs)")
             }
             guard configuration.categories[category] == nil else {
-                throw PolicyError("--policies-json: '\(category)' is given twice (filesystem is another name for fs)")
+                throw PolicyError("\(source): '\(category)' is given twice (filesystem is another name for fs)")
             }
-            configuration.categories[category] = try parseCategory(value, name: name, category: category)
+            configuration.categories[category] = try parseCategory(value, name: name, category: category, source: source)
         }
         return configuration
     }
 
-    private static func parseCategory(_ value: Any, name: String, category: String) throws -> Category {
+    private static func parseCategory(_ value: Any, name: String, category: String, source: String) throws -> Category {
         guard let object = value as? [String: Any] else {
-            throw PolicyError("--policies-json: '\(name)' must be an object with \"policies\" (and optionally \"mode\")")
+            throw PolicyError("\(source): '\(name)' must be an object with \"policies\" (and optionally \"mode\")")
         }
         if let unknown = Set(object.keys).subtracting(["mode", "policies"]).sorted().first {
-            throw PolicyError("--policies-json: '\(name)' has an unknown field '\(unknown)'; allowed: mode, policies")
+            throw PolicyError("\(source): '\(name)' has an unknown field '\(unknown)'; allowed: mode, policies")
         }
         var mode = Mode.all
         if let modeValue = object["mode"] {
             guard let text = modeValue as? String, let parsed = Mode(rawValue: text) else {
-                throw PolicyError("--policies-json: '\(name).mode' must be \"all\" or \"any\"")
+                throw PolicyError("\(source): '\(name).mode' must be \"all\" or \"any\"")
             }
             mode = parsed
         }
         guard let policies = object["policies"] as? [Any], !policies.isEmpty else {
-            throw PolicyError("--policies-json: '\(name).policies' must be a non-empty array of {\"url\": ...}")
+            throw PolicyError("\(source): '\(name).policies' must be a non-empty array of {\"url\": ...}")
         }
         let sources = try policies.enumerated().map { index, policy in
-            try parseSource(policy, at: "\(name).policies[\(index)]", category: category)
+            try parseSource(policy, at: "\(name).policies[\(index)]", category: category, source: source)
         }
         return Category(mode: mode, sources: sources)
     }
 
-    private static func parseSource(_ value: Any, at location: String, category: String) throws -> Source {
+    private static func parseSource(_ value: Any, at location: String, category: String, source: String) throws -> Source {
         guard let object = value as? [String: Any], let url = object["url"] as? String else {
-            throw PolicyError("--policies-json: '\(location)' must be an object with a \"url\" string")
+            throw PolicyError("\(source): '\(location)' must be an object with a \"url\" string")
         }
         if let unknown = Set(object.keys).subtracting(["url", "policy_path"]).sorted().first {
-            throw PolicyError("--policies-json: '\(location)' has an unknown field '\(unknown)'; allowed: url, policy_path")
+            throw PolicyError("\(source): '\(location)' has an unknown field '\(unknown)'; allowed: url, policy_path")
         }
         let policyPath = object["policy_path"]
         if policyPath != nil && !(policyPath is String) {
-            throw PolicyError("--policies-json: '\(location).policy_path' must be a string such as \"mcp/\(category)\"")
+            throw PolicyError("\(source): '\(location).policy_path' must be a string such as \"mcp/\(category)\"")
         }
         if url.hasPrefix("file://") {
             guard policyPath == nil else {
-                throw PolicyError("--policies-json: '\(location)': policy_path is for OPA URLs; a Rego file is queried at data.mcp.\(category).allow")
+                throw PolicyError("\(source): '\(location)': policy_path is for OPA URLs; a Rego file is queried at data.mcp.\(category).allow")
             }
             let path = String(url.dropFirst("file://".count))
             guard path.hasPrefix("/") else {
-                throw PolicyError("--policies-json: '\(location)': '\(url)' must name an absolute path, such as file:///etc/mcp-v8/\(category).rego")
+                throw PolicyError("\(source): '\(location)': '\(url)' must name an absolute path, such as file:///etc/mcp-v8/\(category).rego")
             }
             return .rego(path: path)
         }
         guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme?.lowercased() ?? ""),
               parsed.host != nil else {
-            throw PolicyError("--policies-json: '\(location)': '\(url)' is not a file:// URL of a Rego file or folder, nor an http(s):// URL of an OPA server")
+            throw PolicyError("\(source): '\(location)': '\(url)' is not a file:// URL of a Rego file or folder, nor an http(s):// URL of an OPA server")
         }
         return .opa(url: opaBase(url), policyPath: try normalizedPolicyPath(policyPath as? String ?? "mcp/\(category)", at: location))
     }

@@ -2,7 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import JWTKit
+import HostSupport
 import Logging
+import MCP
 
 /// Verifies bearer tokens against a JSON Web Key Set fetched from `--jwks-url`: signature, `exp`,
 /// `nbf`, and `iss`/`aud` when configured. The key set is cached; a token naming a key the cache
@@ -75,12 +77,24 @@ actor JWKSVerifier {
 
     /// The `kid` of the token's header, read before any check.
     private static func keyID(of token: String) -> String? {
-        guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
-        var base64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        guard case .string(let kid)? = field("kid", ofPart: 0, of: token) else { return nil }
+        return kid
+    }
+
+    /// A claim of a token whose checks passed, as written (jwt-kit reads only the claims it knows).
+    static func claim(_ name: String, of token: String) -> Value? {
+        field(name, ofPart: 1, of: token)
+    }
+
+    /// A field of the token's header (part 0) or payload (part 1).
+    private static func field(_ name: String, ofPart index: Int, of token: String) -> Value? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard index < parts.count else { return nil }
+        var base64 = parts[index].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64),
-              let fields = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return fields["kid"] as? String
+        guard let data = Data(base64Encoded: base64), case .object(let fields)? = try? PlainJSON.value(from: data)
+        else { return nil }
+        return fields[name]
     }
 
     private static func failure(_ error: any Error) -> Failure {
@@ -147,25 +161,31 @@ struct BearerClaims: JWTPayload {
 }
 
 /// Lets a request through to the MCP endpoints, the REST API and `/metrics` (which shows every
-/// caller's activity) only with a valid bearer token, and records the token's subject in the context.
+/// caller's activity) only with a valid bearer token, and records the token's subject in the context,
+/// and with `--tenants` the tenant its `--tenant-claim` names (403 when it names none).
 /// `/healthz` and the OpenAPI document stay open.
 struct BearerAuthMiddleware: RouterMiddleware {
     typealias Context = MCPV8RequestContext
     let verifier: JWKSVerifier
+    /// With `--tenants`: the tenants and the claim that picks one.
+    let tenants: (directory: TenantDirectory, claim: String)?
     static let protectedPrefixes = ["/mcp", "/sse", "/message", "/api/", "/metrics"]
+
+    static func isProtected(_ path: String) -> Bool {
+        protectedPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
+    }
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        let path = request.uri.path
-        guard Self.protectedPrefixes.contains(where: { path == $0 || path.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") })
-        else { return try await next(request, context) }
+        guard Self.isProtected(request.uri.path) else { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             return HTTPMessages.error(.unauthorized, "A bearer token is required (Authorization: Bearer <JWT>).",
                                       headers: [.wwwAuthenticate: "Bearer realm=\"mcp-v8\""])
         }
         var context = context
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         do {
-            context.subject = try await verifier.subject(of: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            context.subject = try await verifier.subject(of: token)
         } catch .unauthorized(let reason) {
             return HTTPMessages.error(.unauthorized, "Invalid bearer token: \(reason).",
                                       headers: [.wwwAuthenticate: "Bearer realm=\"mcp-v8\", error=\"invalid_token\""])
@@ -173,6 +193,33 @@ struct BearerAuthMiddleware: RouterMiddleware {
             return HTTPMessages.error(.forbidden, "Forbidden: \(reason).")
         } catch .keysUnavailable(let reason) {
             return HTTPMessages.error(.serviceUnavailable, reason)
+        }
+        if let (directory, claim) = tenants {
+            do {
+                context.tenant = try directory.tenant(claim: claim, value: JWKSVerifier.claim(claim, of: token))
+            } catch {
+                return HTTPMessages.error(.forbidden, "Forbidden: \(error).")
+            }
+        }
+        return try await next(request, context)
+    }
+}
+
+/// `--tenant NAME` on an HTTP server that checks no tokens: every caller is that tenant, while it
+/// is configured (a reload may remove it: 403).
+struct FixedTenantMiddleware: RouterMiddleware {
+    typealias Context = MCPV8RequestContext
+    let directory: TenantDirectory
+    let name: String
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard BearerAuthMiddleware.isProtected(request.uri.path) else { return try await next(request, context) }
+        var context = context
+        do {
+            context.tenant = try directory.fixedTenant(name)
+        } catch {
+            return HTTPMessages.error(.forbidden, "Forbidden: \(error).")
         }
         return try await next(request, context)
     }

@@ -7,12 +7,25 @@ struct MCPV8RequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// The verified token's subject, when the server checks tokens (`--jwks-url`).
     var subject: String?
+    /// The caller's tenant with `--tenants`, resolved once for the request.
+    var tenant: Tenant?
     /// The request's connection, so an endpoint can drop a client that stopped reading.
     let connection: any Channel
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         connection = source.channel
+    }
+
+    /// Whose state the request sees.
+    var namespace: Namespace { tenant?.namespace(subject: subject) ?? Namespace(subject: subject) }
+}
+
+extension Namespace {
+    /// Whether `other` is the caller this namespace was made for: the same tenant and subject, even
+    /// where a tenant's callers share their state (an MCP session stays its opener's).
+    func isSameCaller(as other: Namespace) -> Bool {
+        self == other && tenant == other.tenant && subject == other.subject
     }
 }
 

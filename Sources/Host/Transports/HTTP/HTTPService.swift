@@ -25,6 +25,10 @@ public struct HTTPService: Sendable {
         public var jwksURL: String?
         public var jwtIssuer: String?
         public var jwtAudience: String?
+        /// With `--tenants`: the JWT claim naming the caller's tenant (with tokens), or the tenant
+        /// every caller gets (without).
+        public var tenantClaim: String?
+        public var fixedTenant: String?
         /// MCP sessions one token subject may hold open; its least recently used one makes room.
         public var maxSessionsPerSubject = 100
         /// Bytes of events an SSE session may have waiting for its client to read them.
@@ -87,7 +91,10 @@ public struct HTTPService: Sendable {
             let verifier = JWKSVerifier(configuration: .init(url: jwksURL, issuer: configuration.jwtIssuer,
                                                              audience: configuration.jwtAudience), logger: logger)
             await verifier.prefetch()
-            router.add(middleware: BearerAuthMiddleware(verifier: verifier))
+            router.add(middleware: BearerAuthMiddleware(verifier: verifier,
+                                                        tenants: configuration.tenantClaim.map { (setup.tenants, $0) }))
+        } else if let fixedTenant = configuration.fixedTenant {
+            router.add(middleware: FixedTenantMiddleware(directory: setup.tenants, name: fixedTenant))
         }
         router.get("/healthz") { _, _ in
             HTTPMessages.json(["status": .string(draining.isDraining ? "shutting_down" : "ok")],

@@ -11,7 +11,8 @@ actor LegacySSESessions {
     private struct Session {
         let server: Server
         let transport: SSESessionTransport
-        let subject: String?
+        /// Who opened it: only the same caller (tenant and subject) may use it.
+        let caller: Namespace
         /// The connection carrying the event stream, closed with the session.
         let connection: any Channel
     }
@@ -35,7 +36,7 @@ actor LegacySSESessions {
     nonisolated func register(on router: Router<MCPV8RequestContext>, maxRequestBytes: Int, draining: ShutdownState) {
         router.get("/sse") { _, context in
             guard !draining.isDraining else { throw ShutdownState.refusal }
-            let (id, transport) = try await self.open(subject: context.subject, connection: context.connection)
+            let (id, transport) = try await self.open(caller: context.namespace, connection: context.connection)
             let events = transport.events
             let body = ResponseBody { writer in
                 defer { Task { await self.close(id) } }
@@ -53,7 +54,7 @@ actor LegacySSESessions {
                 throw HTTPEndpointError(.badRequest, "Missing the sessionId query parameter: post to the endpoint "
                     + "the /sse stream announced.")
             }
-            guard let transport = await self.use(id, subject: context.subject) else {
+            guard let transport = await self.use(id, caller: context.namespace) else {
                 throw HTTPEndpointError(.notFound, "Session '\(id.prefix(80))' is unknown or closed; open a new "
                     + "one with GET /sse.")
             }
@@ -62,9 +63,9 @@ actor LegacySSESessions {
         }
     }
 
-    private func open(subject: String?, connection: any Channel) async throws -> (String, SSESessionTransport) {
+    private func open(caller: Namespace, connection: any Channel) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
-        switch caps.admit(id, subject: subject) {
+        switch caps.admit(id, subject: caller.subject) {
         case .refuse:
             throw HTTPEndpointError(.serviceUnavailable, "Too many open MCP sessions (\(caps.total)); close unused "
                 + "ones by ending their /sse streams.")
@@ -80,7 +81,7 @@ actor LegacySSESessions {
         }
         let server: Server
         do {
-            server = try await setup.startServer(on: transport, namespace: Namespace(subject: subject))
+            server = try await setup.startServer(on: transport, namespace: caller)
         } catch {
             caps.remove(id)
             throw error
@@ -91,13 +92,13 @@ actor LegacySSESessions {
             throw HTTPEndpointError(.serviceUnavailable, "The MCP session was closed while it opened: its caller "
                 + "opened more than \(caps.perSubject) at once (--max-sessions-per-subject).")
         }
-        sessions[id] = Session(server: server, transport: transport, subject: subject, connection: connection)
+        sessions[id] = Session(server: server, transport: transport, caller: caller, connection: connection)
         return (id, transport)
     }
 
     /// The session's transport, for a message from its own caller.
-    private func use(_ id: String, subject: String?) -> SSESessionTransport? {
-        guard let session = sessions[id], session.subject == subject else { return nil }
+    private func use(_ id: String, caller: Namespace) -> SSESessionTransport? {
+        guard let session = sessions[id], session.caller.isSameCaller(as: caller) else { return nil }
         caps.touch(id)
         return session.transport
     }

@@ -73,13 +73,14 @@ struct RESTRoutes {
     private func call(_ tool: String, _ arguments: [String: Value], context: MCPV8RequestContext) async throws -> ToolAnswer {
         if case .stateless = setup.mode, tool != "run_js" { throw noExecutions }
         do {
-            return try await setup.answer(tool: tool, arguments: arguments, namespace: Namespace(subject: context.subject))
+            return try await setup.answer(tool: tool, arguments: arguments, namespace: context.namespace)
         } catch {
             guard let (kind, message) = ToolFailure.classify(error) else { throw error }
             let status: HTTPResponse.Status = switch kind {
             case .invalidArgument: .badRequest
             case .notFound: .notFound
             case .busy: .tooManyRequests
+            case .forbidden: .forbidden
             case .storage: .internalServerError
             }
             throw HTTPEndpointError(status, message)

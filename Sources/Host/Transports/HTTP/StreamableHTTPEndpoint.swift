@@ -10,7 +10,8 @@ actor StreamableHTTPSessions {
     private struct Session {
         let server: Server
         let transport: StatefulHTTPServerTransport
-        let subject: String?
+        /// Who opened it: only the same caller (tenant and subject) may use it.
+        let caller: Namespace
         var lastUsed: ContinuousClock.Instant
     }
 
@@ -33,16 +34,16 @@ actor StreamableHTTPSessions {
         let handler: @Sendable (Request, MCPV8RequestContext) async throws -> Response = { request, context in
             let body = request.method == .post ? try await HTTPMessages.body(of: request, limit: maxRequestBytes) : nil
             let mcpRequest = HTTPMessages.mcpRequest(request, body: body)
-            return HTTPMessages.response(await self.handle(mcpRequest, subject: context.subject, draining: draining))
+            return HTTPMessages.response(await self.handle(mcpRequest, caller: context.namespace, draining: draining))
         }
         router.post("/mcp", use: handler)
         router.get("/mcp", use: handler)
         router.delete("/mcp", use: handler)
     }
 
-    func handle(_ request: MCP.HTTPRequest, subject: String?, draining: ShutdownState) async -> MCP.HTTPResponse {
+    func handle(_ request: MCP.HTTPRequest, caller: Namespace, draining: ShutdownState) async -> MCP.HTTPResponse {
         if let id = request.header(HTTPHeaderName.sessionID) {
-            guard var session = sessions[id], session.subject == subject else {
+            guard var session = sessions[id], session.caller.isSameCaller(as: caller) else {
                 return .error(statusCode: 404, .invalidRequest("Session '\(id.prefix(80))' is unknown or expired; "
                     + "send initialize without Mcp-Session-Id to open a new one."))
             }
@@ -61,7 +62,7 @@ actor StreamableHTTPSessions {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
         let id = UUID().uuidString.lowercased()
-        switch caps.admit(id, subject: subject) {
+        switch caps.admit(id, subject: caller.subject) {
         case .refuse:
             return .error(statusCode: 503, .internalError("Too many open MCP sessions (\(caps.total)); "
                 + "close unused ones with DELETE /mcp."))
@@ -71,7 +72,7 @@ actor StreamableHTTPSessions {
                 await close(evicting)
             }
         }
-        return await open(id, request, subject: subject)
+        return await open(id, request, caller: caller)
     }
 
     private static func isInitialize(_ body: Data) -> Bool {
@@ -79,7 +80,7 @@ actor StreamableHTTPSessions {
         return message["method"] == "initialize"
     }
 
-    private func open(_ id: String, _ request: MCP.HTTPRequest, subject: String?) async -> MCP.HTTPResponse {
+    private func open(_ id: String, _ request: MCP.HTTPRequest, caller: Namespace) async -> MCP.HTTPResponse {
         let transport = StatefulHTTPServerTransport(
             sessionIDGenerator: FixedSessionID(id: id),
             // Host and Origin are checked for every route by RebindingGuardMiddleware.
@@ -90,7 +91,7 @@ actor StreamableHTTPSessions {
             logger: logger)
         let server: Server
         do {
-            server = try await setup.startServer(on: transport, namespace: Namespace(subject: subject))
+            server = try await setup.startServer(on: transport, namespace: caller)
         } catch {
             caps.remove(id)
             return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
@@ -101,7 +102,7 @@ actor StreamableHTTPSessions {
             return .error(statusCode: 503, .internalError("The MCP session was closed while it opened: its caller "
                 + "opened more than \(caps.perSubject) at once (--max-sessions-per-subject)."))
         }
-        sessions[id] = Session(server: server, transport: transport, subject: subject, lastUsed: .now)
+        sessions[id] = Session(server: server, transport: transport, caller: caller, lastUsed: .now)
         let response = await transport.handleRequest(request)
         if case .error = response { await close(id) }
         return response

@@ -14,6 +14,11 @@ public struct CapabilitySummary: Sendable {
         self.wasmModules = wasmModules
     }
 
+    /// Whether `other` gives runs the same plugins and modules, so the texts built from either are the same.
+    func describesTheSameAs(_ other: CapabilitySummary) -> Bool {
+        plugins == other.plugins && wasmModules.map(\.spec.name) == other.wasmModules.map(\.spec.name)
+    }
+
     /// Whether its runs can call the upstream MCP servers (`mcp.callTool`), so their tools' stubs
     /// are listed.
     var reachesUpstreamServers: Bool { plugins.contains { $0.category == "mcp_tools" } }

@@ -1,5 +1,6 @@
 import Logging
 import MCP
+import Synchronization
 
 /// The MCP face of mcp-v8: tool listing and tool calls, over any swift-sdk transport. The REST
 /// API answers through the same `answer(tool:arguments:)`.
@@ -12,9 +13,13 @@ public struct MCPServerSetup: Sendable {
 
     public let mode: Mode
     public let upstreamTools: UpstreamTools?
-    /// What each capability set's callers are offered, by the set's name (the caller's tenant; ""
-    /// is the server's own, the only set without tenants).
-    let offers: [String: Offer]
+    /// Whose limits and capability set a caller's namespace stands for.
+    public let tenants: TenantDirectory
+    /// The operator's texts (`--instructions`, `--run-js-description`): when given, every set shows
+    /// them instead of the texts built from its capabilities.
+    let operatorInstructions: String?
+    let operatorRunJSDescription: String?
+    private let offers = OfferCache()
 
     /// The instructions and tools the callers of one capability set see.
     struct Offer: Sendable {
@@ -23,43 +28,52 @@ public struct MCPServerSetup: Sendable {
         var tools: [Tool]
         /// Whether the upstream servers' stubs are listed too: the set's runs can call them.
         var listsUpstreamTools: Bool
+
+        /// What a caller whose tenant is gone is offered: nothing to call.
+        static let nothing = Offer(instructions: CapabilitySummary.none.instructions, tools: [], listsUpstreamTools: false)
     }
 
-    /// `instructions` and `runJSDescription` are the operator's texts (`--instructions`,
-    /// `--run-js-description`): when given, every set shows them instead of the texts built from its
-    /// capabilities.
-    public init(instructions: String?, runJSDescription: String?, mode: Mode,
-                capabilitySets: [String: CapabilitySummary] = ["": .none], upstreamTools: UpstreamTools? = nil) {
+    public init(instructions: String?, runJSDescription: String?, mode: Mode, tenants: TenantDirectory,
+                upstreamTools: UpstreamTools? = nil) {
         self.mode = mode
+        self.tenants = tenants
         self.upstreamTools = upstreamTools
-        offers = capabilitySets.mapValues { summary in
+        operatorInstructions = instructions
+        operatorRunJSDescription = runJSDescription
+    }
+
+    /// What callers of `tenant` are offered, built from its capability set the first time and again
+    /// after a reload changed the set.
+    func offer(for tenant: Tenant) -> Offer {
+        offers.offer(for: tenant) { summary in
             let tools: [Tool]
             switch mode {
             case .stateless(let executor):
-                let description = runJSDescription ?? summary.runJSDescription(stateless: true)
+                let description = operatorRunJSDescription ?? summary.runJSDescription(stateless: true)
                 tools = [RunJSTool.definition(description: description, defaults: executor.defaults)]
                     + WasmModuleTools.definitions(summary.wasmModules)
             case .stateful(let registry, let wait):
-                let description = runJSDescription ?? summary.runJSDescription(stateless: false)
+                let description = operatorRunJSDescription ?? summary.runJSDescription(stateless: false)
                 tools = StatefulTools.definitions(runJSDescription: description, defaults: registry.defaults,
                                                   inlineWaitMilliseconds: wait)
             }
-            return Offer(instructions: instructions ?? summary.instructions, tools: tools,
+            return Offer(instructions: operatorInstructions ?? summary.instructions, tools: tools,
                          listsUpstreamTools: upstreamTools != nil && summary.reachesUpstreamServers)
         }
     }
 
-    /// What callers of the capability set `name` are offered; a set the server does not know
-    /// offers nothing, so a caller never falls back to another set's tools.
-    func offer(_ name: String) -> Offer {
-        offers[name] ?? Offer(instructions: CapabilitySummary.none.instructions, tools: [], listsUpstreamTools: false)
+    /// What the caller of `namespace` is offered; a tenant a reload removed is offered nothing.
+    func offer(_ namespace: Namespace) -> Offer {
+        (try? tenants.tenant(of: namespace)).map(offer(for:)) ?? .nothing
     }
 
     /// Carries out a call of one of the tools the caller's capability set offers, in the caller's
     /// `namespace`. Throws what `ToolFailure.classify` names when the call cannot be carried out
     /// for a reason the caller should hear, and `UnknownToolError` for a tool its set lacks.
     public func answer(tool name: String, arguments: [String: Value]?, namespace: Namespace) async throws -> ToolAnswer {
-        let offer = offer(namespace.tenant)
+        // Resolved once for the call: a reload meanwhile does not change its limits or capabilities.
+        let tenant = try tenants.tenant(of: namespace)
+        let offer = offer(for: tenant)
         if offer.listsUpstreamTools, let stub = upstreamTools?.tools.first(where: { $0.name == name }) {
             return UpstreamTools.answer(stub)
         }
@@ -69,15 +83,18 @@ public struct MCPServerSetup: Sendable {
         if name.hasPrefix(WasmModuleTools.prefix) { return WasmModuleTools.answer(tool) }
         switch mode {
         case .stateless(let executor):
-            return RunJSTool.answer(try await executor.execute(try RunJSTool.parameters(from: arguments), in: namespace))
+            let parameters = try RunJSTool.parameters(from: arguments, tenant: tenant)
+            return RunJSTool.answer(try await executor.execute(parameters, in: namespace, defaults: tenant.limits.defaults))
         case .stateful(let registry, let wait):
             return try await StatefulTools.answer(name, arguments, registry: registry, inlineWaitMilliseconds: wait,
-                                                  namespace: namespace)
+                                                  namespace: namespace, tenant: tenant)
         }
     }
 
     /// The names of every set's own tools, which the upstream servers' stubs may not take.
-    public var toolNames: Set<String> { Set(offers.values.flatMap { $0.tools.map(\.name) }) }
+    public var toolNames: Set<String> {
+        Set(tenants.configuration.tenants.values.flatMap { offer(for: $0).tools.map(\.name) })
+    }
 
     /// The tools a client of `offer`'s set is offered now.
     func tools(_ offer: Offer) -> [Tool] {
@@ -87,7 +104,7 @@ public struct MCPServerSetup: Sendable {
     /// Serves one client connection on `transport`, whose calls are answered in `namespace`.
     /// It sees the instructions and tools of the namespace's capability set (its tenant's).
     public func startServer(on transport: any Transport, namespace: Namespace = .default) async throws -> Server {
-        let offer = offer(namespace.tenant)
+        let offer = offer(namespace)
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: offer.instructions,
                             capabilities: .init(tools: .init(listChanged: offer.listsUpstreamTools)))
         if offer.listsUpstreamTools { upstreamTools?.register(server) }
@@ -124,4 +141,18 @@ public struct UnknownToolError: Error, CustomStringConvertible {
 
 public enum MCPV8Version {
     public static let current = "0.1.0"
+}
+
+/// Each tenant's offer, kept while its capability set stays the same.
+private final class OfferCache: Sendable {
+    private let offers = Mutex<[String: (summary: CapabilitySummary, offer: MCPServerSetup.Offer)]>([:])
+
+    func offer(for tenant: Tenant, build: (CapabilitySummary) -> MCPServerSetup.Offer) -> MCPServerSetup.Offer {
+        if let kept = offers.withLock({ $0[tenant.name] }), kept.summary.describesTheSameAs(tenant.summary) {
+            return kept.offer
+        }
+        let offer = build(tenant.summary)
+        offers.withLock { $0[tenant.name] = (tenant.summary, offer) }
+        return offer
+    }
 }

@@ -63,13 +63,14 @@ enum RunJSTool {
         ])
     }
 
-    static func parameters(from arguments: [String: Value]?) throws(ToolArgumentError) -> RunParameters {
+    /// The call's parameters, its limits within what `tenant` may ask for.
+    static func parameters(from arguments: [String: Value]?, tenant: Tenant) throws(ToolArgumentError) -> RunParameters {
         let arguments = try ToolArguments(arguments, tool: name, allowed: parameterNames)
         return RunParameters(
             code: try arguments.requiredString("code"),
-            heapMB: try arguments.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
+            heapMB: try arguments.optionalInteger("heap_memory_max_mb", in: tenant.limits.callHeapMB, of: tenant),
             timeoutSeconds: try arguments.optionalInteger(
-                "execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
+                "execution_timeout_secs", in: tenant.limits.callTimeoutSeconds, of: tenant))
     }
 
     /// `{output, result?, error?}`.

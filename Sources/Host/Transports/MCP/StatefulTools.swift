@@ -91,10 +91,11 @@ enum StatefulTools {
     /// Carries out one stateful tool call in `namespace`: another namespace's executions, sessions,
     /// tags and heaps are unknown to it. Throws what `ToolFailure.classify` names for the caller.
     static func answer(_ name: String, _ arguments: [String: Value]?, registry: ExecutionRegistry,
-                       inlineWaitMilliseconds: Int, namespace: Namespace) async throws -> ToolAnswer {
+                       inlineWaitMilliseconds: Int, namespace: Namespace, tenant: Tenant) async throws -> ToolAnswer {
         switch name {
         case "run_js":
-            return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds, namespace: namespace)
+            return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds, namespace: namespace,
+                                   tenant: tenant)
         case "get_execution":
             return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry, namespace: namespace)),
                               isError: false)
@@ -127,7 +128,7 @@ enum StatefulTools {
     }
 
     private static func runJS(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                              defaultWait: Int, namespace: Namespace) async throws -> ToolAnswer {
+                              defaultWait: Int, namespace: Namespace, tenant: Tenant) async throws -> ToolAnswer {
         let checked = try ToolArguments(arguments, tool: "run_js", allowed: runJSParameters)
         let heap = try checked.optionalString("heap").map { text throws(ToolArgumentError) -> HeapID in
             do { return try HeapID(validating: text) } catch { throw ToolArgumentError("run_js: parameter 'heap': \(error)") }
@@ -139,10 +140,11 @@ enum StatefulTools {
         let parameters = StatefulRunParameters(
             code: try checked.requiredString("code"), heap: heap, session: session,
             tags: try validatedTags(checked, tool: "run_js") ?? [:],
-            heapMB: try checked.optionalInteger("heap_memory_max_mb", in: ExecutionLimits.callHeapMB),
-            timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: ExecutionLimits.timeoutSeconds))
+            heapMB: try checked.optionalInteger("heap_memory_max_mb", in: tenant.limits.callHeapMB, of: tenant),
+            timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: tenant.limits.callTimeoutSeconds,
+                                                        of: tenant))
         let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
-        let id = try registry.start(parameters, in: namespace)
+        let id = try registry.start(parameters, in: namespace, defaults: tenant.limits.defaults)
         await registry.wait(for: id, upTo: .milliseconds(wait))
         guard let summary = registry.summary(of: id), summary.completedAt != nil else {
             return ToolAnswer(fields: ["execution_id": .string(id), "status": "running"], isError: false)

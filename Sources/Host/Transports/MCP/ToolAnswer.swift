@@ -14,6 +14,8 @@ public enum ToolFailure: Sendable, Equatable {
     case notFound
     case busy
     case storage
+    /// The caller's tenant is no longer configured.
+    case forbidden
 
     /// The kind and message of an error a tool call may throw at its caller; nil for anything
     /// else, which is a server fault.
@@ -24,6 +26,7 @@ public enum ToolFailure: Sendable, Equatable {
         case let error as UnknownHeapError: (.notFound, error.description)
         case let error as ServerBusyError: (.busy, error.description)
         case let error as HeapStoreError: (.storage, error.description)
+        case let error as TenantRefusal: (.forbidden, error.description)
         default: nil
         }
     }

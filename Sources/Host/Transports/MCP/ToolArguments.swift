@@ -69,7 +69,8 @@ struct ToolArguments {
 
     func has(_ name: String) -> Bool { values[name].map { $0 != .null } ?? false }
 
-    func optionalInteger(_ name: String, in range: ClosedRange<Int>) throws(ToolArgumentError) -> Int? {
+    /// `tenant`: whose limit the range is, named in the complaint (none for the implicit tenant).
+    func optionalInteger(_ name: String, in range: ClosedRange<Int>, of tenant: Tenant? = nil) throws(ToolArgumentError) -> Int? {
         guard let value = values[name], value != .null else { return nil }
         let integer: Int? = switch value {
         case .int(let int): int
@@ -78,7 +79,9 @@ struct ToolArguments {
         }
         guard let integer, range.contains(integer) else {
             throw ToolArgumentError("\(toolName): parameter '\(name)' must be an integer from "
-                + "\(range.lowerBound) to \(range.upperBound), got \(describe(value)).")
+                + "\(range.lowerBound) to \(range.upperBound)"
+                + (tenant.map { $0.name.isEmpty ? "" : " (the most tenant '\($0.name)' may ask for)" } ?? "")
+                + ", got \(describe(value)).")
         }
         return integer
     }

@@ -16,10 +16,13 @@ struct StdioService: Service {
     let pool: WorkerPool
     /// Longer lines are answered with an error and skipped.
     let maximumMessageBytes: Int
+    /// The one client's: the default, or with `--tenants` that of `--tenant`.
+    let namespace: Namespace
     let logger: Logger
 
-    init(setup: MCPServerSetup, pool: WorkerPool, maximumMessageBytes: Int, logger: Logger) {
+    init(setup: MCPServerSetup, pool: WorkerPool, maximumMessageBytes: Int, namespace: Namespace, logger: Logger) {
         self.setup = setup
+        self.namespace = namespace
         self.pool = pool
         self.maximumMessageBytes = maximumMessageBytes
         self.logger = logger
@@ -28,7 +31,7 @@ struct StdioService: Service {
     func run() async throws {
         let transport = UnansweredRequests(
             BlockingStdioTransport(maximumMessageBytes: maximumMessageBytes, logger: logger), logger: logger)
-        let server = try await setup.startServer(on: transport)
+        let server = try await setup.startServer(on: transport, namespace: namespace)
         await withGracefulShutdownHandler {
             await server.waitUntilCompleted()
         } onGracefulShutdown: {
@@ -49,8 +52,10 @@ struct StdioService: Service {
 extension MCPServerSetup {
     /// Serves one client on stdin/stdout until it disconnects or SIGTERM/SIGINT shut the server down
     /// gracefully; a line longer than `maximumMessageBytes` is answered with an error and skipped.
-    public func serveStdio(maximumMessageBytes: Int, pool: WorkerPool, logger: Logger) async throws {
-        let stdio = StdioService(setup: self, pool: pool, maximumMessageBytes: maximumMessageBytes, logger: logger)
+    public func serveStdio(maximumMessageBytes: Int, pool: WorkerPool, namespace: Namespace,
+                           logger: Logger) async throws {
+        let stdio = StdioService(setup: self, pool: pool, maximumMessageBytes: maximumMessageBytes, namespace: namespace,
+                                 logger: logger)
         // Shutdown runs in reverse order: the pool first, so runs end before stdio stops answering.
         // The end of stdin shuts the group down too.
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
