@@ -64,10 +64,10 @@ actor LegacySSESessions {
 
     private func open(subject: String?, connection: any Channel) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
-        switch caps.admit(id, subject: subject) {
-        case .refuse:
-            throw HTTPEndpointError(.serviceUnavailable, "Too many open MCP sessions (\(caps.total)); close unused "
-                + "ones by ending their /sse streams.")
+        let namespace = Namespace(subject: subject)
+        switch caps.admit(id, namespace: namespace) {
+        case .refuse(let reason):
+            throw HTTPEndpointError(.serviceUnavailable, "\(reason); close unused ones by ending their /sse streams.")
         case .open(let evicting):
             if let evicting {
                 logger.info("SSE session \(evicting) closed: its caller opened more than --max-sessions-per-subject (\(caps.perSubject)) and it was the least recently used")
@@ -80,7 +80,7 @@ actor LegacySSESessions {
         }
         let server: Server
         do {
-            server = try await setup.startServer(on: transport, namespace: Namespace(subject: subject))
+            server = try await setup.startServer(on: transport, namespace: namespace)
         } catch {
             caps.remove(id)
             throw error

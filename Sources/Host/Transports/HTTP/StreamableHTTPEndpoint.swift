@@ -61,17 +61,17 @@ actor StreamableHTTPSessions {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
         let id = UUID().uuidString.lowercased()
-        switch caps.admit(id, subject: subject) {
-        case .refuse:
-            return .error(statusCode: 503, .internalError("Too many open MCP sessions (\(caps.total)); "
-                + "close unused ones with DELETE /mcp."))
+        let namespace = Namespace(subject: subject)
+        switch caps.admit(id, namespace: namespace) {
+        case .refuse(let reason):
+            return .error(statusCode: 503, .internalError("\(reason); close unused ones with DELETE /mcp."))
         case .open(let evicting):
             if let evicting {
                 logger.info("MCP session \(evicting) closed: its caller opened more than --max-sessions-per-subject (\(caps.perSubject)) and it was the least recently used")
                 await close(evicting)
             }
         }
-        return await open(id, request, subject: subject)
+        return await open(id, request, namespace: namespace)
     }
 
     private static func isInitialize(_ body: Data) -> Bool {
@@ -79,7 +79,7 @@ actor StreamableHTTPSessions {
         return message["method"] == "initialize"
     }
 
-    private func open(_ id: String, _ request: MCP.HTTPRequest, subject: String?) async -> MCP.HTTPResponse {
+    private func open(_ id: String, _ request: MCP.HTTPRequest, namespace: Namespace) async -> MCP.HTTPResponse {
         let transport = StatefulHTTPServerTransport(
             sessionIDGenerator: FixedSessionID(id: id),
             // Host and Origin are checked for every route by RebindingGuardMiddleware.
@@ -90,7 +90,7 @@ actor StreamableHTTPSessions {
             logger: logger)
         let server: Server
         do {
-            server = try await setup.startServer(on: transport, namespace: Namespace(subject: subject))
+            server = try await setup.startServer(on: transport, namespace: namespace)
         } catch {
             caps.remove(id)
             return .error(statusCode: 500, .internalError("The MCP session could not start: \(error)"))
@@ -101,7 +101,7 @@ actor StreamableHTTPSessions {
             return .error(statusCode: 503, .internalError("The MCP session was closed while it opened: its caller "
                 + "opened more than \(caps.perSubject) at once (--max-sessions-per-subject)."))
         }
-        sessions[id] = Session(server: server, transport: transport, subject: subject, lastUsed: .now)
+        sessions[id] = Session(server: server, transport: transport, subject: namespace.subject, lastUsed: .now)
         let response = await transport.handleRequest(request)
         if case .error = response { await close(id) }
         return response
