@@ -5,12 +5,12 @@ final class FairDispatchTests: XCTestCase {
     private let alice = Namespace(subject: "alice"), bob = Namespace(subject: "bob"), carol = Namespace(subject: "carol")
 
     func testAnEmptyQueueHandsOutNothing() {
-        var dispatch = FairDispatch()
+        var dispatch = FairDispatch<Namespace>()
         XCTAssertNil(dispatch.next(queue: [], running: [:]))
     }
 
     func testOneNamespaceAloneIsServedOldestFirst() {
-        var dispatch = FairDispatch()
+        var dispatch = FairDispatch<Namespace>()
         var queue = [alice, alice, alice]
         var order: [Int] = []
         while let index = dispatch.next(queue: queue, running: [:]) {
@@ -21,13 +21,13 @@ final class FairDispatchTests: XCTestCase {
     }
 
     func testTheNamespaceWithFewerRunsOnWorkersGoesFirst() {
-        var dispatch = FairDispatch()
+        var dispatch = FairDispatch<Namespace>()
         // alice's backlog was queued before bob's single run, but alice already has a worker.
         XCTAssertEqual(dispatch.next(queue: [alice, alice, bob], running: [alice: 1]), 2)
     }
 
     func testAmongEqualsTheNamespaceServedLongestAgoGoesFirst() {
-        var dispatch = FairDispatch()
+        var dispatch = FairDispatch<Namespace>()
         // alice is handed a worker; her run ends; her next run and bob's wait with nothing running.
         XCTAssertEqual(dispatch.next(queue: [alice, alice, bob], running: [:]), 0)
         XCTAssertEqual(dispatch.next(queue: [alice, bob], running: [:]), 1)
@@ -35,7 +35,7 @@ final class FairDispatchTests: XCTestCase {
     }
 
     func testABacklogIsInterleavedWithEveryoneElsesRuns() {
-        var dispatch = FairDispatch()
+        var dispatch = FairDispatch<Namespace>()
         var queue = Array(repeating: alice, count: 5) + [bob, bob, carol]
         var served: [Namespace] = []
         // One worker: each run ends before the next is handed out.
@@ -46,7 +46,7 @@ final class FairDispatchTests: XCTestCase {
     }
 
     func testForgottenNamespacesAreServedAsNew() {
-        var dispatch = FairDispatch()
+        var dispatch = FairDispatch<Namespace>()
         XCTAssertEqual(dispatch.next(queue: [bob], running: [:]), 0)
         XCTAssertEqual(dispatch.next(queue: [alice], running: [:]), 0)
         // alice was served after bob, so she would wait behind him; but she left (nothing queued or

@@ -6,9 +6,26 @@ final class WorkerSchedulerTests: XCTestCase {
     typealias Action = WorkerScheduler.Action
     private let alice = Namespace(subject: "alice"), bob = Namespace(subject: "bob")
 
-    private func scheduler(workers: Int = 1, maximumQueued: Int = 4, perSubject: Int? = nil) -> WorkerScheduler {
-        WorkerScheduler(configuration: .init(
-            workerCount: workers, admission: ExecutionAdmission(maximumQueued: maximumQueued, perSubject: perSubject)))
+    private func scheduler(workers: Int = 1, maximumQueued: Int = 4, perSubject: Int? = nil,
+                           tenants: [String: TenantQueueLimits] = [:]) -> WorkerScheduler {
+        WorkerScheduler(configuration: .init(workerCount: workers, admission: ExecutionAdmission(
+            maximumQueued: maximumQueued, perSubject: perSubject, tenants: tenants)))
+    }
+
+    private func member(_ tenant: String, _ subject: String = "s") -> Namespace {
+        Namespace(tenant: tenant, subject: subject, sharedState: false)
+    }
+
+    private func finish(_ machine: inout WorkerScheduler, slot: Int, now: TimeInterval = 1) -> [Action] {
+        guard case .busy(let id) = machine.slots[slot].state else { return [] }
+        _ = machine.workerStarted(slot: slot, generation: machine.slots[slot].generation, job: id)
+        return machine.workerFinished(slot: slot, generation: machine.slots[slot].generation, job: id,
+                                      outcome: RunOutcome(status: .completed), now: now)
+    }
+
+    /// The tenant of each busy worker's run.
+    private func runningTenants(_ machine: WorkerScheduler) -> [String] {
+        machine.slots.indices.compactMap { machine.tenant(ofRunOn: $0) }.sorted()
     }
 
     /// Starts every worker and makes it ready.
@@ -237,6 +254,96 @@ final class WorkerSchedulerTests: XCTestCase {
         XCTAssertEqual(machine.workerExited(slot: 0, generation: 1, how: "exited with status 0", now: 100), [])
     }
 
+    func testATenantAtItsCapLeavesFreeWorkersToTheOthers() {
+        var machine = scheduler(workers: 3, maximumQueued: 100, tenants: ["guest": .init(maximumConcurrent: 1, maximumQueued: 5)])
+        _ = readied(&machine)
+        for _ in 0..<3 { _ = submit(&machine, namespace: member("guest")) }
+        XCTAssertEqual(runningTenants(machine), ["guest"], "guest's cap is 1: two of its runs wait")
+        XCTAssertEqual(machine.queuedPerTenant, ["guest": 2])
+        let (acme, started) = submit(&machine, namespace: member("acme"))
+        XCTAssertEqual(started.count, 1, "a free worker takes acme's run at once")
+        XCTAssertEqual(started.first, .send(.run(acme), slot: 1))
+        _ = submit(&machine, namespace: member("acme"))
+        XCTAssertEqual(runningTenants(machine), ["acme", "acme", "guest"])
+        _ = finish(&machine, slot: 1)
+        XCTAssertEqual(runningTenants(machine), ["acme", "guest"],
+                       "acme's worker, freed, stays idle rather than run a second guest run")
+        XCTAssertEqual(machine.slots[1].state, .idle)
+        _ = finish(&machine, slot: 0)
+        XCTAssertEqual(runningTenants(machine), ["acme", "guest"], "guest's next run takes a worker once its first ends")
+    }
+
+    func testATenantOverItsQueueBoundIsRefusedNamingItWhileOthersGetIn() {
+        var machine = scheduler(workers: 2, maximumQueued: 100, tenants: ["guest": .init(maximumConcurrent: 1, maximumQueued: 2)])
+        _ = readied(&machine)
+        for _ in 0..<3 { XCTAssertFalse(submit(&machine, namespace: member("guest")).1.contains { if case .fail = $0 { true } else { false } }) }
+        let (_, refused) = submit(&machine, namespace: member("guest", "another subject"))
+        guard case .fail(_, let error)? = refused.first else { return XCTFail("\(refused)") }
+        XCTAssertEqual(error.description, "Server busy for tenant 'guest': 2 of its executions are waiting for a worker, "
+            + "the most it may queue (max_queued_executions 2 in the tenants file). Retry shortly.")
+        XCTAssertNotNil(machine.reserve(namespace: member("guest")), "a reservation meets the tenant's bound too")
+        let (acme, admitted) = submit(&machine, namespace: member("acme"))
+        XCTAssertEqual(admitted, [.send(.run(acme), slot: 1)])
+        XCTAssertEqual(machine.jobs.count, 4)
+    }
+
+    func testFreeWorkersGoToTenantsInTurn() {
+        var machine = scheduler(workers: 1, maximumQueued: 100)
+        _ = readied(&machine)
+        var tenantOf: [WorkerScheduler.JobID: String] = [:]
+        for tenant in ["a", "a", "a", "b", "b", "c"] { tenantOf[submit(&machine, namespace: member(tenant)).0] = tenant }
+        var served: [String] = []
+        while case .busy(let id) = machine.slots[0].state {
+            served.append(tenantOf[id]!)
+            _ = finish(&machine, slot: 0)
+        }
+        XCTAssertEqual(served, ["a", "b", "c", "a", "b", "a"])
+    }
+
+    func testWithinATenantItsCallersAreServedInTurnEvenWhenItSharesItsState() {
+        var machine = scheduler(workers: 1, maximumQueued: 100, perSubject: 2)
+        _ = readied(&machine)
+        let ann = Namespace(tenant: "acme", subject: "ann", sharedState: true)
+        let bob = Namespace(tenant: "acme", subject: "bob", sharedState: true)
+        var subjectOf: [WorkerScheduler.JobID: String] = [:]
+        for namespace in [ann, ann] { subjectOf[submit(&machine, namespace: namespace).0] = "ann" }
+        guard case .fail? = submit(&machine, namespace: ann).1.first else { return XCTFail("ann's share is 2") }
+        for namespace in [bob, bob] { subjectOf[submit(&machine, namespace: namespace).0] = "bob" }
+        var served: [String] = []
+        while case .busy(let id) = machine.slots[0].state {
+            served.append(subjectOf[id]!)
+            _ = finish(&machine, slot: 0)
+        }
+        XCTAssertEqual(served, ["ann", "bob", "ann", "bob"])
+    }
+
+    func testNewTenantLimitsKeepAdmittedRunsAndARaisedCapStartsWaitingOnes() {
+        var machine = scheduler(workers: 3, maximumQueued: 100, tenants: ["guest": .init(maximumConcurrent: 1, maximumQueued: 5)])
+        _ = readied(&machine)
+        for _ in 0..<5 { _ = submit(&machine, namespace: member("guest")) }
+        XCTAssertEqual(machine.queuedPerTenant, ["guest": 4])
+        let actions = machine.updateTenantLimits(["guest": .init(maximumConcurrent: 2, maximumQueued: 1),
+                                                  "acme": .init(maximumQueued: 10)], now: 1)
+        XCTAssertEqual(actions.count, 1, "the raised cap starts one more guest run")
+        XCTAssertEqual(runningTenants(machine), ["guest", "guest"])
+        XCTAssertEqual(machine.queuedPerTenant, ["guest": 3, "acme": 0], "over the new bound, but admitted before it")
+        guard case .fail(_, let error)? = submit(&machine, namespace: member("guest")).1.first else {
+            return XCTFail("guest's new bound is 1")
+        }
+        XCTAssertTrue(error.description.contains("max_queued_executions 1"), error.description)
+        XCTAssertEqual(submit(&machine, namespace: member("acme")).1.count, 1, "acme takes the last worker")
+    }
+
+    func testWithoutTenantsTheQueueDepthIsTheImplicitTenants() {
+        var machine = scheduler(workers: 1)
+        XCTAssertEqual(machine.queuedPerTenant, ["": 0])
+        _ = readied(&machine)
+        _ = submit(&machine, namespace: alice)
+        _ = submit(&machine, namespace: bob)
+        XCTAssertEqual(machine.queuedPerTenant, ["": 1])
+        XCTAssertEqual(machine.tenant(ofRunOn: 0), "")
+    }
+
     /// Thousands of random events over several seeds; after each, the invariants hold. A failure names its seed and step.
     func testRandomEventsKeepTheInvariants() {
         for seed in UInt64(1)...20 {
@@ -247,6 +354,26 @@ final class WorkerSchedulerTests: XCTestCase {
                     return XCTFail("seed \(seed), step \(step): \(broken)")
                 }
             }
+            world.stop()
+            if let broken = world.brokenInvariant() ?? world.unendedJob() {
+                return XCTFail("seed \(seed), at shutdown: \(broken)")
+            }
+        }
+    }
+
+    /// The same with three tenants (one capped with a small queue, one capped, one without limits) and
+    /// subjects within them: no tenant ever runs more than its cap, a free worker never idles while a
+    /// tenant below its cap waits, and every refusal names a bound that was reached.
+    func testRandomEventsWithTenantsKeepTheInvariants() {
+        for seed in UInt64(1)...20 {
+            var world = SimulatedWorld(seed: seed, tenants: SimulatedWorld.tenantLimits)
+            for step in 0..<3000 {
+                world.step()
+                if let broken = world.brokenInvariant() {
+                    return XCTFail("seed \(seed), step \(step): \(broken)")
+                }
+            }
+            XCTAssertGreaterThan(world.refusals, 0, "seed \(seed): the bounds were never reached")
             world.stop()
             if let broken = world.brokenInvariant() ?? world.unendedJob() {
                 return XCTFail("seed \(seed), at shutdown: \(broken)")
@@ -281,9 +408,12 @@ private struct SimulatedWorld {
         var doomed = false
     }
 
+    static let tenantLimits: [String: TenantQueueLimits] = [
+        "guest": .init(maximumConcurrent: 1, maximumQueued: 2), "acme": .init(maximumConcurrent: 2), "labs": .init(),
+    ]
+
     var random: SeededGenerator
-    var machine = WorkerScheduler(configuration: .init(
-        workerCount: 3, admission: ExecutionAdmission(maximumQueued: 4, perSubject: 3)))
+    var machine: WorkerScheduler
     var now: TimeInterval = 0
     var processes: [Int: Process] = [:]
     /// Generations of processes that exited, for stale events.
@@ -296,10 +426,20 @@ private struct SimulatedWorld {
     var startedJobs: Set<JobID> = []
     var cancelled: Set<JobID> = []
     var violation: String?
-    let namespaces = [Namespace.default, Namespace(subject: "alice"), Namespace(subject: "bob")]
+    /// Runs refused as busy.
+    var refusals = 0
+    let namespaces: [Namespace]
 
-    init(seed: UInt64) {
+    init(seed: UInt64, tenants: [String: TenantQueueLimits] = [:]) {
         random = SeededGenerator(state: seed)
+        machine = WorkerScheduler(configuration: .init(
+            workerCount: 3, admission: ExecutionAdmission(maximumQueued: 4, perSubject: 3, tenants: tenants)))
+        namespaces = tenants.isEmpty
+            ? [Namespace.default, Namespace(subject: "alice"), Namespace(subject: "bob")]
+            : tenants.keys.sorted().flatMap { tenant in
+                [Namespace(tenant: tenant, subject: "alice", sharedState: false),
+                 Namespace(tenant: tenant, subject: "bob", sharedState: tenant == "acme")]
+            }
         apply(machine.tick(now: now))
     }
 
@@ -364,13 +504,51 @@ private struct SimulatedWorld {
             cancelled.insert(id)
             apply(machine.cancel(id, now: now))
         }
+        let before = Load(machine, namespace)
         var reserved = false
         if Bool.random(using: &random) {
-            if machine.reserve(namespace: namespace) != nil { return end(id) }
+            if let refusal = machine.reserve(namespace: namespace) {
+                check(refusal, before)
+                return end(id)
+            }
             reserved = true
         }
         let timeout = Double(Int.random(in: 1...10, using: &random))
-        apply(machine.enqueue(id, namespace: namespace, timeout: timeout, reserved: reserved, now: now))
+        let actions = machine.enqueue(id, namespace: namespace, timeout: timeout, reserved: reserved, now: now)
+        for case .fail(_, let refusal) in actions { check(refusal, before) }
+        apply(actions)
+    }
+
+    /// What a refusal may depend on, as the pool was before the run came.
+    private struct Load {
+        let waiting: Int
+        let tenantWaiting: Int
+        let callerPending: Int
+        let namespace: Namespace
+
+        init(_ machine: WorkerScheduler, _ namespace: Namespace) {
+            waiting = machine.queue.count
+            tenantWaiting = machine.jobs.values.count { $0.slot == nil && $0.namespace.tenant == namespace.tenant }
+            callerPending = machine.jobs.values.count { $0.namespace == namespace.caller }
+            self.namespace = namespace
+        }
+    }
+
+    /// A refusal only when the bound it names was reached.
+    private mutating func check(_ refusal: ServerBusyError, _ load: Load) {
+        refusals += 1
+        let limits = machine.configuration.admission
+        let reached: Bool
+        if refusal.description.hasPrefix("Server busy for tenant '\(load.namespace.tenant)'") {
+            reached = load.tenantWaiting >= limits.tenants[load.namespace.tenant]?.maximumQueued ?? .max
+        } else if refusal.description.hasPrefix("Server busy:") {
+            reached = load.waiting >= limits.maximumQueued
+        } else if refusal.description.hasPrefix("Too many executions:") {
+            reached = load.callerPending >= limits.limit(for: load.namespace) ?? .max
+        } else {
+            reached = false
+        }
+        if !reached { violation = "refused with no bound reached: \(refusal.description), load \(load)" }
     }
 
     private mutating func exit(_ slot: Int, _ process: Process) {
@@ -450,6 +628,24 @@ private struct SimulatedWorld {
         let queued = machine.jobs.values.count { $0.slot == nil }
         if queued != machine.queue.count { return "\(queued) jobs wait but the queue holds \(machine.queue.count)" }
         if machine.queue.count > 4 + 3 { return "queue of \(machine.queue.count) over its bound" }
+        let admission = machine.configuration.admission
+        var running: [String: Int] = [:]
+        for slot in machine.slots.indices { if let tenant = machine.tenant(ofRunOn: slot) { running[tenant, default: 0] += 1 } }
+        for (tenant, count) in running where count > admission.concurrencyCap(of: tenant) ?? .max {
+            return "tenant \(tenant) runs \(count), over its cap"
+        }
+        let idle = machine.slots.contains { $0.state == .idle }
+        for job in machine.jobs.values where job.slot == nil {
+            let tenant = job.namespace.tenant
+            if idle, running[tenant, default: 0] < admission.concurrencyCap(of: tenant) ?? .max {
+                return "a worker is idle while tenant '\(tenant)', below its cap, waits"
+            }
+        }
+        for (tenant, limits) in admission.tenants {
+            guard let cap = limits.maximumConcurrent, let bound = limits.maximumQueued else { continue }
+            let pending = machine.jobs.values.count { $0.namespace.tenant == tenant }
+            if pending > bound + cap { return "tenant \(tenant) has \(pending) runs, over its bound and cap" }
+        }
         return nil
     }
 

@@ -349,13 +349,12 @@ public struct MCPV8Command: AsyncParsableCommand {
         let tenants = TenantDirectory(try tenantsLoader.map(loadTenants)
             ?? .implicit(limits: TenantLimits(server: defaults), capabilities: capabilities,
                          summary: CapabilitySummary(plugins: plan.plugins.map(\.description), wasmModules: wasm)))
-        let reload = tenantsLoader?.reloadOnHangup(into: tenants, logger: logger)
-        defer { reload?.cancel() }
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
                 workerCount: workerCount,
                 maximumQueued: maxQueuedExecutions,
                 maximumPerSubject: maxExecutionsPerSubject,
+                tenantLimits: tenants.configuration.queueLimits,
                 defaultHeapLimitMB: heapMemoryMax,
                 workerMemoryLimitMB: workerMemoryMax,
                 maximumHeapBytes: maxHeapBytes,
@@ -365,6 +364,8 @@ public struct MCPV8Command: AsyncParsableCommand {
             logger: logger)
         pool.start()
         defer { pool.shutdown() }
+        let reload = tenantsLoader?.reloadOnHangup(into: tenants, logger: logger) { pool.updateTenantLimits($0.queueLimits) }
+        defer { reload?.cancel() }
         let mode: MCPServerSetup.Mode
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))

@@ -74,6 +74,14 @@ public struct TenantConfiguration: Sendable {
         self.tenants = tenants
     }
 
+    /// Each tenant's share of the worker pool; empty without `--tenants`, where the pool's own
+    /// bounds are the implicit tenant's.
+    public var queueLimits: [String: TenantQueueLimits] {
+        tenants.filter { !$0.key.isEmpty }.mapValues {
+            TenantQueueLimits(maximumConcurrent: $0.limits.maxConcurrentExecutions, maximumQueued: $0.limits.maxQueuedExecutions)
+        }
+    }
+
     /// A server without `--tenants`: every caller is the implicit tenant "", with the top-level flags.
     public static func implicit(limits: TenantLimits, capabilities: CapabilityConfiguration,
                                 summary: CapabilitySummary = .none) -> TenantConfiguration {

@@ -51,14 +51,17 @@ public struct TenantsLoader: Sendable {
     }
 
     /// Re-reads the file into `directory` at every SIGHUP. A file failing any check is refused
-    /// whole and logged; the old configuration goes on serving. Keep the returned source.
-    public func reloadOnHangup(into directory: TenantDirectory, logger: Logger) -> any DispatchSourceSignal {
+    /// whole and logged; the old configuration goes on serving. `applied` hands an accepted one to
+    /// what keeps its own copy (the worker pool). Keep the returned source.
+    public func reloadOnHangup(into directory: TenantDirectory, logger: Logger,
+                               applied: @escaping @Sendable (TenantConfiguration) -> Void) -> any DispatchSourceSignal {
         signal(SIGHUP, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "mcp-v8.tenants-reload"))
         source.setEventHandler { [self] in
             do {
                 let configuration = try load()
                 directory.replace(with: configuration)
+                applied(configuration)
                 logger.info("--tenants \(file) reloaded: \(configuration.tenants.keys.sorted().joined(separator: ", "))")
             } catch {
                 logger.error("\(error); the previous tenants configuration stays in force")

@@ -10,6 +10,9 @@ public struct WorkerPoolConfiguration: Sendable {
     public var maximumQueued: Int
     /// Executions one token subject may have queued or running; nil: no per-subject cap.
     public var maximumPerSubject: Int?
+    /// With tenants, every tenant by name with its bounds (nil fields where it sets none); empty
+    /// without tenants. `WorkerPool.updateTenantLimits` replaces it on a reload.
+    public var tenantLimits: [String: TenantQueueLimits]
     /// The heap limit each worker keeps an isolate ready for.
     public var defaultHeapLimitMB: Int
     /// Each worker's memory limit (`--worker-memory-max`).
@@ -24,13 +27,15 @@ public struct WorkerPoolConfiguration: Sendable {
     /// cancelled (`--shutdown-timeout`).
     public var shutdownGrace: Duration
 
-    public init(workerCount: Int, maximumQueued: Int, maximumPerSubject: Int? = nil, defaultHeapLimitMB: Int,
+    public init(workerCount: Int, maximumQueued: Int, maximumPerSubject: Int? = nil,
+                tenantLimits: [String: TenantQueueLimits] = [:], defaultHeapLimitMB: Int,
                 workerMemoryLimitMB: Int = 1024, maximumHeapBytes: Int = ExecutionLimits.defaultHeapBytes,
                 executablePath: String,
                 capabilities: CapabilityConfiguration = CapabilityConfiguration(), shutdownGrace: Duration = .seconds(10)) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.maximumPerSubject = maximumPerSubject
+        self.tenantLimits = tenantLimits
         self.defaultHeapLimitMB = defaultHeapLimitMB
         self.workerMemoryLimitMB = workerMemoryLimitMB
         self.maximumHeapBytes = maximumHeapBytes
@@ -73,6 +78,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
     /// A run's caller, waiting for its outcome.
     private struct Caller {
         let request: RunJob
+        /// The run's tenant, for its metrics ("" without tenants).
+        let tenant: String
         let onStarted: @Sendable () -> Void
         let onOutput: @Sendable ([OutputLine]) -> Void
         let continuation: CheckedContinuation<RunOutcome, Error>
@@ -92,7 +99,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
         scheduler = WorkerScheduler(configuration: .init(
             workerCount: configuration.workerCount,
             admission: ExecutionAdmission(maximumQueued: configuration.maximumQueued,
-                                          perSubject: configuration.maximumPerSubject)))
+                                          perSubject: configuration.maximumPerSubject,
+                                          tenants: configuration.tenantLimits)))
         self.logger = logger
         processes = Array(repeating: nil, count: configuration.workerCount)
     }
@@ -160,7 +168,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
         let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 lock.lock()
-                callers[jobID] = Caller(request: job, onStarted: onStarted, onOutput: onOutput, continuation: continuation)
+                callers[jobID] = Caller(request: job, tenant: request.namespace.tenant, onStarted: onStarted,
+                                        onOutput: onOutput, continuation: continuation)
                 perform(scheduler.enqueue(jobID, namespace: request.namespace,
                                           timeout: TimeInterval(request.timeoutSeconds), reserved: reserved,
                                           now: Self.now))
@@ -168,8 +177,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
         } onCancel: {
             cancel(jobID: jobID)
         }
-        ExecutionMetrics.finished(outcome.status, after: ContinuousClock.now - started)
-        ExecutionMetrics.policyDecisions(outcome.policyDecisions)
+        ExecutionMetrics.finished(outcome.status, after: ContinuousClock.now - started, tenant: request.namespace.tenant)
+        ExecutionMetrics.policyDecisions(outcome.policyDecisions, tenant: request.namespace.tenant)
         return outcome
     }
 
@@ -178,7 +187,7 @@ public final class WorkerPool: Service, @unchecked Sendable {
     /// they submit the run.
     public func reserve(namespace: Namespace) throws(ServerBusyError) {
         if let refusal = locked({ scheduler.reserve(namespace: namespace) }) {
-            ExecutionMetrics.refusedBusy()
+            ExecutionMetrics.refusedBusy(tenant: namespace.tenant)
             throw refusal
         }
     }
@@ -189,8 +198,15 @@ public final class WorkerPool: Service, @unchecked Sendable {
     /// Runs queued or running.
     public var pendingJobs: Int { locked { scheduler.jobs.count } }
 
-    /// Runs waiting for a free worker.
-    public var queueDepth: Int { locked { scheduler.queue.count } }
+    /// Runs waiting for a free worker, by tenant ("" without tenants).
+    public var queueDepthPerTenant: [String: Int] { locked { scheduler.queuedPerTenant } }
+
+    /// Gives the tenants new bounds (a reload of the tenants file): runs queued or running keep their
+    /// place, new runs meet the new bounds.
+    public func updateTenantLimits(_ tenants: [String: TenantQueueLimits]) {
+        lock.lock()
+        perform(scheduler.updateTenantLimits(tenants, now: Self.now))
+    }
 
     /// Workers running a job now.
     public var busyWorkers: Int { locked { scheduler.busyWorkers } }
@@ -232,8 +248,10 @@ public final class WorkerPool: Service, @unchecked Sendable {
             case .kill(let slot):
                 guard let process = processes[slot] else { continue }
                 let logger = self.logger
+                let tenant = scheduler.tenant(ofRunOn: slot).flatMap { $0.isEmpty ? nil : $0 }
                 effects.append {
-                    logger.warning("killing worker \(process.pid): its run outlived its deadline")
+                    logger.warning("killing worker \(process.pid): its run outlived its deadline",
+                                   metadata: tenant.map { ["tenant": .string($0)] })
                     process.kill()
                 }
             case .close(let slot):
@@ -248,7 +266,7 @@ public final class WorkerPool: Service, @unchecked Sendable {
             case .fail(let id, let error):
                 guard let caller = callers.removeValue(forKey: id) else { continue }
                 effects.append {
-                    ExecutionMetrics.refusedBusy()
+                    ExecutionMetrics.refusedBusy(tenant: caller.tenant)
                     caller.continuation.resume(throwing: error)
                 }
             case .replaced(let slot, let how, let retryIn):

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import Logging
 import MCP
-import Metrics
 import ServiceLifecycle
 
 /// The network face of mcp-v8: one HTTP server carrying an MCP endpoint (Streamable HTTP at
@@ -100,11 +99,10 @@ public struct HTTPService: Sendable {
             HTTPMessages.json(["status": .string(draining.isDraining ? "shutting_down" : "ok")],
                               status: draining.isDraining ? .serviceUnavailable : .ok)
         }
-        let metrics = ExecutionMetrics.bootstrapPrometheus()
+        let metrics = ExecutionMetrics.bootstrapPrometheus(tenants: pool.queueDepthPerTenant.keys)
         router.get("/metrics") { [pool] _, _ in
             // Levels are read when scraped; counts and durations are recorded as runs end.
-            Gauge(label: "mcpv8_queue_depth").record(pool.queueDepth)
-            Gauge(label: "mcpv8_busy_workers").record(pool.busyWorkers)
+            ExecutionMetrics.levels(queuedPerTenant: pool.queueDepthPerTenant, busyWorkers: pool.busyWorkers)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
         }
@@ -115,7 +113,9 @@ public struct HTTPService: Sendable {
         RESTRoutes(setup: setup, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             .register(on: router)
 
-        let caps = SessionCaps(perSubject: configuration.maxSessionsPerSubject, total: Self.maximumSessions)
+        // Each tenant gets an equal share of the sessions (the pool's table lists every tenant).
+        let caps = SessionCaps(perSubject: configuration.maxSessionsPerSubject, total: Self.maximumSessions,
+                               tenants: max(1, pool.configuration.tenantLimits.count))
         let closeSessions: @Sendable () async -> Void
         switch configuration.endpoint {
         case .streamableHTTP:

@@ -65,10 +65,9 @@ actor LegacySSESessions {
 
     private func open(caller: Namespace, connection: any Channel) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
-        switch caps.admit(id, subject: caller.subject) {
-        case .refuse:
-            throw HTTPEndpointError(.serviceUnavailable, "Too many open MCP sessions (\(caps.total)); close unused "
-                + "ones by ending their /sse streams.")
+        switch caps.admit(id, namespace: caller) {
+        case .refuse(let reason):
+            throw HTTPEndpointError(.serviceUnavailable, "\(reason); close unused ones by ending their /sse streams.")
         case .open(let evicting):
             if let evicting {
                 logger.info("SSE session \(evicting) closed: its caller opened more than --max-sessions-per-subject (\(caps.perSubject)) and it was the least recently used")

@@ -110,7 +110,7 @@ enum OpenAPIDocument {
         "405": "The path does not answer this method (see Allow).",
         "413": "The body is larger than --max-request-bytes.",
         "415": "The body is not declared as application/json.",
-        "429": "The execution queue, or the caller's share of it (--max-executions-per-subject), is full; retry shortly.",
+        "429": "The execution queue, the caller's tenant's queue (max_queued_executions), or the caller's share of it (--max-executions-per-subject), is full; retry shortly.",
         "503": "The server is shutting down.",
     ]
 

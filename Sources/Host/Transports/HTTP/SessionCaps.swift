@@ -1,47 +1,61 @@
-/// Which MCP sessions may stay open: at most `perSubject` for each token subject (callers without
-/// a token share one allowance: nothing tells them apart) and at most `total` in all. A subject at
-/// its cap has its own least recently used session closed to make room, so one caller cannot
-/// crowd the others out; only a server full of other subjects' sessions refuses.
-/// (Keyed by subject; per-tenant caps would key it by tenant and scale `perSubject` by weight.)
+/// Which MCP sessions may stay open: each tenant at most `perTenant` (with tenants, its equal share
+/// of `total`; without, all of it), within a tenant each token subject at most `perSubject` (callers
+/// without a token share one allowance: nothing tells them apart), and at most `total` in all. A
+/// subject at its cap has its own least recently used session closed to make room, so one caller
+/// cannot crowd the others out; a tenant at its share, or a server full of other subjects'
+/// sessions, refuses. Tenants' shares add up to no more than `total`, so one tenant opening
+/// sessions never closes or refuses another's.
 struct SessionCaps {
     enum Admission: Equatable {
         /// Open the session, after closing `evicting` (the subject's least recently used one).
         case open(evicting: String?)
-        /// The server holds `total` sessions, none of them this subject's.
-        case refuse
+        /// Refused: `reason` says which allowance is full ("Too many open MCP sessions ...").
+        case refuse(reason: String)
     }
 
     let perSubject: Int
+    let perTenant: Int
     let total: Int
     private var lastUse: [String: UInt64] = [:]
-    private var owner: [String: String?] = [:]
-    private var bySubject: [String?: Set<String>] = [:]
+    /// Each session's caller (see `Namespace.caller`).
+    private var owner: [String: Namespace] = [:]
+    private var byCaller: [Namespace: Set<String>] = [:]
+    private var byTenant: [String: Int] = [:]
     /// Orders uses; a counter, not a clock, so two uses never tie.
     private var uses: UInt64 = 0
 
-    init(perSubject: Int, total: Int) {
-        precondition(perSubject >= 1 && total >= perSubject)
+    /// `tenants`: how many tenants share `total` (1 without tenants).
+    init(perSubject: Int, total: Int, tenants: Int) {
+        precondition(perSubject >= 1 && tenants >= 1 && total >= tenants)
         self.perSubject = perSubject
+        perTenant = total / tenants
         self.total = total
     }
 
     var count: Int { owner.count }
 
-    func count(of subject: String?) -> Int { bySubject[subject]?.count ?? 0 }
+    func count(of caller: Namespace) -> Int { byCaller[caller.caller]?.count ?? 0 }
+
+    func count(ofTenant tenant: String) -> Int { byTenant[tenant, default: 0] }
 
     func holds(_ id: String) -> Bool { owner[id] != nil }
 
-    /// Records session `id` of `subject` as open, unless refused.
-    mutating func admit(_ id: String, subject: String?) -> Admission {
+    /// Records session `id` of the caller of `namespace` as open, unless refused.
+    mutating func admit(_ id: String, namespace: Namespace) -> Admission {
+        let caller = namespace.caller
         var evicted: String?
-        if let own = bySubject[subject], own.count >= perSubject {
+        if let own = byCaller[caller], own.count >= perSubject {
             evicted = own.min { lastUse[$0]! < lastUse[$1]! }
             remove(evicted!)
+        } else if count(ofTenant: caller.tenant) >= perTenant, perTenant < total {
+            return .refuse(reason: "Too many open MCP sessions for tenant '\(caller.tenant)' (\(perTenant), its "
+                + "share of the server's \(total))")
         } else if owner.count >= total {
-            return .refuse
+            return .refuse(reason: "Too many open MCP sessions (\(total))")
         }
-        owner[id] = subject
-        bySubject[subject, default: []].insert(id)
+        owner[id] = caller
+        byCaller[caller, default: []].insert(id)
+        byTenant[caller.tenant, default: 0] += 1
         touch(id)
         return .open(evicting: evicted)
     }
@@ -54,9 +68,11 @@ struct SessionCaps {
     }
 
     mutating func remove(_ id: String) {
-        guard let subject = owner.removeValue(forKey: id) else { return }
+        guard let caller = owner.removeValue(forKey: id) else { return }
         lastUse[id] = nil
-        bySubject[subject]?.remove(id)
-        if bySubject[subject]?.isEmpty == true { bySubject[subject] = nil }
+        byCaller[caller]?.remove(id)
+        if byCaller[caller]?.isEmpty == true { byCaller[caller] = nil }
+        byTenant[caller.tenant]! -= 1
+        if byTenant[caller.tenant] == 0 { byTenant[caller.tenant] = nil }
     }
 }

@@ -62,10 +62,9 @@ actor StreamableHTTPSessions {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
         let id = UUID().uuidString.lowercased()
-        switch caps.admit(id, subject: caller.subject) {
-        case .refuse:
-            return .error(statusCode: 503, .internalError("Too many open MCP sessions (\(caps.total)); "
-                + "close unused ones with DELETE /mcp."))
+        switch caps.admit(id, namespace: caller) {
+        case .refuse(let reason):
+            return .error(statusCode: 503, .internalError("\(reason); close unused ones with DELETE /mcp."))
         case .open(let evicting):
             if let evicting {
                 logger.info("MCP session \(evicting) closed: its caller opened more than --max-sessions-per-subject (\(caps.perSubject)) and it was the least recently used")

@@ -1,6 +1,5 @@
-/// The runs waiting for a worker (by job id), kept per namespace in arrival order, so a queue per tenant (with
-/// a bound and weight of its own) can replace the per-namespace lists without touching the scheduler.
-/// Which namespace goes next is `FairDispatch`'s choice; this type only keeps order.
+/// The runs waiting for a worker (by job id), kept per caller (`Namespace.caller`) in arrival order.
+/// Which tenant, and within it which caller, goes next is `FairDispatch`'s choice; this type only keeps order.
 struct ExecutionQueue: Sendable {
     private struct Entry: Sendable {
         let id: UInt64

@@ -79,7 +79,8 @@ struct WorkerScheduler {
         case stopped
     }
 
-    let configuration: Configuration
+    /// Replaced in part by `updateTenantLimits` (a reload of the tenants file).
+    private(set) var configuration: Configuration
     private(set) var slots: [Slot]
     /// Jobs queued or running.
     private(set) var jobs: [JobID: Job] = [:]
@@ -92,7 +93,9 @@ struct WorkerScheduler {
     private var cancelledBeforeQueued: Set<JobID> = []
     /// Places in the queue promised by `reserve` to runs not submitted yet, by namespace.
     private var reservedPlaces: [Namespace: Int] = [:]
-    private var fairDispatch = FairDispatch()
+    /// Free workers go to tenants in turn, and within a tenant to its callers in turn.
+    private var tenantDispatch = FairDispatch<String>()
+    private var callerDispatch = FairDispatch<Namespace>()
     private var nextJobID: JobID = 1
 
     init(configuration: Configuration) {
@@ -111,6 +114,7 @@ struct WorkerScheduler {
 
     /// Promises `namespace` a place for a run submitted later with `reserved: true`, or says why not.
     mutating func reserve(namespace: Namespace) -> ServerBusyError? {
+        let namespace = namespace.caller
         if let refusal = refusal(namespace: namespace) { return refusal }
         reservedPlaces[namespace, default: 0] += 1
         return nil
@@ -118,6 +122,7 @@ struct WorkerScheduler {
 
     mutating func enqueue(_ id: JobID, namespace: Namespace, timeout: TimeInterval, reserved: Bool,
                           now: TimeInterval) -> [Action] {
+        let namespace = namespace.caller
         issuedNotQueued.remove(id)
         if reserved {
             reservedPlaces[namespace, default: 0] -= 1
@@ -250,6 +255,13 @@ struct WorkerScheduler {
         return actions
     }
 
+    /// Gives the tenants new bounds (a reload of the tenants file). Runs admitted already keep their
+    /// place; new runs meet the new bounds, and a raised cap lets waiting runs take free workers now.
+    mutating func updateTenantLimits(_ tenants: [String: TenantQueueLimits], now: TimeInterval) -> [Action] {
+        configuration.admission.tenants = tenants
+        return dispatch(now: now)
+    }
+
     /// Takes no new runs from now on, except those promised a place; queued and running ones go on.
     mutating func beginDraining() {
         if phase == .serving { phase = .draining }
@@ -280,6 +292,20 @@ struct WorkerScheduler {
 
     var busyWorkers: Int { slots.count { if case .busy = $0.state { true } else { false } } }
 
+    /// Runs waiting for a worker, by tenant: every tenant with bounds of its own is listed (0 when
+    /// none of its runs waits), and the implicit tenant "" of a server without tenants.
+    var queuedPerTenant: [String: Int] {
+        var queued = configuration.admission.tenants.isEmpty ? ["": 0] : configuration.admission.tenants.mapValues { _ in 0 }
+        for namespace in queue.namespaces { queued[namespace.tenant, default: 0] += queue.count(of: namespace) }
+        return queued
+    }
+
+    /// The tenant of the run on the worker in `slot`, if it runs one.
+    func tenant(ofRunOn slot: Int) -> String? {
+        guard case .busy(let id) = slots[slot].state else { return nil }
+        return jobs[id]?.namespace.tenant
+    }
+
     /// Job ids kept outside `jobs` (issued but not queued, or cancelled before queued).
     var rememberedJobIDs: Int { issuedNotQueued.count + cancelledBeforeQueued.count }
 
@@ -298,13 +324,22 @@ struct WorkerScheduler {
         return .spawn(slot: slot, generation: slots[slot].generation)
     }
 
-    /// Pairs queued jobs with idle workers.
+    /// Pairs queued jobs with idle workers: a free worker goes to a tenant below its concurrency cap,
+    /// in turn, then to one of that tenant's callers, in turn. Workers no tenant may take stay idle.
     private mutating func dispatch(now: TimeInterval) -> [Action] {
         var actions: [Action] = []
         for index in slots.indices where !queue.isEmpty && slots[index].state == .idle {
             let waiting = queue.namespacesByOldestRun
-            guard let next = fairDispatch.next(queue: waiting, running: runningPerNamespace()),
-                  let id = queue.popFirst(of: waiting[next]), var job = jobs[id] else { continue }
+            let running = runningPerNamespace()
+            var runningPerTenant: [String: Int] = [:]
+            for (namespace, count) in running { runningPerTenant[namespace.tenant, default: 0] += count }
+            let admissible = waiting.map(\.tenant).filter { tenant in
+                configuration.admission.concurrencyCap(of: tenant).map { runningPerTenant[tenant, default: 0] < $0 } ?? true
+            }
+            guard let tenantIndex = tenantDispatch.next(queue: admissible, running: runningPerTenant) else { break }
+            let callers = waiting.filter { $0.tenant == admissible[tenantIndex] }
+            guard let next = callerDispatch.next(queue: callers, running: running),
+                  let id = queue.popFirst(of: callers[next]), var job = jobs[id] else { continue }
             job.slot = index
             job.started = false
             job.killed = false
@@ -314,9 +349,13 @@ struct WorkerScheduler {
             slots[index].state = .busy(id)
             actions.append(.send(.run(id), slot: index))
         }
-        // Every job is queued or on a worker: the namespaces present come from those, not from
-        // every job (thousands, when a client pipelines its calls).
-        if !actions.isEmpty { fairDispatch.keep(only: Set(queue.namespaces).union(runningPerNamespace().keys)) }
+        // Every job is queued or on a worker: the callers and tenants present come from those, not
+        // from every job (thousands, when a client pipelines its calls).
+        if !actions.isEmpty {
+            let present = Set(queue.namespaces).union(runningPerNamespace().keys)
+            callerDispatch.keep(only: present)
+            tenantDispatch.keep(only: Set(present.map(\.tenant)))
+        }
         return actions
     }
 
@@ -336,12 +375,17 @@ struct WorkerScheduler {
             return ServerBusyError(description: "The server is shutting down: it takes no new executions.")
         }
         // Workers still starting (or restarting) will take a job each soon: only jobs beyond them
-        // count as waiting.
+        // count as waiting. Counted from the queue and the workers, not every job (see `dispatch`).
+        let tenant = namespace.tenant
+        let running = runningPerNamespace()
         let load = ExecutionAdmission.Load(
             waiting: queue.count + reservedPlaces.values.reduce(0, +),
             workersNotBusy: slots.count - busyWorkers,
-            namespacePending: queue.count(of: namespace) + runningPerNamespace()[namespace, default: 0]
-                + reservedPlaces[namespace, default: 0])
+            namespacePending: queue.count(of: namespace) + running[namespace, default: 0]
+                + reservedPlaces[namespace, default: 0],
+            tenantWaiting: queue.namespaces.filter { $0.tenant == tenant }.reduce(0) { $0 + queue.count(of: $1) }
+                + reservedPlaces.filter { $0.key.tenant == tenant }.values.reduce(0, +),
+            tenantRunning: running.filter { $0.key.tenant == tenant }.values.reduce(0, +))
         switch configuration.admission.decide(namespace: namespace, load: load) {
         case .admit:
             return nil
@@ -350,6 +394,10 @@ struct WorkerScheduler {
                 "Server busy: \(configuration.workerCount) executions are running and "
                 + "\(configuration.admission.maximumQueued) are waiting, the most allowed "
                 + "(--max-concurrent-executions, --max-queued-executions). Retry shortly.")
+        case .tenantFull(let tenant, let limit):
+            return ServerBusyError(description:
+                "Server busy for tenant '\(tenant)': \(limit) of its executions are waiting for a worker, the most "
+                + "it may queue (max_queued_executions \(limit) in the tenants file). Retry shortly.")
         case .namespaceFull(let limit):
             return ServerBusyError(description:
                 "Too many executions: \(limit) of yours are queued or running, the most one caller may have "
