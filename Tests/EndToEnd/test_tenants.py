@@ -303,3 +303,41 @@ def test_http_without_tokens_serves_the_tenant_of_tenant_while_it_is_configured(
         gone = httpx.post(f"{url}/api/exec", json={"code": "1"}, timeout=30).json()["error"]
         assert gone == "Forbidden: the tenant 'labs' (--tenant) is no longer configured (--tenants)."
         assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
+
+
+def test_a_flooding_tenant_is_told_busy_on_its_own_queue_while_another_tenants_runs_complete(keys, tmp_path, binary):
+    """Issue 18's flood: guest (cap 1, queue 5) sends 50 slow runs; all 20 of acme's quick runs complete
+    while guest hears "busy" (429) for what its own queue cannot hold; /metrics counts it by tenant."""
+    import asyncio
+
+    file = tenants_file(tmp_path / "tenants.json", {
+        "guest": {"limits": {"max_concurrent_executions": 1, "max_queued_executions": 5}},
+        "acme": {}})
+    guest, acme = token(keys, "g", "guest"), token(keys, "a", "acme")
+    slow = "const t = Date.now(); while (Date.now() - t < 400) {} 1"
+
+    async def flood(url):
+        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+            def exec_as_async(bearer, code):
+                return client.post("/api/exec", json={"code": code}, headers={"authorization": f"Bearer {bearer}"})
+
+            guests = [asyncio.create_task(exec_as_async(guest, slow)) for _ in range(50)]
+            await asyncio.sleep(0.5)  # guest's runs are in: one on a worker, its queue full
+            acmes = await asyncio.gather(*(exec_as_async(acme, f"{i} * 2") for i in range(20)))
+            guest_answers = await asyncio.gather(*guests)
+            metrics = (await client.get("/metrics", headers={"authorization": f"Bearer {acme}"})).text
+            return acmes, guest_answers, metrics
+
+    with jwks_server(keys) as jwks_url:
+        with http_server_process("--http-port", "0", "--stateless", "--jwks-url", jwks_url, "--jwt-issuer", ISSUER,
+                                 "--jwt-audience", AUDIENCE, "--tenants", file,
+                                 "--max-concurrent-executions", "2") as (url, _, _):
+            acmes, guests, metrics = run(flood(url))
+    assert [answer.json().get("result") for answer in acmes] == [i * 2 for i in range(20)]
+    statuses = [answer.status_code for answer in guests]
+    assert statuses.count(200) >= 6 and statuses.count(429) >= 30, statuses
+    busy = next(answer.json()["error"] for answer in guests if answer.status_code == 429)
+    assert "Server busy for tenant 'guest'" in busy and "max_queued_executions 5" in busy, busy
+    refused = [line for line in metrics.splitlines() if line.startswith("mcpv8_executions_refused_busy_total{")]
+    assert any('tenant="guest"' in line and not line.endswith(" 0") for line in refused), refused
+    assert any('tenant="acme"' in line and line.endswith(" 0") for line in refused), refused
