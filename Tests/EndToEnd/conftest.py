@@ -20,6 +20,12 @@ from mcp.client.streamable_http import streamable_http_client
 
 BINARY = os.environ.get("MCP_V8_BINARY") or str(Path(__file__).resolve().parents[2] / ".build/debug/mcp-v8")
 
+# `make sanitize` runs the plugins' tests against a server built with ASan and UBSan (scripts/sanitize
+# sets MCP_V8_SANITIZED=1). Its workers start and call plugins several times slower, so the tests
+# that give a run a 1 s limit and watch something the run started give it this many times longer.
+SANITIZED = os.environ.get("MCP_V8_SANITIZED") == "1"
+RUN_LIMIT_FACTOR = 5 if SANITIZED else 1
+
 
 @contextlib.asynccontextmanager
 async def server(*args: str):
