@@ -48,7 +48,8 @@ fuzz: setup
 # out. Not part of `make test`: the build of its own takes ~17 minutes on 2 cores, the tests ~8.
 SANITIZE_FLAGS := --build-path .build-sanitize --sanitize=address -Xcc -fsanitize=undefined -Xcxx -fsanitize=undefined \
 	-Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
-PLUGIN_E2E_TESTS := $(addprefix Tests/EndToEnd/,test_fetch.py test_fs.py test_subprocess.py test_modules.py test_plugins.py)
+PLUGIN_E2E_TESTS := $(addprefix Tests/EndToEnd/,test_fetch.py test_fs.py test_subprocess.py test_modules.py test_plugins.py \
+	test_wasm.py)
 sanitize: setup
 	$(SWIFT) build --build-tests $(SANITIZE_FLAGS)
 	scripts/sanitize $(SWIFT) test --skip-build $(SANITIZE_FLAGS) --filter 'CV8Tests|FSPluginTests|PluginSupportTests'
