@@ -41,11 +41,12 @@ fuzz: setup
 
 # CV8, the plugins and all the rest built with AddressSanitizer and UndefinedBehaviorSanitizer (the
 # Swift toolchain's runtimes; libnode is not instrumented) into .build-sanitize; then the unit tests
-# of CV8 and of the plugins' C code, and the plugins' end-to-end tests, against that build.
-# scripts/sanitize sets the sanitizers' options and fails on any report; Tests/Sanitize/lsan.supp
-# says why each suppression is there. The end-to-end tests whose run limits or memory bounds assume
-# an uninstrumented server read MCP_V8_SANITIZED (Tests/EndToEnd/conftest.py) instead of being left
-# out. Not part of `make test`: the build of its own takes ~17 minutes on 2 cores, the tests ~8.
+# of CV8 and of the plugins' C code, and the end-to-end tests of the plugins and WebAssembly, against
+# that build. scripts/sanitize sets the sanitizers' options and fails on any report;
+# Tests/Sanitize/lsan.supp says why each suppression is there. The end-to-end tests whose run limits
+# or memory bounds assume an uninstrumented server read MCP_V8_SANITIZED (Tests/EndToEnd/conftest.py)
+# instead of being left out. Not part of `make test`: the build of its own takes ~17 minutes on
+# 2 cores, the tests ~11.
 SANITIZE_FLAGS := --build-path .build-sanitize --sanitize=address -Xcc -fsanitize=undefined -Xcxx -fsanitize=undefined \
 	-Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
 PLUGIN_E2E_TESTS := $(addprefix Tests/EndToEnd/,test_fetch.py test_fs.py test_subprocess.py test_modules.py test_plugins.py \
