@@ -46,7 +46,7 @@ fuzz: setup
 # Tests/Sanitize/lsan.supp says why each suppression is there. The end-to-end tests whose run limits
 # or memory bounds assume an uninstrumented server read MCP_V8_SANITIZED (Tests/EndToEnd/conftest.py)
 # instead of being left out. Not part of `make test`: the build of its own takes ~17 minutes on
-# 2 cores, the tests ~11.
+# 2 cores, the tests 7 to 10 minutes.
 SANITIZE_FLAGS := --build-path .build-sanitize --sanitize=address -Xcc -fsanitize=undefined -Xcxx -fsanitize=undefined \
 	-Xswiftc -Xclang-linker -Xswiftc -fsanitize=undefined
 PLUGIN_E2E_TESTS := $(addprefix Tests/EndToEnd/,test_fetch.py test_fs.py test_subprocess.py test_modules.py test_plugins.py \
