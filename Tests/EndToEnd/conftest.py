@@ -20,6 +20,20 @@ from mcp.client.streamable_http import streamable_http_client
 
 BINARY = os.environ.get("MCP_V8_BINARY") or str(Path(__file__).resolve().parents[2] / ".build/debug/mcp-v8")
 
+# `make sanitize` runs the plugins' tests against a server built with ASan and UBSan (scripts/sanitize
+# sets MCP_V8_SANITIZED=1). Its workers start and call plugins several times slower, so the tests
+# that give a run a 1 s limit and watch something the run started give it this many times longer.
+SANITIZED = os.environ.get("MCP_V8_SANITIZED") == "1"
+RUN_LIMIT_FACTOR = 5 if SANITIZED else 1
+
+
+def sanitizer_options() -> dict[str, str]:
+    """The sanitizers' options scripts/sanitize set. The MCP client starts a stdio server with only
+    a few variables it deems safe; without these, a sanitized server's reports went to the stderr the
+    tests discard, and UBSan's and LeakSanitizer's did not even fail the run."""
+    return {name: os.environ[name] for name in ("ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "SWIFT_BACKTRACE")
+            if name in os.environ}
+
 
 @contextlib.asynccontextmanager
 async def server(*args: str):
@@ -37,7 +51,7 @@ current_transport = "stdio"
 async def raw_server(*args: str):
     """A started and initialized session with `mcp-v8 *args`, over the current transport."""
     if current_transport == "stdio":
-        params = StdioServerParameters(command=BINARY, args=list(args))
+        params = StdioServerParameters(command=BINARY, args=list(args), env=sanitizer_options())
         with open(os.devnull, "w") as quiet:
             async with stdio_client(params, errlog=quiet) as (read, write):
                 async with ClientSession(read, write) as session:

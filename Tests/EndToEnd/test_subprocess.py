@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import raw_server, run, run_js, server, start_fails
+from conftest import RUN_LIMIT_FACTOR, raw_server, run, run_js, server, start_fails
 from opa_server import opa_server
 
 
@@ -444,7 +444,8 @@ def test_children_die_when_their_run_ends(tmp_path):
         async with server("--policies-json", policies(tmp_path, allowing(TOOLS))) as session:
             # The run times out while awaiting the child.
             timing_out = asyncio.create_task(run_js(
-                session, "await new Deno.Command('sleep', { args: ['23.456'] }).output()", execution_timeout_secs=1))
+                session, "await new Deno.Command('sleep', { args: ['23.456'] }).output()",
+                execution_timeout_secs=RUN_LIMIT_FACTOR))
             pids = await started("23.456")
             content, is_error = await timing_out
             assert is_error and "timed out" in content["error"], content
@@ -456,7 +457,7 @@ def test_children_die_when_their_run_ends(tmp_path):
                 new Deno.Command('sleep', { args: ['23.457'] }).output();
                 child_process.execFile('sleep', ['23.4571']);
                 'not awaited'
-            """, execution_timeout_secs=1))
+            """, execution_timeout_secs=RUN_LIMIT_FACTOR))
             pids = await started("23.457") + await started("23.4571")
             content, is_error = await not_awaiting
             assert is_error and "timed out" in content["error"], content

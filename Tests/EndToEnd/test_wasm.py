@@ -92,6 +92,9 @@ def test_bad_modules_stop_the_server_with_the_reason(wasm, tmp_path):
     broken = tmp_path / "broken.wasm"
     broken.write_bytes(wasm["math"].read_bytes()[:-3])
     assert f"WebAssembly module 'x' ({broken})" in start_fails("--stateless", "--wasm-module", f"x={broken}")
+    # After one that compiled: under `make sanitize`, LeakSanitizer checks that the refusal frees it.
+    assert f"WebAssembly module 'x' ({broken})" in start_fails("--stateless", "--wasm-module", f"math={wasm['math']}",
+                                                               "--wasm-module", f"x={broken}")
     assert "cannot read" in start_fails("--stateless", "--wasm-module", f"x={tmp_path / 'missing.wasm'}")
     config = tmp_path / "modules.json"
     config.write_text(json.dumps({"math": str(wasm["math"])}))

@@ -10,32 +10,47 @@ public final class PreloadedWasmModules: @unchecked Sendable {
 
     /// Reads and compiles every module; errors name the module, its file and V8's reason.
     public init(specs: [WasmModuleSpec], runtime: JSRuntime) throws {
-        compiled = .allocate(capacity: specs.count)
-        compiled.initialize(repeating: nil)
+        var modules: [OpaquePointer?] = []
         var summaries: [WasmModuleSummary] = []
-        for (index, spec) in specs.enumerated() {
-            guard let bytes = FileManager.default.contents(atPath: spec.path) else {
-                throw WasmModuleError("WebAssembly module '\(spec.name)': cannot read \(spec.path)")
+        do {
+            for spec in specs {
+                let (module, summary) = try Self.compile(spec, runtime: runtime)
+                modules.append(module)
+                summaries.append(summary)
             }
-            let summary: WasmModuleSummary
-            do {
-                summary = try WasmModuleSummary(bytes: [UInt8](bytes))
-            } catch {
-                throw WasmModuleError("WebAssembly module '\(spec.name)' (\(spec.path)): \(error)")
-            }
-            var message: UnsafeMutablePointer<CChar>?
-            compiled[index] = bytes.withUnsafeBytes {
-                cv8_wasm_module_compile(runtime.pointer, spec.name, $0.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                                        $0.count, &message)
-            }
-            guard compiled[index] != nil else {
-                throw WasmModuleError("WebAssembly module '\(spec.name)' (\(spec.path)) does not compile: "
-                                      + takeCV8Error(message, fallback: "no reason given").description)
-            }
-            summaries.append(summary)
+        } catch {
+            // deinit does not run for an init that throws, so the modules compiled before the bad
+            // one are freed here, and the buffer is allocated only once all compiled (LeakSanitizer
+            // found it lost when it was allocated first).
+            modules.forEach { cv8_wasm_module_free($0) }
+            throw error
         }
+        compiled = .allocate(capacity: modules.count)
+        _ = compiled.initialize(from: modules)
         self.specs = specs
         self.summaries = summaries
+    }
+
+    private static func compile(_ spec: WasmModuleSpec, runtime: JSRuntime) throws -> (OpaquePointer, WasmModuleSummary) {
+        guard let bytes = FileManager.default.contents(atPath: spec.path) else {
+            throw WasmModuleError("WebAssembly module '\(spec.name)': cannot read \(spec.path)")
+        }
+        let summary: WasmModuleSummary
+        do {
+            summary = try WasmModuleSummary(bytes: [UInt8](bytes))
+        } catch {
+            throw WasmModuleError("WebAssembly module '\(spec.name)' (\(spec.path)): \(error)")
+        }
+        var message: UnsafeMutablePointer<CChar>?
+        let module = bytes.withUnsafeBytes {
+            cv8_wasm_module_compile(runtime.pointer, spec.name, $0.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                                    $0.count, &message)
+        }
+        guard let module else {
+            throw WasmModuleError("WebAssembly module '\(spec.name)' (\(spec.path)) does not compile: "
+                                  + takeCV8Error(message, fallback: "no reason given").description)
+        }
+        return (module, summary)
     }
 
     deinit {
