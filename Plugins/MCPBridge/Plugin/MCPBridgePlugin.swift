@@ -331,6 +331,8 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
         operation_count: 2,
         state: nil,
         release: { free($0) },
-        shutdown: { _ in bridge?.shutdown() }))
+        shutdown: { _ in bridge?.shutdown() },
+        // Its servers shape its prelude, so they are one per process: no per-set settings.
+        open_set: nil))
     return UnsafePointer(descriptor)
 }

@@ -303,9 +303,13 @@ public struct MCPV8Command: AsyncParsableCommand {
         let instructionsText = try instructions.map { try Self.textOrFile($0, flag: "--instructions") }
         let descriptionText = try runJSDescription.map { try Self.textOrFile($0, flag: "--run-js-description") }
 
-        var capabilities = try capabilityConfiguration(logger: logger)
+        let capabilities = try capabilityConfiguration(logger: logger)
         let wasm = try preloadedWasmModules()
-        capabilities.wasmModules = wasm.map(\.spec)
+        var workerCapabilities = WorkerCapabilities(sets: [WorkerCapabilities.serverSet: capabilities])
+        workerCapabilities.regoLibraryPath = regoLibrary
+        workerCapabilities.logLevel = logLevel
+        workerCapabilities.wasmModules = wasm.map(\.spec)
+        workerCapabilities.maxCallsInFlightPerRun = maxCapabilityCalls
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
                 workerCount: maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64),
@@ -315,7 +319,7 @@ public struct MCPV8Command: AsyncParsableCommand {
                 workerMemoryLimitMB: workerMemoryMax,
                 maximumHeapBytes: maxHeapBytes,
                 executablePath: ThisBinary.path,
-                capabilities: capabilities,
+                capabilities: workerCapabilities,
                 shutdownGrace: .seconds(shutdownTimeout)),
             logger: logger)
         pool.start()
@@ -390,9 +394,6 @@ public struct MCPV8Command: AsyncParsableCommand {
             flags.moduleCDNURL = moduleCDNURL
             flags.mcpServers = try UpstreamServer.checked(
                 mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
-            flags.regoLibraryPath = regoLibrary
-            flags.logLevel = logLevel
-            flags.maxCallsInFlightPerRun = maxCapabilityCalls
             flags.bundledPlugins = Self.bundledPlugins()
             let plan = try CapabilityPlan.make(flags) { paths, settings in
                 try PluginCheck.describe(paths, settings: settings, logLevel: logLevel, executable: ThisBinary.path)

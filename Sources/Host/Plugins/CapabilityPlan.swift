@@ -20,10 +20,6 @@ public struct CapabilityFlags: Sendable, Equatable {
     public var moduleCDNURL = "https://esm.sh"
     /// `--mcp-server` and `--mcp-config`, checked together.
     public var mcpServers: [UpstreamServer] = []
-    public var regoLibraryPath: String?
-    public var logLevel = "info"
-    /// `--max-capability-calls`.
-    public var maxCallsInFlightPerRun = CapabilityConfiguration.defaultCallsInFlightPerRun
     /// The bundled plugins there are (`libmcpv8-<category>.so` next to the binary), by category.
     public var bundledPlugins: [String: String] = [:]
 
@@ -35,11 +31,15 @@ public struct PluginDescription: Codable, Sendable, Equatable {
     public var name: String
     public var category: String
     public var globals: [String]
+    /// It reads its settings per capability set (`open_set`, ABI 1.1); without, once per process,
+    /// so the sets that use it must agree on them (`WorkerCapabilities.settingsDisagreement`).
+    public var opensSets: Bool
 
-    public init(name: String, category: String, globals: [String]) {
+    public init(name: String, category: String, globals: [String], opensSets: Bool = false) {
         self.name = name
         self.category = category
         self.globals = globals
+        self.opensSets = opensSets
     }
 }
 
@@ -129,9 +129,6 @@ public struct CapabilityPlan: Sendable, Equatable {
         plan.configuration.policies = policies
         plan.configuration.pluginPaths = plan.plugins.map(\.path)
         plan.configuration.pluginSettings = settings
-        plan.configuration.regoLibraryPath = flags.regoLibraryPath
-        plan.configuration.logLevel = flags.logLevel
-        plan.configuration.maxCallsInFlightPerRun = flags.maxCallsInFlightPerRun
         return plan
     }
 

@@ -18,8 +18,8 @@ public struct WorkerPoolConfiguration: Sendable {
     public var maximumHeapBytes: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
-    /// The plugins and policies every worker loads.
-    public var capabilities: CapabilityConfiguration
+    /// The capability sets every worker serves, at start (`WorkerPool.reconfigure` changes them).
+    public var capabilities: WorkerCapabilities
     /// After a graceful shutdown begins, how long runs queued or running may go on before they are
     /// cancelled (`--shutdown-timeout`).
     public var shutdownGrace: Duration
@@ -27,7 +27,7 @@ public struct WorkerPoolConfiguration: Sendable {
     public init(workerCount: Int, maximumQueued: Int, maximumPerSubject: Int? = nil, defaultHeapLimitMB: Int,
                 workerMemoryLimitMB: Int = 1024, maximumHeapBytes: Int = ExecutionLimits.defaultHeapBytes,
                 executablePath: String,
-                capabilities: CapabilityConfiguration = CapabilityConfiguration(), shutdownGrace: Duration = .seconds(10)) {
+                capabilities: WorkerCapabilities = WorkerCapabilities(), shutdownGrace: Duration = .seconds(10)) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.maximumPerSubject = maximumPerSubject
@@ -48,17 +48,22 @@ public struct RunRequest: Sendable {
     public var outputLimitBytes: Int
     /// Set for a stateful run; its outcome then carries the new heap when it completes.
     public var checkpoint: CheckpointInput?
-    /// The caller's namespace, whose share of the pool the run takes.
+    /// The caller's namespace, whose share of the pool the run takes; its tenant and subject are
+    /// the `caller` of the run's policy inputs.
     public var namespace: Namespace
+    /// The capability set the run has (its tenant's); a name the workers do not have fails the run.
+    public var capabilitySet: String
 
     public init(code: String, heapLimitMB: Int, timeoutSeconds: Int, outputLimitBytes: Int,
-                checkpoint: CheckpointInput? = nil, namespace: Namespace = .default) {
+                checkpoint: CheckpointInput? = nil, namespace: Namespace = .default,
+                capabilitySet: String = WorkerCapabilities.serverSet) {
         self.code = code
         self.heapLimitMB = heapLimitMB
         self.timeoutSeconds = timeoutSeconds
         self.outputLimitBytes = outputLimitBytes
         self.checkpoint = checkpoint
         self.namespace = namespace
+        self.capabilitySet = capabilitySet
     }
 }
 
@@ -83,6 +88,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
     private let lock = NSLock()
     private var scheduler: WorkerScheduler
     private var callers: [UInt64: Caller] = [:]
+    /// What workers started from now on load: `configuration.capabilities` until a `reconfigure`.
+    private var capabilities: WorkerCapabilities
     /// Each slot's worker process, while it has one.
     private var processes: [WorkerProcess?]
     private var sweeper: DispatchSourceTimer?
@@ -94,7 +101,16 @@ public final class WorkerPool: Service, @unchecked Sendable {
             admission: ExecutionAdmission(maximumQueued: configuration.maximumQueued,
                                           perSubject: configuration.maximumPerSubject)))
         self.logger = logger
+        capabilities = configuration.capabilities
         processes = Array(repeating: nil, count: configuration.workerCount)
+    }
+
+    /// New capability sets (a reload): runs from now on go to workers that serve them; a run in
+    /// flight finishes under the sets its worker was started with, and that worker is replaced then.
+    public func reconfigure(sets: [String: CapabilityConfiguration]) {
+        lock.lock()
+        capabilities.sets = sets
+        perform(scheduler.reconfigure())
     }
 
     /// The scheduler's clock: monotonic seconds.
@@ -155,7 +171,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
         let jobID = jobID ?? makeJobID()
         let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
                          timeoutMilliseconds: request.timeoutSeconds * 1000,
-                         outputLimitBytes: request.outputLimitBytes, checkpoint: request.checkpoint)
+                         outputLimitBytes: request.outputLimitBytes, checkpoint: request.checkpoint,
+                         capabilitySet: request.capabilitySet, caller: RunCaller(request.namespace))
         let started = ContinuousClock.now
         let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -275,7 +292,7 @@ public final class WorkerPool: Service, @unchecked Sendable {
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
                             "--worker-memory-max", String(configuration.workerMemoryLimitMB),
                             "--max-heap-bytes", String(configuration.maximumHeapBytes)],
-                configuration: configuration.capabilities,
+                configuration: capabilities,
                 onEvent: { [weak self] event in self?.handle(event, slot: slot, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: slot, generation: generation, how: how) })
         } catch {
