@@ -144,6 +144,37 @@ final class CapabilitySetWorkerTests: XCTestCase {
         XCTAssertEqual(pool.restarts, 0)
     }
 
+    /// A plugin without open_set (fs) reads its settings once per process: two sets that give it
+    /// different settings are refused, naming it and the sets; fetch reads them per set, and a bad
+    /// value is refused naming the set.
+    func testSettingsThatCannotApplyPerSetAreRefused() throws {
+        let fsPlugin = Self.buildDirectory.appendingPathComponent("libmcpv8-fs.so").path
+        func set(_ path: String, _ settings: [String: String]) -> CapabilityConfiguration {
+            var set = CapabilityConfiguration()
+            set.pluginPaths = [path]
+            set.pluginSettings = [URL(fileURLWithPath: path).lastPathComponent == "libmcpv8-fs.so" ? "fs" : "fetch": settings]
+            return set
+        }
+        let logger = Logger(label: "test")
+        XCTAssertThrowsError(try CapabilitySets(configuration: WorkerCapabilities(sets: [
+            "acme": set(fsPlugin, ["max_read_bytes": "10"]), "labs": set(fsPlugin, ["max_read_bytes": "20"]),
+        ]), logger: logger)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("plugin \(fsPlugin) (fs) reads its settings once for the whole process "
+                                              + "(it has no open_set, ABI 1.0's way), but the capability set of tenant "
+                                              + "'acme' and the capability set of tenant 'labs' give it different settings"),
+                          "\(error)")
+        }
+        XCTAssertNoThrow(try CapabilitySets(configuration: WorkerCapabilities(sets: [
+            "acme": set(Self.fetchPlugin, ["timeout_ms": "10"]), "labs": set(Self.fetchPlugin, ["timeout_ms": "20"]),
+        ]), logger: logger))
+        XCTAssertThrowsError(try CapabilitySets(configuration: WorkerCapabilities(sets: [
+            "acme": set(Self.fetchPlugin, ["timeout_ms": "soon"]),
+        ]), logger: logger)) { error in
+            XCTAssertEqual("\(error)", "plugin \(Self.fetchPlugin) refused the capability set of tenant 'acme': fetch: "
+                           + "--plugin-config fetch.timeout_ms must be a whole number from 1 to 86400000, not \"soon\"")
+        }
+    }
+
     /// A reload: the run in flight finishes under the set it started with; the next run has the new one.
     func testReconfigureLeavesARunningRunOnItsOldSet() async throws {
         let pool = startedPool(["acme": CapabilityConfiguration()])

@@ -9,7 +9,8 @@
  *   1. The host dlopens the file and looks up MCPV8_PLUGIN_ENTRY_SYMBOL (mcpv8_plugin_entry).
  *   2. It calls the entry once with its API table; the plugin returns its descriptor. The host
  *      refuses the plugin (naming the file and the reason) when the entry is missing, returns
- *      NULL, or the descriptor's ABI major differs from the host's.
+ *      NULL, or the descriptor's ABI major differs from the host's. Since 1.1, it then calls the
+ *      descriptor's `open_set` (when set) once per capability set that uses the plugin.
  *   3. At the start of every run, the host evaluates the plugin's `prelude_js` as the body of a
  *      JavaScript function with one parameter, `host`. `host.call(operation, request, bytes)`
  *      returns a Promise; the prelude uses it to define the plugin's globals.

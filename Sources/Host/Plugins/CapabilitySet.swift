@@ -12,17 +12,23 @@ public final class CapabilitySets: @unchecked Sendable {
     private let inFlight = CallsInFlight()
     private let decisionCounts = DecisionCounts()
 
-    /// Loads every plugin any set uses (once each, with the settings of the first set that uses it),
-    /// opens each set with the plugins that read settings per set, and compiles every set's policies;
-    /// errors name the file, the set and the reason.
+    /// Loads every plugin any set uses (once each, its entry reading the settings of the first set,
+    /// by name, that uses it), opens each set with the plugins that read settings per set, and
+    /// compiles every set's policies; errors name the file, the set and the reason.
     public init(configuration: WorkerCapabilities, logger: Logger) throws {
-        PluginHostAPI.configure(settings: Self.entrySettings(configuration), logger: logger)
         var loaded: [String: LoadedPlugin] = [:]
+        var entrySettings: [String: [String: String]] = [:]
         for name in configuration.orderedSetNames {
-            for path in configuration.sets[name]!.pluginPaths where loaded[path] == nil {
-                loaded[path] = try LoadedPlugin(path: path)
+            let set = configuration.sets[name]!
+            for path in set.pluginPaths where loaded[path] == nil {
+                PluginHostAPI.configure(settings: set.pluginSettings, logger: logger)
+                let plugin = try LoadedPlugin(path: path)
+                loaded[path] = plugin
+                entrySettings[plugin.name] = set.pluginSettings[plugin.name]
             }
         }
+        // What `config_host_owned` answers from now on: each plugin's settings as its entry read them.
+        PluginHostAPI.configure(settings: entrySettings, logger: logger)
         if let disagreement = configuration.settingsDisagreement(opensSets: { loaded[$0]!.opensSets },
                                                                  pluginName: { loaded[$0]!.name }) {
             throw PluginError(disagreement)
@@ -48,16 +54,6 @@ public final class CapabilitySets: @unchecked Sendable {
                                        maxCallsInFlightPerRun: configuration.maxCallsInFlightPerRun)
         }
         self.sets = sets
-    }
-
-    /// What `config_host_owned` answers each plugin at its entry: its settings in the first set, by
-    /// name, that uses it (the server's own first). Sets that differ must go through `open_set`.
-    static func entrySettings(_ configuration: WorkerCapabilities) -> [String: [String: String]] {
-        var settings: [String: [String: String]] = [:]
-        for name in configuration.orderedSetNames.reversed() {
-            settings.merge(configuration.sets[name]!.pluginSettings) { _, earlier in earlier }
-        }
-        return settings
     }
 
     /// Brackets each run: operations its calls started and that are still going when it ends are

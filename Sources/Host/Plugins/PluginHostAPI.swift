@@ -144,13 +144,13 @@ final class CallsInFlight: @unchecked Sendable {
 /// load plugins (the server checks them in a child, `PluginCheck`), each file once.
 enum PluginHostAPI {
     /// The settings plugins read at their entry (`--plugin-config NAME.KEY=VALUE`, Fetch's header
-    /// rules, ...), by plugin then key: of the first set that uses each plugin
-    /// (`CapabilitySets.entrySettings`). Per process because `config_host_owned` has no context
-    /// argument to tell one load from another; per-set settings go through `open_set` (ABI 1.1).
+    /// rules, ...), by plugin then key: of the first set that uses each plugin (`CapabilitySets`).
+    /// Per process because `config_host_owned` has no context argument to tell one load from
+    /// another; per-set settings go through `open_set` (ABI 1.1).
     nonisolated(unsafe) private static var settings: [String: [String: String]] = [:]
     nonisolated(unsafe) private static var logger = Logger(label: "mcp-v8.plugin")
 
-    /// What `config_host_owned` and `log` answer from. Called once, before any plugin is loaded.
+    /// What `config_host_owned` and `log` answer from, set before each plugin is loaded.
     static func configure(settings: [String: [String: String]], logger: Logger) {
         Self.settings = settings
         Self.logger = logger
