@@ -304,6 +304,8 @@ private struct SimulatedWorld {
 
     struct Process {
         let generation: Int
+        /// The scheduler's `workerConfiguration` when it was started.
+        let configuration: Int
         var ready = false
         var job: JobID?
         var started = false
@@ -365,9 +367,11 @@ private struct SimulatedWorld {
             guard let id = submitted.randomElement(using: &random) else { return }
             cancelled.insert(id)
             apply(machine.cancel(id, now: now))
-        case 84..<97:
+        case 84..<95:
             now += Double(Int.random(in: 0...30, using: &random)) / 10
             apply(machine.tick(now: now))
+        case 95..<97:
+            apply(machine.reconfigure())
         default:
             // An event of a process already replaced changes nothing.
             guard let (slot, generation) = pastGenerations.randomElement(using: &random),
@@ -439,7 +443,7 @@ private struct SimulatedWorld {
                 if Int.random(in: 0..<20, using: &random) == 0 {
                     machine.spawnFailed(slot: slot, generation: generation, now: now)
                 } else {
-                    processes[slot] = Process(generation: generation)
+                    processes[slot] = Process(generation: generation, configuration: machine.workerConfiguration)
                 }
             case .send(.run(let id), let slot):
                 guard let process = processes[slot], process.ready, process.job == nil, !process.doomed else {
@@ -447,6 +451,9 @@ private struct SimulatedWorld {
                     continue
                 }
                 if ends[id] != nil { violation = "job \(id) sent to a worker after it ended" }
+                if process.configuration != machine.workerConfiguration {
+                    violation = "job \(id) sent to a worker of a configuration replaced since"
+                }
                 if processes.values.contains(where: { $0.job == id }) { violation = "job \(id) on two workers" }
                 runs[id, default: 0] += 1
                 if runs[id]! > requeues[id, default: 0] + 1 { violation = "job \(id) run twice" }
