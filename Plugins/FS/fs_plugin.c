@@ -645,7 +645,7 @@ __attribute__((visibility("default"))) const mcpv8_plugin *mcpv8_plugin_entry(co
   // At most SIZE_MAX / 2, so the read buffer's one byte of headroom cannot overflow.
   unsigned long long max_read_bytes;
   if (!plugin_host_is_complete(host, PLUGIN_NAME, error, error_capacity) ||
-      !plugin_read_setting(host, PLUGIN_NAME, "max_read_bytes", DEFAULT_MAX_READ_BYTES, SIZE_MAX / 2, &max_read_bytes,
+      !plugin_read_setting(host, NULL, PLUGIN_NAME, "max_read_bytes", DEFAULT_MAX_READ_BYTES, SIZE_MAX / 2, &max_read_bytes,
                            error, error_capacity)) {
     return NULL;
   }

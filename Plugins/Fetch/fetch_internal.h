@@ -41,12 +41,17 @@ typedef struct {
   fetch_header_list headers;
 } fetch_header_rule;
 
+/* The settings of one capability set (one per tenant), read by `open_set`; a call finds its run's
+ * with host->call_set_state. */
 typedef struct {
-  const mcpv8_host_api *host;
   fetch_header_rule *header_rules;
   size_t header_rule_count;
   size_t max_response_bytes;
   long timeout_ms;
+} fetch_settings;
+
+typedef struct {
+  const mcpv8_host_api *host;
   /* Set by shutdown before it cancels the transfers in flight: they fail as shutting down. */
   atomic_bool stopping;
 } fetch_state;
@@ -73,12 +78,12 @@ char *fetch_policy_input(const fetch_request *request);
 
 /* The headers the operator's rules add to `request`: those of every rule matching its host and
  * method, except ones the guest set itself. */
-bool fetch_injected_headers(const fetch_state *state, const fetch_request *request, fetch_header_list *injected);
+bool fetch_injected_headers(const fetch_settings *settings, const fetch_request *request, fetch_header_list *injected);
 
 
 /* Runs the request (following redirects, each one checked by the policy) and ends `call`; it
  * stops early, failing with ECANCELED, once `cancelled` is set. */
-void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *request, const unsigned char *body,
-                        size_t body_length, const atomic_bool *cancelled);
+void fetch_transfer_run(fetch_state *state, const fetch_settings *settings, mcpv8_call *call, fetch_request *request,
+                        const unsigned char *body, size_t body_length, const atomic_bool *cancelled);
 
 #endif

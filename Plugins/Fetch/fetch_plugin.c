@@ -12,7 +12,7 @@
  *   completion {"status": 200, "statusText": "OK", "url": "<final URL>", "redirected": false,
  *              "headers": [["name", "value"], ...]} and the response body as bytes
  *
- * Settings (--plugin-config fetch.KEY=VALUE):
+ * Settings (--plugin-config fetch.KEY=VALUE), per capability set (ABI 1.1 `open_set`: each tenant its own):
  *   max_response_bytes  most bytes of response headers and body per hop (default 10485760, at most 1 GiB)
  *   timeout_ms          most time for the whole request, redirects included (default 30000, at most a day)
  *   header_rules        headers the operator adds for some hosts, kept out of policy input, logs
@@ -57,6 +57,7 @@ static int request_policy_input(void *plugin_state, const char *request_json, si
 typedef struct {
   plugin_job base; /* first: the registry casts it back */
   fetch_state *state;
+  const fetch_settings *settings; /* of the run's capability set */
   fetch_request request;
   unsigned char *body;
   size_t body_length;
@@ -74,7 +75,7 @@ static void free_transfer(plugin_job *base) {
 
 static void run_transfer(plugin_job *base) {
   transfer_job *job = (transfer_job *)base;
-  fetch_transfer_run(job->state, base->call, &job->request, job->body, job->body_length, &base->cancelled);
+  fetch_transfer_run(job->state, job->settings, base->call, &job->request, job->body, job->body_length, &base->cancelled);
 }
 
 /* The run that asked for `call` ended: its transfer stops at curl's next progress check. */
@@ -94,6 +95,7 @@ static void request_start(void *plugin_state, mcpv8_call *call, const char *requ
   }
   *job = (transfer_job){.base = {.call = call, .run = run_transfer, .destroy = free_transfer},
                         .state = state,
+                        .settings = state->host->call_set_state(call),
                         .body_length = bytes_length};
   char *error = NULL;
   const char *error_code = NULL;
@@ -134,10 +136,40 @@ static void shutdown_plugin(void *state_pointer) {
   fetch_state *state = state_pointer;
   atomic_store(&state->stopping, true);
   plugin_jobs_stop(&transfers);
-  fetch_header_rules_free(state->header_rules, state->header_rule_count);
-  state->header_rules = NULL;
-  state->header_rule_count = 0;
   curl_global_cleanup();
+}
+
+/* Each capability set (a tenant's) has its own limits and header rules, read and checked here once;
+ * they live as long as the process. */
+static int open_set(void *state_pointer, const mcpv8_set *set, void **set_state, char *error, size_t error_capacity) {
+  const mcpv8_host_api *host = ((fetch_state *)state_pointer)->host;
+  unsigned long long max_response_bytes, timeout_ms;
+  if (!plugin_read_setting(host, set, FETCH_PLUGIN_NAME, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES,
+                           MOST_MAX_RESPONSE_BYTES, &max_response_bytes, error, error_capacity) ||
+      !plugin_read_setting(host, set, FETCH_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS,
+                           &timeout_ms, error, error_capacity)) {
+    return 1;
+  }
+  fetch_settings *settings = calloc(1, sizeof *settings);
+  if (!settings) {
+    snprintf(error, error_capacity, "fetch: out of memory");
+    return 1;
+  }
+  *settings = (fetch_settings){.max_response_bytes = (size_t)max_response_bytes, .timeout_ms = (long)timeout_ms};
+  char *rules_json = host->set_config_host_owned(set, "header_rules");
+  char *rules_error = NULL;
+  int rules_read = rules_json ? fetch_header_rules_parse(rules_json, &settings->header_rules,
+                                                         &settings->header_rule_count, &rules_error)
+                              : 0;
+  host->release(rules_json);
+  if (rules_read != 0) {
+    snprintf(error, error_capacity, "%s", rules_error);
+    free(rules_error);
+    free(settings);
+    return 1;
+  }
+  *set_state = settings;
+  return 0;
 }
 
 static const mcpv8_plugin descriptor = {
@@ -157,35 +189,18 @@ static const mcpv8_plugin descriptor = {
     .shutdown = shutdown_plugin,
     .usage = "fetch(url, {method, headers, body}?) -> Promise<Response> (status, ok, headers.get(name), text(), json(), "
              "arrayBuffer()), redirects followed; Headers and Response as in browsers",
+    .open_set = open_set,
 };
 
 const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, size_t error_capacity) {
-  fetch_state *state = &plugin_state;
-  unsigned long long max_response_bytes, timeout_ms;
   if (!plugin_host_is_complete(host, FETCH_PLUGIN_NAME, error, error_capacity) ||
-      !plugin_read_setting(host, FETCH_PLUGIN_NAME, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES,
-                           MOST_MAX_RESPONSE_BYTES, &max_response_bytes, error, error_capacity) ||
-      !plugin_read_setting(host, FETCH_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
-                           error, error_capacity)) {
+      !plugin_host_has_sets(host, FETCH_PLUGIN_NAME, error, error_capacity)) {
     return NULL;
   }
-  char *rules_json = host->config_host_owned(FETCH_PLUGIN_NAME, "header_rules");
-  char *rules_error = NULL;
-  *state = (fetch_state){
-      .host = host, .max_response_bytes = (size_t)max_response_bytes, .timeout_ms = (long)timeout_ms};
-  int rules_read = rules_json ? fetch_header_rules_parse(rules_json, &state->header_rules, &state->header_rule_count,
-                                                         &rules_error)
-                              : 0;
-  host->release(rules_json);
-  if (rules_read != 0) {
-    snprintf(error, error_capacity, "%s", rules_error);
-    free(rules_error);
-    return NULL;
-  }
+  plugin_state = (fetch_state){.host = host};
   CURLcode initialised = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (initialised != CURLE_OK) {
     snprintf(error, error_capacity, "fetch: libcurl could not start: %s", curl_easy_strerror(initialised));
-    fetch_header_rules_free(state->header_rules, state->header_rule_count);
     return NULL;
   }
   return &descriptor;

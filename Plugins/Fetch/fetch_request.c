@@ -303,10 +303,10 @@ static bool method_matches(const fetch_header_rule *rule, const char *method) {
   return false;
 }
 
-bool fetch_injected_headers(const fetch_state *state, const fetch_request *request, fetch_header_list *injected) {
+bool fetch_injected_headers(const fetch_settings *settings, const fetch_request *request, fetch_header_list *injected) {
   *injected = (fetch_header_list){0};
-  for (size_t r = 0; r < state->header_rule_count; r++) {
-    const fetch_header_rule *rule = &state->header_rules[r];
+  for (size_t r = 0; r < settings->header_rule_count; r++) {
+    const fetch_header_rule *rule = &settings->header_rules[r];
     if (!host_matches(rule->host_pattern, request->url.host) || !method_matches(rule, request->method)) continue;
     for (size_t h = 0; h < rule->headers.count; h++) {
       const fetch_header *header = &rule->headers.items[h];

@@ -21,6 +21,7 @@
 
 typedef struct {
   fetch_state *state;
+  const fetch_settings *settings;
   mcpv8_call *call;
   /* Set once the run that asked for the request has ended, or at shutdown. */
   const atomic_bool *cancelled;
@@ -64,7 +65,7 @@ static char *utf8_from_latin1(const char *bytes, size_t length) {
 
 static bool count_received(hop *response, size_t length) {
   response->received += length;
-  response->too_large = response->received > response->state->max_response_bytes;
+  response->too_large = response->received > response->settings->max_response_bytes;
   return !response->too_large;
 }
 
@@ -175,7 +176,7 @@ static bool sends_body(const fetch_request *request, size_t body_length) {
 static CURLcode perform_hop(CURL *easy, const fetch_request *request, const unsigned char *body, size_t body_length,
                             long timeout_ms, hop *response) {
   fetch_header_list injected;
-  if (!fetch_injected_headers(response->state, request, &injected)) return CURLE_OUT_OF_MEMORY;
+  if (!fetch_injected_headers(response->settings, request, &injected)) return CURLE_OUT_OF_MEMORY;
   bool with_body = sends_body(request, body_length);
   struct curl_slist *lines = NULL;
   /* "Expect:" and "Content-Type:" stop curl adding "Expect: 100-continue", and a form content type
@@ -297,7 +298,7 @@ static long milliseconds_until(const struct timespec *deadline) {
   return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *request, CURLcode code,
+static void fail_hop(fetch_state *state, const fetch_settings *settings, mcpv8_call *call, const fetch_request *request, CURLcode code,
                      const hop *response) {
   const char *curl_reason = *response->curl_error ? response->curl_error : curl_easy_strerror(code);
   const char *error_code = NULL;
@@ -312,7 +313,7 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
     error_code = "EFBIG";
     message = plugin_format("fetch: the response from %s is larger than the limit of %zu bytes (raise it with "
                            "--plugin-config fetch.max_response_bytes=N)", request->url.href,
-                           state->max_response_bytes);
+                           settings->max_response_bytes);
   } else if (response->beyond_run_memory) {
     error_code = "ERR_BUFFER_LIMIT";
     message = plugin_format("fetch: the response from %s does not fit in this run's memory for buffers (its heap "
@@ -328,7 +329,7 @@ static void fail_hop(fetch_state *state, mcpv8_call *call, const fetch_request *
     error_code = "ETIMEDOUT";
     message = plugin_format("fetch: %s %s did not finish within the limit of %ld ms (raise it with "
                            "--plugin-config fetch.timeout_ms=N)", request->method, request->url.href,
-                           state->timeout_ms);
+                           settings->timeout_ms);
   } else {
     error_code = code == CURLE_COULDNT_RESOLVE_HOST ? "ENOTFOUND" : code == CURLE_COULDNT_CONNECT ? "ECONNREFUSED"
                                                                                                  : NULL;
@@ -354,12 +355,12 @@ static char *completion_value(long status, const hop *response, const fetch_requ
   return text;
 }
 
-void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *request, const unsigned char *body,
-                        size_t body_length, const atomic_bool *cancelled) {
+void fetch_transfer_run(fetch_state *state, const fetch_settings *settings, mcpv8_call *call, fetch_request *request,
+                        const unsigned char *body, size_t body_length, const atomic_bool *cancelled) {
   struct timespec deadline;
   clock_gettime(CLOCK_MONOTONIC, &deadline);
-  deadline.tv_sec += state->timeout_ms / 1000;
-  deadline.tv_nsec += state->timeout_ms % 1000 * 1000000;
+  deadline.tv_sec += settings->timeout_ms / 1000;
+  deadline.tv_nsec += settings->timeout_ms % 1000 * 1000000;
   if (deadline.tv_nsec >= 1000000000) deadline.tv_sec++, deadline.tv_nsec -= 1000000000;
   CURL *easy = curl_easy_init();
   if (!easy) {
@@ -367,7 +368,7 @@ void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *req
     return;
   }
   for (int redirects = 0;; redirects++) {
-    hop response = {.state = state, .call = call, .cancelled = cancelled, .guard = {.url = &request->url}};
+    hop response = {.state = state, .settings = settings, .call = call, .cancelled = cancelled, .guard = {.url = &request->url}};
     long remaining = milliseconds_until(&deadline);
     CURLcode code = remaining > 0 ? perform_hop(easy, request, body, body_length, remaining, &response)
                                   : CURLE_OPERATION_TIMEDOUT;
@@ -376,7 +377,7 @@ void fetch_transfer_run(fetch_state *state, mcpv8_call *call, fetch_request *req
     const fetch_header *location = is_redirect(status) ? fetch_header_list_find(&response.headers, "location") : NULL;
     bool next_hop = false;
     if (code != CURLE_OK) {
-      fail_hop(state, call, request, code, &response);
+      fail_hop(state, settings, call, request, code, &response);
     } else if (!location) {
       char *value = completion_value(status, &response, request, redirects > 0);
       if (value) state->host->complete(call, value, strlen(value), response.body, response.body_length);

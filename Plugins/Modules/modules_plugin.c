@@ -375,11 +375,11 @@ const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *host, char *error, 
   modules_state *state = &plugin_state;
   unsigned long long cache_max_bytes, max_module_bytes, timeout_ms;
   if (!plugin_host_is_complete(host, MODULES_PLUGIN_NAME, error, error_capacity) ||
-      !plugin_read_setting(host, MODULES_PLUGIN_NAME, "cache_max_bytes", DEFAULT_CACHE_MAX_BYTES, MOST_CACHE_MAX_BYTES,
+      !plugin_read_setting(host, NULL, MODULES_PLUGIN_NAME, "cache_max_bytes", DEFAULT_CACHE_MAX_BYTES, MOST_CACHE_MAX_BYTES,
                            &cache_max_bytes, error, error_capacity) ||
-      !plugin_read_setting(host, MODULES_PLUGIN_NAME, "max_module_bytes", DEFAULT_MAX_MODULE_BYTES,
+      !plugin_read_setting(host, NULL, MODULES_PLUGIN_NAME, "max_module_bytes", DEFAULT_MAX_MODULE_BYTES,
                            MOST_MAX_MODULE_BYTES, &max_module_bytes, error, error_capacity) ||
-      !plugin_read_setting(host, MODULES_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
+      !plugin_read_setting(host, NULL, MODULES_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
                            error, error_capacity)) {
     return NULL;
   }

@@ -408,9 +408,9 @@ __attribute__((visibility("default"))) const mcpv8_plugin *mcpv8_plugin_entry(co
                                                                               size_t error_capacity) {
   unsigned long long timeout_ms, max_output_bytes;
   if (!plugin_host_is_complete(host, SUBPROCESS_PLUGIN_NAME, error, error_capacity) ||
-      !plugin_read_setting(host, SUBPROCESS_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
+      !plugin_read_setting(host, NULL, SUBPROCESS_PLUGIN_NAME, "timeout_ms", DEFAULT_TIMEOUT_MS, MOST_TIMEOUT_MS, &timeout_ms,
                            error, error_capacity) ||
-      !plugin_read_setting(host, SUBPROCESS_PLUGIN_NAME, "max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES,
+      !plugin_read_setting(host, NULL, SUBPROCESS_PLUGIN_NAME, "max_output_bytes", DEFAULT_MAX_OUTPUT_BYTES,
                            MOST_MAX_OUTPUT_BYTES, &max_output_bytes, error, error_capacity)) {
     return NULL;
   }

@@ -40,9 +40,18 @@ bool plugin_claim_bytes(const mcpv8_host_api *host, mcpv8_call *call, size_t len
   return !offered || host->claim_bytes(call, length) == 0;
 }
 
-bool plugin_read_setting(const mcpv8_host_api *host, const char *plugin, const char *key, unsigned long long fallback,
-                         unsigned long long maximum, unsigned long long *value, char *error, size_t error_capacity) {
-  char *text = host->config_host_owned(plugin, key);
+bool plugin_host_has_sets(const mcpv8_host_api *host, const char *plugin, char *error, size_t error_capacity) {
+  const size_t needed = offsetof(mcpv8_host_api, call_set_state) + sizeof host->call_set_state;
+  if (host->size >= needed && host->set_config_host_owned && host->call_set_state) return true;
+  snprintf(error, error_capacity, "%s: the host's API table has %zu bytes, this plugin needs the %zu of ABI 1.1 "
+           "(capability sets)", plugin, host->size, needed);
+  return false;
+}
+
+bool plugin_read_setting(const mcpv8_host_api *host, const mcpv8_set *set, const char *plugin, const char *key,
+                         unsigned long long fallback, unsigned long long maximum, unsigned long long *value,
+                         char *error, size_t error_capacity) {
+  char *text = set ? host->set_config_host_owned(set, key) : host->config_host_owned(plugin, key);
   *value = fallback;
   if (!text) return true;
   char *end = NULL;

@@ -13,6 +13,15 @@ from regopy import Input, Interpreter
 DATA_PREFIX = "/v1/data/"
 
 
+# Who asks, as every policy input document carries it, on a server without tenants or tokens.
+ANYONE = {"tenant": None, "subject": None}
+
+
+def asked_by(documents: list[dict], caller: dict = ANYONE) -> list[dict]:
+    """The plugin's documents as the policy receives them: with the host's `caller`."""
+    return [{**document, "caller": caller} for document in documents]
+
+
 class OPAServerURL(str):
     """The server's base URL (http://127.0.0.1:PORT), with the inputs it received, oldest first."""
     inputs: list

@@ -15,7 +15,7 @@ from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import call, http_server, run, run_js
+from conftest import call, file_server, http_server, run, run_js
 
 ISSUER, AUDIENCE = "https://issuer.test", "mcp-v8"
 
@@ -356,3 +356,28 @@ def test_a_free_worker_goes_to_another_subject_before_one_subjects_backlog(keys,
             for execution in waiting:
                 cancel = httpx.post(f"{url}/api/executions/{execution}/cancel", headers=as_caller(alice), timeout=30)
                 assert cancel.status_code == 200
+
+
+CALLER_POLICY = """package mcp.fetch
+
+allow if input.caller == {"tenant": null, "subject": "alice"}
+"""
+
+
+def test_a_policy_decides_on_who_is_asking(keys, tmp_path, binary):
+    """Issue 18 item 6: every policy input carries `caller` with the verified token subject (never
+    the token), so one policy lets alice fetch and not bob."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "x.txt").write_text("hello")
+    rego = tmp_path / "fetch.rego"
+    rego.write_text(CALLER_POLICY)
+    with file_server(tmp_path / "site") as site, jwks_server(keys) as jwks_url:
+        with http_server("--http-port", "0", "--stateless", "--jwks-url", jwks_url, "--jwt-issuer", ISSUER,
+                         "--jwt-audience", AUDIENCE,
+                         "--policies-json", json.dumps({"fetch": {"policies": [{"url": f"file://{rego}"}]}})) as url:
+            code = f"await (await fetch('{site}/x.txt')).text()"
+            alice = exec_as(url, keys.token("alice"), code).json()
+            assert alice.get("result") == "hello", alice
+            bob = exec_as(url, keys.token("bob"), code).json()
+            assert "fetch.request denied by the fetch policy" in bob["error"], bob
+            assert site.paths == ["/x.txt"], "bob's fetch never left the sandbox"

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import ENCODED_TRAVERSALS, RUN_LIMIT_FACTOR, SANITIZED, file_server, run, run_js, server, write_tree
-from opa_server import opa_server
+from opa_server import asked_by, opa_server
 
 # GET to 127.0.0.1 under /public/, /echo, /bytes and /redirect-*; POST and PUT only to /echo (and to
 # /redirect-see-other, whose 303 turns them into a GET of /echo).
@@ -254,12 +254,12 @@ def test_policy_input_is_the_documented_document(binary, target):
             async with server("--opa-url", opa) as session:
                 await value_of(session, target, """
                     (await fetch(BASE + '/public/data/../data?a=1#part', {headers: {'X-Guest': 'one'}})).status""")
-                assert opa.inputs == [{
+                assert opa.inputs == asked_by([{
                     "operation": "fetch", "url": f"{target}/public/data?a=1", "method": "GET",
                     "headers": {"x-guest": "one"},
                     "url_parsed": {"scheme": "http", "host": "127.0.0.1", "port": port_of(target),
                                    "path": "/public/data", "query": "a=1"},
-                }]
+                }])
     run(scenario())
 
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from conftest import run, run_js, server
-from opa_server import opa_server
+from opa_server import asked_by, opa_server
 
 # Allows every operation on the allowed folder and below it, for both paths of rename and copyFile.
 ALLOWED_FOLDER_POLICY = """package mcp.fs
@@ -322,7 +322,7 @@ def test_policy_input_documents(folders):
                 """)
             assert finished == "finished"
             # One decision per operation: `start` compares with the allowed document instead of asking again.
-            assert opa.inputs == expected
+            assert opa.inputs == asked_by(expected)
             assert list(allowed.iterdir()) == []
     run(scenario())
 

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from conftest import BINARY, http_server, raw_server, run, run_js, server, start_fails
-from opa_server import opa_server
+from opa_server import asked_by, opa_server
 
 UPSTREAM = str(Path(__file__).with_name("mcp_upstream.py"))
 PYTHON = sys.executable
@@ -123,11 +123,11 @@ def test_the_policy_sees_each_operation_and_denies_the_rest(binary):
                 denied = await value_of(session, settle("mcp.callTool('up', 'add', {a: 1, b: 2})"))
                 assert denied["error"].startswith("Error [ERR_POLICY_DENIED]: mcp.call_tool denied by the mcp_tools policy")
                 await value_of(session, "(await mcp.listTools('up')).length")
-                assert opa.inputs == [
+                assert opa.inputs == asked_by([
                     {"operation": "call_tool", "server": "up", "tool": "echo", "arguments": {"text": "ok"}},
                     {"operation": "call_tool", "server": "up", "tool": "add", "arguments": {"a": 1, "b": 2}},
                     {"operation": "list_tools", "server": "up"},
-                ]
+                ])
                 # Bad input is a TypeError in the guest before anything reaches the policy.
                 errors = await value_of(session, "[" + ", ".join(settle(call) for call in [
                     "mcp.callTool('nope', 'echo', {})", "mcp.listTools(42)", "mcp.callTool('up', 'echo', [1])",

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import (ENCODED_TRAVERSALS, file_server, raw_server, run, run_js, server, serving, start_fails,
                       write_tree)
-from opa_server import opa_server
+from opa_server import asked_by, opa_server
 
 # What the module server answers, by path: (status, content type, body). esm.sh answers a package
 # with a small module re-exporting its build from a root-relative path; this does the same.
@@ -191,12 +191,12 @@ def test_policy_input_is_the_documented_document(binary, module_server, tmp_path
             flags = module_flags(module_server, tmp_path, {"url": opa, "policy_path": "mcp/modules"})
             async with server(*flags) as session:
                 assert await value_of(session, 'import { pascalCase } from "jsr:@luca/cases@1.0.0"; pascalCase("a b")') == "AB"
-                assert opa.inputs == [{
+                assert opa.inputs == asked_by([{
                     "operation": "import", "specifier": "jsr:@luca/cases@1.0.0", "specifier_type": "jsr",
                     "resolved_url": f"{module_server}/jsr/@luca/cases@1.0.0",
                     "url_parsed": {"scheme": "http", "host": "127.0.0.1", "port": port,
                                    "path": "/jsr/@luca/cases@1.0.0", "query": ""},
-                }]
+                }])
                 opa.inputs.clear()
                 await value_of(session, 'import { camelCase } from "npm:case-kit@1.0.0"; camelCase("a b")')
                 assert [(i["specifier"], i["specifier_type"], i["resolved_url"]) for i in opa.inputs] == [

@@ -1,8 +1,11 @@
 """Tenants (--tenants): the strict file, the caller's tenant from its token, state kept apart by
 tenant, per-tenant limits and SIGHUP reload. Tokens are signed here and the JWKS served on loopback."""
+import asyncio
+import contextlib
 import json
 import signal
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -10,7 +13,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from conftest import BINARY, call, http_server_process, run, run_js, start_fails
+from conftest import BINARY, call, http_server_process, run, run_js, serving, start_fails
 from test_auth import AUDIENCE, ISSUER, KeySet, exec_as, jwks_server, list_tools_status, mcp_as, open_mcp_session
 
 MISSING_HEAP = "ab" * 32
@@ -308,8 +311,6 @@ def test_http_without_tokens_serves_the_tenant_of_tenant_while_it_is_configured(
 def test_a_flooding_tenant_is_told_busy_on_its_own_queue_while_another_tenants_runs_complete(keys, tmp_path, binary):
     """Issue 18's flood: guest (cap 1, queue 5) sends 50 slow runs; all 20 of acme's quick runs complete
     while guest hears "busy" (429) for what its own queue cannot hold; /metrics counts it by tenant."""
-    import asyncio
-
     file = tenants_file(tmp_path / "tenants.json", {
         "guest": {"limits": {"max_concurrent_executions": 1, "max_queued_executions": 5}},
         "acme": {}})
@@ -341,3 +342,92 @@ def test_a_flooding_tenant_is_told_busy_on_its_own_queue_while_another_tenants_r
     refused = [line for line in metrics.splitlines() if line.startswith("mcpv8_executions_refused_busy_total{")]
     assert any('tenant="guest"' in line and not line.endswith(" 0") for line in refused), refused
     assert any('tenant="acme"' in line and line.endswith(" 0") for line in refused), refused
+
+
+@contextlib.contextmanager
+def header_echo():
+    """A loopback HTTP server answering every GET with the request's headers as JSON."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *arguments):
+            pass
+
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as base:
+        yield base
+
+
+def fetch_policy(tmp_path: Path, name: str, path: str) -> dict:
+    rego = tmp_path / f"{name}-fetch.rego"
+    rego.write_text(f'package mcp.fetch\n\nallow if input.url_parsed.path == "{path}"\n')
+    return {"fetch": {"policies": [{"url": f"file://{rego}"}]}}
+
+
+def fs_policy(tmp_path: Path, root: Path) -> dict:
+    rego = tmp_path / "labs-fs.rego"
+    rego.write_text(f'package mcp.fs\n\nallow if startswith(input.path, {json.dumps(str(root) + "/")})\n')
+    return {"fs": {"policies": [{"url": f"file://{rego}"}]}}
+
+
+GLOBALS = "[typeof fetch, typeof fs].join(' ')"
+
+
+def test_each_tenants_runs_have_its_own_globals_policies_and_headers_and_a_reload_changes_new_runs_only(
+        keys, tmp_path, binary):
+    """Issue 18 item 2: the caller's tenant picks the capability set of its runs: which globals exist,
+    which policies judge its operations, and which injected headers its requests carry."""
+    root = tmp_path / "labs"
+    root.mkdir()
+    (root / "note.txt").write_text("labs only")
+    tenants = {
+        "acme": {"policies": fetch_policy(tmp_path, "acme", "/acme"),
+                 "fetch_headers": [{"host": "127.0.0.1", "headers": {"X-Api-Key": "acme-key"}}]},
+        "beta": {"policies": fetch_policy(tmp_path, "beta", "/beta")},
+        "labs": {"policies": fs_policy(tmp_path, root)},
+        "guest": {},
+    }
+    file = tenants_file(tmp_path / "tenants.json", tenants)
+    bearer = {name: token(keys, "alice", name) for name in tenants}
+    with header_echo() as echo, jwks_server(keys) as jwks_url:
+        with http_server_process("--http-port", "0", "--stateless", "--jwks-url", jwks_url, "--jwt-issuer", ISSUER,
+                                 "--jwt-audience", AUDIENCE, "--tenants", file,
+                                 "--max-concurrent-executions", "2") as (url, process, log):
+            def result(name, code):
+                answer = exec_as(url, bearer[name], code).json()
+                return answer.get("result", answer.get("error"))
+
+            assert {name: result(name, GLOBALS) for name in tenants} == {
+                "acme": "function undefined", "beta": "function undefined",
+                "labs": "undefined object", "guest": "undefined undefined"}
+            fetch = "(async () => (await fetch(URL)).json())()"
+            assert result("acme", fetch.replace("URL", json.dumps(f"{echo}/acme")))["x-api-key"] == "acme-key"
+            denied = result("beta", fetch.replace("URL", json.dumps(f"{echo}/acme")))
+            assert "denied by the fetch policy" in denied, denied
+            assert "x-api-key" not in result("beta", fetch.replace("URL", json.dumps(f"{echo}/beta"))), \
+                "acme's header reaches only acme's requests"
+            read = f"fs.readFile({json.dumps(str(root / 'note.txt'))}, 'utf8')"
+            assert result("labs", read) == "labs only"
+
+            # guest gets fs by a reload: a run started before keeps its set, the next run has fs.
+            async def reload_during_a_run():
+                async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+                    before = asyncio.create_task(client.post(
+                        "/api/exec", json={"code": f"new Promise((r) => setTimeout(r, 1500)).then(() => {GLOBALS})"},
+                        headers={"authorization": f"Bearer {bearer['guest']}"}))
+                    await asyncio.sleep(0.5)
+                    tenants["guest"] = {"policies": fs_policy(tmp_path, root)}
+                    Path(file).write_text(json.dumps({"tenants": tenants}))
+                    process.send_signal(signal.SIGHUP)
+                    return (await before).json()
+
+            started_before = run(reload_during_a_run())
+            wait_for(lambda: "reloaded" in (log.seek(0) or log.read()), "the reload")
+            assert result("guest", GLOBALS) == "undefined object"
+            assert result("guest", read) == "labs only"
+            assert started_before.get("result") == "undefined undefined", started_before

@@ -178,14 +178,25 @@ final class CapabilityPlanTests: XCTestCase {
         XCTAssertEqual(with.plugins[0].settings, ["servers": UpstreamServer.setting(servers)])
     }
 
-    func testWorkersGetTheRestOfTheFlags() throws {
-        let plan = try plan(flags(policies: []) {
-            $0.regoLibraryPath = "/lib/rego.so"
-            $0.logLevel = "debug"
-            $0.maxCallsInFlightPerRun = 3
-        })
-        XCTAssertEqual(plan.configuration.regoLibraryPath, "/lib/rego.so")
-        XCTAssertEqual(plan.configuration.logLevel, "debug")
-        XCTAssertEqual(plan.configuration.maxCallsInFlightPerRun, 3)
+    /// A plugin without open_set (ABI 1.0's way) reads its settings once per process: sets that
+    /// give it different settings are refused, naming the plugin and the sets; one that reads them
+    /// per set may differ.
+    func testSetsMustAgreeOnTheSettingsOfAPluginThatReadsThemOncePerProcess() {
+        func set(_ settings: [String: String]) -> CapabilityConfiguration {
+            var set = CapabilityConfiguration()
+            set.pluginPaths = ["/p/libkv.so"]
+            set.pluginSettings = ["kv": settings]
+            return set
+        }
+        let same = WorkerCapabilities(sets: ["": set(["capacity": "1"]), "acme": set(["capacity": "1"])])
+        XCTAssertNil(same.settingsDisagreement(opensSets: { _ in false }, pluginName: { _ in "kv" }))
+        let differ = WorkerCapabilities(sets: ["": set(["capacity": "1"]), "acme": set(["capacity": "2"]),
+                                               "labs": CapabilityConfiguration()])
+        XCTAssertEqual(differ.settingsDisagreement(opensSets: { _ in false }, pluginName: { _ in "kv" }),
+                       "plugin /p/libkv.so (kv) reads its settings once for the whole process (it has no open_set, "
+                       + "ABI 1.0's way), but the server's own capability set and the capability set of tenant 'acme' "
+                       + "give it different settings: give every tenant that uses it the same kv settings, or use a "
+                       + "build of the plugin that reads them per set (ABI 1.1 open_set)")
+        XCTAssertNil(differ.settingsDisagreement(opensSets: { _ in true }, pluginName: { _ in "kv" }))
     }
 }

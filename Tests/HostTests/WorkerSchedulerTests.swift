@@ -224,6 +224,36 @@ final class WorkerSchedulerTests: XCTestCase {
         XCTAssertEqual(machine.restarts, 1)
     }
 
+    /// A reload of the capability sets: idle and starting workers are replaced at once, a busy one
+    /// when its run ends (the run finishes on it); queued runs go only to workers started since.
+    func testReconfigureReplacesIdleWorkersNowAndBusyOnesWhenTheirRunEnds() {
+        var machine = scheduler(workers: 3)
+        XCTAssertEqual(machine.tick(now: 0).count, 3)
+        _ = machine.workerReady(slot: 0, generation: 1, now: 0)
+        _ = machine.workerReady(slot: 1, generation: 1, now: 0)
+        let (running, _) = submit(&machine)
+        XCTAssertEqual(machine.slots[0].state, .busy(running))
+
+        XCTAssertEqual(machine.reconfigure(), [.close(slot: 1), .spawn(slot: 1, generation: 2),
+                                               .close(slot: 2), .spawn(slot: 2, generation: 2)],
+                       "the idle worker and the one still starting are replaced; the busy one keeps its run")
+        let (queued, actions) = submit(&machine)
+        XCTAssertEqual(actions, [], "no worker of the new configuration is ready")
+        XCTAssertEqual(machine.workerReady(slot: 2, generation: 1, now: 0), [], "the replaced worker's ready is ignored")
+        XCTAssertEqual(machine.workerExited(slot: 1, generation: 1, how: "exited with status 0", now: 0), [],
+                       "so is the exit of the one told to go")
+
+        let done = RunOutcome(status: .completed, resultJSON: "1")
+        XCTAssertEqual(machine.workerFinished(slot: 0, generation: 1, job: running, outcome: done, now: 1),
+                       [.resume(running, done), .close(slot: 0), .spawn(slot: 0, generation: 2)],
+                       "the old worker's run ends under its configuration; the worker is replaced, not reused")
+        XCTAssertEqual(machine.workerReady(slot: 1, generation: 2, now: 1), [.send(.run(queued), slot: 1)])
+        XCTAssertEqual(machine.restarts, 0, "replaced for a reload, not after a crash")
+
+        let finished = machine.workerFinished(slot: 1, generation: 2, job: queued, outcome: done, now: 2)
+        XCTAssertEqual(finished, [.resume(queued, done)], "a worker of the new configuration is reused")
+    }
+
     func testDrainingRefusesNewRunsButKeepsPromisedPlacesAndRunningOnes() {
         var machine = scheduler(workers: 1)
         _ = readied(&machine)
@@ -401,6 +431,8 @@ private struct SimulatedWorld {
 
     struct Process {
         let generation: Int
+        /// The scheduler's `workerConfiguration` when it was started.
+        let configuration: Int
         var ready = false
         var job: JobID?
         var started = false
@@ -475,9 +507,11 @@ private struct SimulatedWorld {
             guard let id = submitted.randomElement(using: &random) else { return }
             cancelled.insert(id)
             apply(machine.cancel(id, now: now))
-        case 84..<97:
+        case 84..<95:
             now += Double(Int.random(in: 0...30, using: &random)) / 10
             apply(machine.tick(now: now))
+        case 95..<97:
+            apply(machine.reconfigure())
         default:
             // An event of a process already replaced changes nothing.
             guard let (slot, generation) = pastGenerations.randomElement(using: &random),
@@ -587,7 +621,7 @@ private struct SimulatedWorld {
                 if Int.random(in: 0..<20, using: &random) == 0 {
                     machine.spawnFailed(slot: slot, generation: generation, now: now)
                 } else {
-                    processes[slot] = Process(generation: generation)
+                    processes[slot] = Process(generation: generation, configuration: machine.workerConfiguration)
                 }
             case .send(.run(let id), let slot):
                 guard let process = processes[slot], process.ready, process.job == nil, !process.doomed else {
@@ -595,6 +629,9 @@ private struct SimulatedWorld {
                     continue
                 }
                 if ends[id] != nil { violation = "job \(id) sent to a worker after it ended" }
+                if process.configuration != machine.workerConfiguration {
+                    violation = "job \(id) sent to a worker of a configuration replaced since"
+                }
                 if processes.values.contains(where: { $0.job == id }) { violation = "job \(id) on two workers" }
                 runs[id, default: 0] += 1
                 if runs[id]! > requeues[id, default: 0] + 1 { violation = "job \(id) run twice" }

@@ -334,6 +334,8 @@ public func mcpv8PluginEntry(_ host: UnsafePointer<mcpv8_host_api>?, _ error: Un
         shutdown: { _ in bridge?.shutdown() },
         usage: UnsafePointer(strdup("await mcp.listTools(server), await mcp.callTool(server, tool, args) -> "
                                     + "{content, structuredContent?, isError}; mcp.servers names the servers, the "
-                                    + "runjs__<server>__<tool> tools describe theirs"))))
+                                    + "runjs__<server>__<tool> tools describe theirs")),
+        // Its servers shape its prelude, so they are one per process: no per-set settings.
+        open_set: nil))
     return UnsafePointer(descriptor)
 }

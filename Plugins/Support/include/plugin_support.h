@@ -25,9 +25,15 @@ bool plugin_host_is_complete(const mcpv8_host_api *host, const char *plugin, cha
  * since ABI 1.1); true when they fit, or when the host is older and counts answers as they end. */
 bool plugin_claim_bytes(const mcpv8_host_api *host, mcpv8_call *call, size_t length);
 
+/* False, with a message in `error`, when the host's API table lacks what `open_set` needs
+ * (set_config_host_owned and call_set_state, since ABI 1.1). */
+bool plugin_host_has_sets(const mcpv8_host_api *host, const char *plugin, char *error, size_t error_capacity);
+
 /* Reads the operator's setting `key` (--plugin-config PLUGIN.KEY=N) as a whole number from 1 to
- * `maximum`, `fallback` when unset; false with a message in `error` when it is something else. */
-bool plugin_read_setting(const mcpv8_host_api *host, const char *plugin, const char *key, unsigned long long fallback,
-                         unsigned long long maximum, unsigned long long *value, char *error, size_t error_capacity);
+ * `maximum`, `fallback` when unset; false with a message in `error` when it is something else.
+ * From capability set `set` in `open_set`; with `set` NULL, the process-wide one at the entry. */
+bool plugin_read_setting(const mcpv8_host_api *host, const mcpv8_set *set, const char *plugin, const char *key,
+                         unsigned long long fallback, unsigned long long maximum, unsigned long long *value,
+                         char *error, size_t error_capacity);
 
 #endif

@@ -9,7 +9,8 @@
  *   1. The host dlopens the file and looks up MCPV8_PLUGIN_ENTRY_SYMBOL (mcpv8_plugin_entry).
  *   2. It calls the entry once with its API table; the plugin returns its descriptor. The host
  *      refuses the plugin (naming the file and the reason) when the entry is missing, returns
- *      NULL, or the descriptor's ABI major differs from the host's.
+ *      NULL, or the descriptor's ABI major differs from the host's. Since 1.1, it then calls the
+ *      descriptor's `open_set` (when set) once per capability set that uses the plugin.
  *   3. At the start of every run, the host evaluates the plugin's `prelude_js` as the body of a
  *      JavaScript function with one parameter, `host`. `host.call(operation, request, bytes)`
  *      returns a Promise; the prelude uses it to define the plugin's globals.
@@ -58,6 +59,11 @@ extern "C" {
 /* One operation in flight. Opaque; valid from `start` until `complete` or `fail` returns. */
 typedef struct mcpv8_call mcpv8_call;
 
+/* since 1.1: one capability set that uses the plugin, as `open_set` sees it. Opaque; valid only
+ * during that call. A server with tenants serves one set per tenant (its policies and settings);
+ * without, one set, the server's own. */
+typedef struct mcpv8_set mcpv8_set;
+
 typedef enum {
   MCPV8_LOG_DEBUG = 0,
   MCPV8_LOG_INFO = 1,
@@ -105,7 +111,9 @@ typedef struct {
   /* The operator's setting `key` for plugin `plugin_name` (given to the server as
    * `--plugin-config NAME.KEY=VALUE`; the Fetch plugin also gets `header_rules`, a JSON array
    * built from --fetch-header and --fetch-header-config). NULL when unset; otherwise a copy to
-   * free with `release`. (Named `config` in 1.0; only the name changed.) */
+   * free with `release`. (Named `config` in 1.0; only the name changed.) One answer for the whole
+   * process: with several capability sets, the settings of the first set by name ("" first) that
+   * uses the plugin. A plugin whose settings differ by set reads them in `open_set` (since 1.1). */
   char *(*config_host_owned)(const char *plugin_name_borrowed, const char *key_borrowed);
 
   /* Frees memory the host handed out as host_owned. NULL is allowed. */
@@ -126,6 +134,16 @@ typedef struct {
    * What a call claimed is given back once its answer reached the guest; bytes passed to
    * `complete` beyond what was claimed are claimed then. */
   int (*claim_bytes)(mcpv8_call *call, size_t length);
+
+  /* since 1.1 */
+  /* The setting `key` of capability set `set` for this plugin, during `open_set` (NULL when unset;
+   * otherwise a copy to free with `release`). Same keys as config_host_owned. */
+  char *(*set_config_host_owned)(const mcpv8_set *set, const char *key);
+
+  /* since 1.1 */
+  /* What `open_set` returned for the set of the run that made `call` (from `start` until the call
+   * ends). Only for plugins with `open_set`. */
+  void *(*call_set_state)(mcpv8_call *call);
 } mcpv8_host_api;
 
 /* One operation a plugin offers to its prelude (host.call(name, ...)). */
@@ -195,6 +213,17 @@ typedef struct {
    * plugin; without it (or for a 1.0 plugin) the host writes one from the name, category and
    * globals. */
   const char *usage;
+
+  /* May be NULL. Called once per capability set that uses the plugin, after the entry and before
+   * any of that set's operations, on one thread: read the set's settings with
+   * host->set_config_host_owned(set, key), check them, and put what that set's calls need in
+   * *set_state_out (kept for the life of the process; `start` gets it back with
+   * host->call_set_state). Returns 0, or non-zero after writing a NUL-terminated reason (at most
+   * `error_capacity` bytes) into `error`: the server refuses that configuration, naming the plugin.
+   * A plugin without it reads its settings at the entry with config_host_owned, once for the whole
+   * process: then every set that uses it must give it the same settings, or the server refuses to
+   * start (naming the plugin and the sets that differ). */
+  int (*open_set)(void *plugin_state, const mcpv8_set *set, void **set_state_out, char *error, size_t error_capacity);
 } mcpv8_plugin;
 
 /* The entry: `host` is valid for the life of the process. Returns the descriptor, or NULL after

@@ -339,16 +339,19 @@ public struct MCPV8Command: AsyncParsableCommand {
         let descriptionText = try runJSDescription.map { try Self.textOrFile($0, flag: "--run-js-description") }
 
         let plan = try capabilityPlan(logger: logger)
-        var capabilities = plan.configuration
         let wasm = try preloadedWasmModules()
-        capabilities.wasmModules = wasm.map(\.spec)
         let workerCount = maxConcurrentExecutions ?? min(ProcessInfo.processInfo.activeProcessorCount, 64)
         let defaults = ExecutionDefaults(heapMB: heapMemoryMax, timeoutSeconds: executionTimeout,
                                          outputLimitBytes: maxOutputBytes)
-        let tenantsLoader = try tenantsLoader(defaults: defaults, workerCount: workerCount, logger: logger)
+        let tenantsLoader = try tenantsLoader(defaults: defaults, workerCount: workerCount, wasm: wasm, logger: logger)
         let tenants = TenantDirectory(try tenantsLoader.map(loadTenants)
-            ?? .implicit(limits: TenantLimits(server: defaults), capabilities: capabilities,
+            ?? .implicit(limits: TenantLimits(server: defaults), capabilities: plan.configuration,
                          summary: CapabilitySummary(plugins: plan.plugins.map(\.description), wasmModules: wasm)))
+        var workerCapabilities = WorkerCapabilities(sets: tenants.configuration.capabilitySets)
+        workerCapabilities.regoLibraryPath = regoLibrary
+        workerCapabilities.logLevel = logLevel
+        workerCapabilities.wasmModules = wasm.map(\.spec)
+        workerCapabilities.maxCallsInFlightPerRun = maxCapabilityCalls
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(
                 workerCount: workerCount,
@@ -359,12 +362,15 @@ public struct MCPV8Command: AsyncParsableCommand {
                 workerMemoryLimitMB: workerMemoryMax,
                 maximumHeapBytes: maxHeapBytes,
                 executablePath: ThisBinary.path,
-                capabilities: capabilities,
+                capabilities: workerCapabilities,
                 shutdownGrace: .seconds(shutdownTimeout)),
             logger: logger)
         pool.start()
         defer { pool.shutdown() }
-        let reload = tenantsLoader?.reloadOnHangup(into: tenants, logger: logger) { pool.updateTenantLimits($0.queueLimits) }
+        let reload = tenantsLoader?.reloadOnHangup(into: tenants, logger: logger) { configuration in
+            pool.reconfigure(sets: configuration.capabilitySets)
+            pool.updateTenantLimits(configuration.queueLimits)
+        }
         defer { reload?.cancel() }
         let mode: MCPServerSetup.Mode
         if stateless {
@@ -389,11 +395,15 @@ public struct MCPV8Command: AsyncParsableCommand {
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
-        let upstream = upstreamTools(capabilities)
+        // The MCP servers are the server's, shared by every set with an mcp_tools policy.
+        let bridged = tenants.configuration.tenants.values.map(\.capabilities).first { upstreamTools($0) != nil }
+        let upstream = bridged.flatMap(upstreamTools)
         defer { upstream?.stopDiscovery() }
         let setup = MCPServerSetup(instructions: instructionsText, runJSDescription: descriptionText, mode: mode,
                                    tenants: tenants, upstreamTools: upstream)
-        if let upstream { startDiscovery(upstream, capabilities: capabilities, reserved: setup.toolNames, logger: logger) }
+        if let upstream, let bridged {
+            startDiscovery(upstream, capabilities: bridged, reserved: setup.toolNames, logger: logger)
+        }
         let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
@@ -428,7 +438,8 @@ public struct MCPV8Command: AsyncParsableCommand {
     /// now: the plugins in a child process, the policies compiled here.
     func capabilityPlan(logger: Logger) throws -> CapabilityPlan {
         do {
-            return try Self.checkedCapabilities(try capabilityFlags(), logger: logger)
+            return try Self.checkedCapabilities(try capabilityFlags(), regoLibrary: regoLibrary, logLevel: logLevel,
+                                                logger: logger)
         } catch let error as PolicyError {
             throw ValidationError(error.description)
         } catch let error as PluginError {
@@ -452,35 +463,35 @@ public struct MCPV8Command: AsyncParsableCommand {
         flags.moduleCDNURL = moduleCDNURL
         flags.mcpServers = try UpstreamServer.checked(
             mcpServers.map(UpstreamServer.parse(flag:)) + (mcpConfig.map(UpstreamServer.parse(configFile:)) ?? []))
-        flags.regoLibraryPath = regoLibrary
-        flags.logLevel = logLevel
-        flags.maxCallsInFlightPerRun = maxCapabilityCalls
         flags.bundledPlugins = Self.bundledPlugins()
         return flags
     }
 
     /// The configuration `flags` ask for, checked: the plugins in a child process, the policies
     /// compiled here. `tenant` names whose flags they are in warnings.
-    static func checkedCapabilities(_ flags: CapabilityFlags, tenant: String? = nil,
-                                    logger: Logger) throws -> CapabilityPlan {
+    static func checkedCapabilities(_ flags: CapabilityFlags, tenant: String? = nil, regoLibrary: String?,
+                                    logLevel: String, logger: Logger) throws -> CapabilityPlan {
         let plan = try CapabilityPlan.make(flags) { paths, settings in
-            try PluginCheck.describe(paths, settings: settings, logLevel: flags.logLevel, executable: ThisBinary.path)
+            try PluginCheck.describe(paths, settings: settings, logLevel: logLevel, executable: ThisBinary.path)
         }
         plan.warnings.forEach { logger.warning("\(tenant.map { "tenant '\($0)': " } ?? "")\($0)") }
-        _ = try PolicyEngine(configuration: plan.configuration.policies, regoLibraryPath: flags.regoLibraryPath, logger: logger)
+        _ = try PolicyEngine(configuration: plan.configuration.policies, regoLibraryPath: regoLibrary, logger: logger)
         if tenant == nil { for plugin in plan.plugins { logger.info("capability plugin \(plugin.path) loaded") } }
         return plan
     }
 
     /// With `--tenants`: what reads and checks the file, each tenant's capabilities built from the
     /// server's flags with its own policies, fetch headers and plugin settings.
-    func tenantsLoader(defaults: ExecutionDefaults, workerCount: Int, logger: Logger) throws -> TenantsLoader? {
+    func tenantsLoader(defaults: ExecutionDefaults, workerCount: Int,
+                       wasm: [(spec: WasmModuleSpec, summary: WasmModuleSummary)], logger: Logger) throws -> TenantsLoader? {
         guard let tenantsFile else { return nil }
         let flags = try capabilityFlags()
+        let (regoLibrary, logLevel) = (regoLibrary, logLevel)
         return TenantsLoader(file: tenantsFile,
                              bounds: .init(workerCount: workerCount, maxQueuedExecutions: maxQueuedExecutions),
-                             serverDefaults: defaults) { name, entry in
-            try Self.checkedCapabilities(flags.forTenant(entry), tenant: name, logger: logger)
+                             serverDefaults: defaults, wasmModules: wasm) { name, entry in
+            try Self.checkedCapabilities(flags.forTenant(entry), tenant: name, regoLibrary: regoLibrary,
+                                         logLevel: logLevel, logger: logger)
         }
     }
 

@@ -20,10 +20,6 @@ public struct CapabilityFlags: Sendable, Equatable {
     public var moduleCDNURL = "https://esm.sh"
     /// `--mcp-server` and `--mcp-config`, checked together.
     public var mcpServers: [UpstreamServer] = []
-    public var regoLibraryPath: String?
-    public var logLevel = "info"
-    /// `--max-capability-calls`.
-    public var maxCallsInFlightPerRun = CapabilityConfiguration.defaultCallsInFlightPerRun
     /// The bundled plugins there are (`libmcpv8-<category>.so` next to the binary), by category.
     public var bundledPlugins: [String: String] = [:]
 
@@ -38,12 +34,16 @@ public struct PluginDescription: Codable, Sendable, Equatable {
     /// Its own line for the run_js description (the ABI 1.1 `usage` field); nil for a 1.0 plugin
     /// or one that gives none.
     public var usage: String?
+    /// It reads its settings per capability set (`open_set`, ABI 1.1); without, once per process,
+    /// so the sets that use it must agree on them (`WorkerCapabilities.settingsDisagreement`).
+    public var opensSets: Bool
 
-    public init(name: String, category: String, globals: [String], usage: String? = nil) {
+    public init(name: String, category: String, globals: [String], usage: String? = nil, opensSets: Bool = false) {
         self.name = name
         self.category = category
         self.globals = globals
         self.usage = usage
+        self.opensSets = opensSets
     }
 
     static let usageBytes = 1...400
@@ -140,9 +140,6 @@ public struct CapabilityPlan: Sendable, Equatable {
         plan.configuration.policies = policies
         plan.configuration.pluginPaths = plan.plugins.map(\.path)
         plan.configuration.pluginSettings = settings
-        plan.configuration.regoLibraryPath = flags.regoLibraryPath
-        plan.configuration.logLevel = flags.logLevel
-        plan.configuration.maxCallsInFlightPerRun = flags.maxCallsInFlightPerRun
         return plan
     }
 

@@ -20,9 +20,10 @@ enum PluginCheck {
     static func describe(_ paths: [String], settings: [String: [String: String]], logLevel: String,
                          executable: String) throws -> [String: PluginDescription] {
         let child = try WorkerRole.spawn(executable: executable, arguments: ["--worker"])
-        var configuration = CapabilityConfiguration()
-        configuration.pluginPaths = paths
-        configuration.pluginSettings = settings
+        var set = CapabilityConfiguration()
+        set.pluginPaths = paths
+        set.pluginSettings = settings
+        var configuration = WorkerCapabilities(sets: [WorkerCapabilities.serverSet: set])
         configuration.logLevel = logLevel
         FrameWriter(fd: child.requestFD).send(WorkerRequest.checkPlugins(configuration))
         close(child.requestFD)
@@ -58,17 +59,23 @@ enum PluginCheck {
         return described
     }
 
-    /// Child side: loads each plugin of `configuration` in turn, saying which before calling its
-    /// entry, and exits; it stops at the first refusal.
-    static func serve(_ configuration: CapabilityConfiguration, events: FrameWriter) -> Never {
+    /// Child side: loads each plugin of `configuration`'s one set in turn, saying which before calling
+    /// its entry (and its `open_set`, which checks the settings of a plugin that reads them per set),
+    /// and exits; it stops at the first refusal.
+    static func serve(_ configuration: WorkerCapabilities, events: FrameWriter) -> Never {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "mcp-v8.plugin-check")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        PluginHostAPI.configure(settings: configuration.pluginSettings, logger: logger)
-        for path in configuration.pluginPaths {
+        let set = configuration.sets[WorkerCapabilities.serverSet] ?? CapabilityConfiguration()
+        PluginHostAPI.configure(settings: set.pluginSettings, logger: logger)
+        for path in set.pluginPaths {
             events.send(PluginCheckEvent.entering(path: path))
             do {
-                events.send(PluginCheckEvent.described(path: path, try LoadedPlugin(path: path).summary))
+                let plugin = try LoadedPlugin(path: path)
+                if plugin.opensSets {
+                    _ = try plugin.openSet(named: WorkerCapabilities.serverSet, settings: set.pluginSettings[plugin.name] ?? [:])
+                }
+                events.send(PluginCheckEvent.described(path: path, plugin.summary))
             } catch {
                 events.send(PluginCheckEvent.refused(path: path, reason: "\(error)"))
                 break

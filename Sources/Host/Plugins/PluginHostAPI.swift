@@ -9,12 +9,16 @@ struct EngineCall: @unchecked Sendable {
 }
 
 /// One operation in flight, as a plugin holds it (the `mcpv8_call *` of the ABI): the engine's
-/// call to end, the policy that judges further steps, and what cancels it when its run ends.
+/// call to end, the policy of its run's capability set that judges further steps (told who asks),
+/// what the plugin keeps for that set, and what cancels it when its run ends.
 final class PluginCall: @unchecked Sendable {
     let engineCall: EngineCall
     let plugin: LoadedPlugin
     let operation: mcpv8_operation
     let policies: PolicyEngine
+    let caller: RunCaller
+    /// What the plugin's `open_set` returned for the run's set (`call_set_state`).
+    let setState: UnsafeMutableRawPointer?
     /// The document the policy allowed (NUL-terminated), lent to the plugin until the call ends.
     let allowedInput: UnsafeMutablePointer<CChar>
     private weak var inFlight: CallsInFlight?
@@ -24,11 +28,13 @@ final class PluginCall: @unchecked Sendable {
     private var ended = false
 
     init(engineCall: EngineCall, plugin: LoadedPlugin, operation: mcpv8_operation, policies: PolicyEngine,
-         allowedInput: String, inFlight: CallsInFlight) {
+         caller: RunCaller, setState: UnsafeMutableRawPointer?, allowedInput: String, inFlight: CallsInFlight) {
         self.engineCall = engineCall
         self.plugin = plugin
         self.operation = operation
         self.policies = policies
+        self.caller = caller
+        self.setState = setState
         self.allowedInput = strdup(allowedInput)
         self.inFlight = inFlight
     }
@@ -90,18 +96,20 @@ final class CallsInFlight: @unchecked Sendable {
     private let lock = NSLock()
     private var calls: [ObjectIdentifier: PluginCall] = [:]
     private var run: UInt64 = 0
+    private var caller = RunCaller()
     private var running = false
 
-    /// The run now going on, for `add`.
-    var currentRun: UInt64 {
+    /// The run now going on, for `add`, and who asked for it.
+    var current: (run: UInt64, caller: RunCaller) {
         lock.lock()
         defer { lock.unlock() }
-        return run
+        return (run, caller)
     }
 
-    func beginRun() {
+    func beginRun(caller: RunCaller) {
         lock.lock()
         run += 1
+        self.caller = caller
         running = true
         lock.unlock()
     }
@@ -133,16 +141,16 @@ final class CallsInFlight: @unchecked Sendable {
 }
 
 /// The host API table every plugin receives: static, process-wide. Only worker-role processes
-/// load plugins (the server checks them in a child, `PluginCheck`), each one configuration.
+/// load plugins (the server checks them in a child, `PluginCheck`), each file once.
 enum PluginHostAPI {
-    /// The settings of the configuration this process loads (`--plugin-config NAME.KEY=VALUE`,
-    /// Fetch's header rules, ...), by plugin then key. Per process because `config_host_owned`
-    /// has no context argument to tell one load from another.
+    /// The settings plugins read at their entry (`--plugin-config NAME.KEY=VALUE`, Fetch's header
+    /// rules, ...), by plugin then key: of the first set that uses each plugin (`CapabilitySets`).
+    /// Per process because `config_host_owned` has no context argument to tell one load from
+    /// another; per-set settings go through `open_set` (ABI 1.1).
     nonisolated(unsafe) private static var settings: [String: [String: String]] = [:]
     nonisolated(unsafe) private static var logger = Logger(label: "mcp-v8.plugin")
 
-    /// What `config` and `log` answer from: the configuration of the host's first frame. Called
-    /// once, before any plugin is loaded.
+    /// What `config_host_owned` and `log` answer from, set before each plugin is loaded.
     static func configure(settings: [String: [String: String]], logger: Logger) {
         Self.settings = settings
         Self.logger = logger
@@ -156,7 +164,11 @@ enum PluginHostAPI {
             abi_minor: UInt32(MCPV8_ABI_MINOR),
             check_policy: { handle, input, length, reasonOut in
                 let call = PluginCall.peekHandle(handle)
-                let inputJSON = String(decoding: UnsafeRawBufferPointer(start: input, count: length), as: UTF8.self)
+                let pluginInput = String(decoding: UnsafeRawBufferPointer(start: input, count: length), as: UTF8.self)
+                guard let inputJSON = call.caller.policyInput(pluginInput) else {
+                    reasonOut?.pointee = strdup("the \(call.plugin.name) plugin's policy input is not a JSON object")
+                    return MCPV8_POLICY_DENY
+                }
                 let decision = call.policies.decide(category: call.plugin.category, inputJSON: inputJSON)
                 if decision.allowed { return MCPV8_POLICY_ALLOW }
                 reasonOut?.pointee = strdup(decision.reason)
@@ -194,7 +206,13 @@ enum PluginHostAPI {
             },
             claim_bytes: { handle, length in
                 cv8_host_call_claim(PluginCall.peekHandle(handle).engineCall.pointer, length)
-            }))
+            },
+            set_config_host_owned: { set, key in
+                guard let set, let key else { return nil }
+                let settings = Unmanaged<PluginSetSettings>.fromOpaque(UnsafeRawPointer(set)).takeUnretainedValue()
+                return settings.settings[String(cString: key)].map { strdup($0) }
+            },
+            call_set_state: { handle in PluginCall.peekHandle(handle).setState }))
         return table
     }()
 }

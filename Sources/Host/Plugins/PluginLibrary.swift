@@ -21,8 +21,31 @@ final class LoadedPlugin: @unchecked Sendable {
 
     var state: UnsafeMutableRawPointer? { descriptor.state }
 
+    /// Whether it reads its settings per capability set (`open_set`, since ABI 1.1).
+    var opensSets: Bool { descriptor.open_set != nil }
+
     /// What it said it is, for `CapabilityPlan`.
-    var summary: PluginDescription { PluginDescription(name: name, category: category, globals: globals, usage: usage) }
+    var summary: PluginDescription {
+        PluginDescription(name: name, category: category, globals: globals, usage: usage, opensSets: opensSets)
+    }
+
+    /// Lets the plugin read and check a capability set's `settings` (its own, by key) and returns
+    /// what it keeps for that set's calls. Only for a plugin that `opensSets`.
+    func openSet(named setName: String, settings: [String: String]) throws -> UnsafeMutableRawPointer? {
+        let set = PluginSetSettings(settings)
+        var state: UnsafeMutableRawPointer?
+        var error = [CChar](repeating: 0, count: 1024)
+        let opened = withExtendedLifetime(set) {
+            descriptor.open_set!(descriptor.state, OpaquePointer(Unmanaged.passUnretained(set).toOpaque()),
+                                 &state, &error, error.count)
+        }
+        guard opened == 0 else {
+            let reason = error.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            throw PluginError("plugin \(path) refused \(WorkerCapabilities.describe(set: setName)): "
+                              + (reason.isEmpty ? "no reason given" : reason))
+        }
+        return state
+    }
 
     /// Frees what the plugin handed out as plugin_owned.
     func release(_ pointer: UnsafeMutableRawPointer?) {
@@ -52,6 +75,7 @@ final class LoadedPlugin: @unchecked Sendable {
         guard read.covers(\.shutdown) else {
             throw refuse("its descriptor is \(read.size) bytes, smaller than ABI \(MCPV8_ABI_MAJOR).0's \(ABIStruct<mcpv8_plugin>.bytes(through: \.shutdown))")
         }
+        // `open_set` is 1.1's: a 1.0 descriptor is shorter, and reads as NULL.
         let plugin = read.value
         guard plugin.abi_major == MCPV8_ABI_MAJOR else {
             throw refuse("it was built for capability ABI \(plugin.abi_major).\(plugin.abi_minor); this server speaks \(MCPV8_ABI_MAJOR).\(MCPV8_ABI_MINOR)")
@@ -104,6 +128,12 @@ final class LoadedPlugin: @unchecked Sendable {
         self.operations = operations
         self.descriptor = plugin
     }
+}
+
+/// One set's settings for one plugin, as `set_config_host_owned` reads them during `open_set`.
+final class PluginSetSettings {
+    let settings: [String: String]
+    init(_ settings: [String: String]) { self.settings = settings }
 }
 
 /// A plugin could not be loaded or configured.

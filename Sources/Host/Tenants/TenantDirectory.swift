@@ -74,6 +74,9 @@ public struct TenantConfiguration: Sendable {
         self.tenants = tenants
     }
 
+    /// Each tenant's capability set, by the tenant's name: what the workers load.
+    public var capabilitySets: [String: CapabilityConfiguration] { tenants.mapValues(\.capabilities) }
+
     /// Each tenant's share of the worker pool; empty without `--tenants`, where the pool's own
     /// bounds are the implicit tenant's.
     public var queueLimits: [String: TenantQueueLimits] {

@@ -24,18 +24,23 @@ public struct TenantsLoader: Sendable {
     public let serverDefaults: ExecutionDefaults
     /// The capability set of one tenant (name, entry), checked; throws what is wrong with it.
     public let capabilities: @Sendable (String, TenantEntry) throws -> CapabilityPlan
+    /// The server's pre-loaded WebAssembly modules: every tenant's runs have them.
+    public let wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)]
 
     public init(file: String, bounds: TenantsFile.ServerBounds, serverDefaults: ExecutionDefaults,
+                wasmModules: [(spec: WasmModuleSpec, summary: WasmModuleSummary)] = [],
                 capabilities: @escaping @Sendable (String, TenantEntry) throws -> CapabilityPlan) {
         self.file = file
         self.bounds = bounds
         self.serverDefaults = serverDefaults
+        self.wasmModules = wasmModules
         self.capabilities = capabilities
     }
 
     /// Every tenant of the file, or the first thing wrong with it.
     public func load() throws(TenantsFileError) -> TenantConfiguration {
         var tenants: [String: Tenant] = [:]
+        var described: [String: PluginDescription] = [:]
         for (name, entry) in try TenantsFile.read(file, bounds: bounds).sorted(by: { $0.key < $1.key }) {
             let plan: CapabilityPlan
             do {
@@ -45,7 +50,14 @@ public struct TenantsLoader: Sendable {
             }
             tenants[name] = Tenant(name: name, sharedState: entry.sharedState,
                                    limits: TenantLimits(entry.limits, server: serverDefaults), capabilities: plan.configuration,
-                                   summary: CapabilitySummary(plugins: plan.plugins.map(\.description), wasmModules: []))
+                                   summary: CapabilitySummary(plugins: plan.plugins.map(\.description), wasmModules: wasmModules))
+            for plugin in plan.plugins { described[plugin.path] = plugin.description }
+        }
+        // Checked here, not only in the workers, which would refuse the sets and be restarted in vain.
+        let sets = WorkerCapabilities(sets: tenants.mapValues(\.capabilities))
+        if let disagreement = sets.settingsDisagreement(opensSets: { described[$0]?.opensSets ?? false },
+                                                        pluginName: { described[$0]?.name ?? $0 }) {
+            throw TenantsFileError(file: file, disagreement)
         }
         return TenantConfiguration(tenants: tenants)
     }

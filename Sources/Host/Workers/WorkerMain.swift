@@ -30,7 +30,7 @@ public enum WorkerMain {
 
         let events = FrameWriter(fd: eventFD)
         let requests = FrameReader(fd: requestFD)
-        let configuration: CapabilityConfiguration
+        let configuration: WorkerCapabilities
         switch requests.receive(WorkerRequest.self) {
         case .configure(let received): configuration = received
         case .checkPlugins(let received): PluginCheck.serve(received, events: events)
@@ -72,13 +72,8 @@ final class JobExecutor: @unchecked Sendable {
     /// A run lets V8 use 1 MiB of stack below where it starts (cv8.h, at cv8_engine_run); the rest
     /// is room for the frames above it.
     private static let threadStackBytes = 16 * 1024 * 1024
-    /// Engines for heap limits other than the default, kept for reuse; beyond this many, the
-    /// least recently used one is freed.
-    private static let extraEnginesKept = 2
-
-    private let runtime: JSRuntime
-    private let defaultEngine: JSEngine
-    private var extraEngines: [JSEngine] = []
+    /// Each capability set's runtime and engines, by set name.
+    private let sets: [String: SetEngines]
     private let events: FrameWriter
     /// `--max-heap-bytes`: the largest snapshot a stateful run may leave.
     private let maximumHeapBytes: Int
@@ -95,29 +90,29 @@ final class JobExecutor: @unchecked Sendable {
         return running?.job
     }
 
-    /// The plugins and policies the host configured (nil when none); the host checked them at start-up.
-    private let capabilities: CapabilitySet?
-    private let wasmModules: PreloadedWasmModules?
+    /// The plugins and policies of every set (nil when no set has a plugin); the host checked them at start-up.
+    private let capabilities: CapabilitySets?
 
-    init(configuration: CapabilityConfiguration, defaultHeapLimitMB: Int, maximumHeapBytes: Int,
+    init(configuration: WorkerCapabilities, defaultHeapLimitMB: Int, maximumHeapBytes: Int,
          events: FrameWriter) throws {
-        capabilities = try Self.loadCapabilities(configuration)
-        let runtime = try JSRuntime(capabilities: capabilities)
-        self.runtime = runtime
-        let modules = configuration.wasmModules
-        wasmModules = modules.isEmpty ? nil : try PreloadedWasmModules(specs: modules, runtime: runtime)
-        defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
-        defaultEngine.prepare()
+        let capabilities = try Self.loadCapabilities(configuration)
+        self.capabilities = capabilities
+        var sets: [String: SetEngines] = [:]
+        for name in configuration.orderedSetNames {
+            sets[name] = try SetEngines(capabilities: capabilities?.sets[name], wasmModules: configuration.wasmModules,
+                                        defaultHeapLimitMB: defaultHeapLimitMB)
+        }
+        self.sets = sets
         self.events = events
         self.maximumHeapBytes = maximumHeapBytes
     }
 
-    private static func loadCapabilities(_ configuration: CapabilityConfiguration) throws -> CapabilitySet? {
-        guard !configuration.pluginPaths.isEmpty else { return nil }
+    private static func loadCapabilities(_ configuration: WorkerCapabilities) throws -> CapabilitySets? {
+        guard configuration.sets.values.contains(where: { !$0.pluginPaths.isEmpty }) else { return nil }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "mcp-v8.worker")
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
-        return try CapabilitySet(configuration: configuration, logger: logger)
+        return try CapabilitySets(configuration: configuration, logger: logger)
     }
 
     func start() {
@@ -154,13 +149,21 @@ final class JobExecutor: @unchecked Sendable {
 
     private func execute(_ job: RunJob) {
         events.send(WorkerEvent.started(jobID: job.jobID))
+        guard let set = sets[job.capabilitySet] else {
+            // Never another set's: its globals and policies are not this run's.
+            events.send(WorkerEvent.finished(jobID: job.jobID, outcome: RunOutcome(
+                status: .internalError,
+                error: "This run names the capability set '\(job.capabilitySet)', which this server's workers do not "
+                    + "have (its tenant may have been removed by a reload), so nothing ran.")))
+            return
+        }
         if job.checkpoint != nil {
-            executeStateful(job)
+            executeStateful(job, set: set)
             return
         }
         let engine: JSEngine
         do {
-            engine = try self.engine(heapLimitMB: job.heapLimitMB)
+            engine = try set.engine(heapLimitMB: job.heapLimitMB)
         } catch {
             events.send(WorkerEvent.finished(
                 jobID: job.jobID, outcome: RunOutcome(status: .internalError, error: "\(error)")))
@@ -169,8 +172,8 @@ final class JobExecutor: @unchecked Sendable {
         let outcome = runUnlessCancelled(job, cancel: engine.cancel) { onOutput in
             TypeScript.runAllowingTypeScript(job.code) { code in
                 engine.run(code: code, timeoutMilliseconds: job.timeoutMilliseconds,
-                           outputLimitBytes: job.outputLimitBytes, capabilities: capabilities,
-                           wasmModules: wasmModules, onOutput: onOutput)
+                           outputLimitBytes: job.outputLimitBytes, capabilities: set.capabilities,
+                           wasmModules: set.wasmModules, onOutput: onOutput)
             }
         }
         finish(job, outcome)
@@ -179,7 +182,7 @@ final class JobExecutor: @unchecked Sendable {
 
     /// A stateful run: the input heap is verified here, before V8 sees a byte of it, and the new
     /// heap is sealed here, so the host only stores bytes.
-    private func executeStateful(_ job: RunJob) {
+    private func executeStateful(_ job: RunJob, set: SetEngines) {
         var payload: [UInt8]?
         if let heap = job.checkpoint?.heap {
             do {
@@ -190,14 +193,14 @@ final class JobExecutor: @unchecked Sendable {
                 return
             }
         }
-        let checkpointer = JSCheckpointer(runtime: runtime, heapLimitMB: job.heapLimitMB)
+        let checkpointer = JSCheckpointer(runtime: set.runtime, heapLimitMB: job.heapLimitMB)
         var newHeap: [UInt8]?
         var outcome = runUnlessCancelled(job, cancel: checkpointer.cancel) { onOutput in
             TypeScript.runAllowingTypeScript(job.code) { code in
                 let (outcome, heap) = checkpointer.run(code: code, heap: payload,
                                                        timeoutMilliseconds: job.timeoutMilliseconds,
                                                        outputLimitBytes: job.outputLimitBytes,
-                                                       capabilities: capabilities, onOutput: onOutput)
+                                                       capabilities: set.capabilities, onOutput: onOutput)
                 newHeap = heap
                 return outcome
             }
@@ -250,7 +253,7 @@ final class JobExecutor: @unchecked Sendable {
         lock.unlock()
 
         let batcher = OutputBatcher(jobID: job.jobID, events: events)
-        capabilities?.beginRun()
+        capabilities?.beginRun(caller: job.caller)
         let outcome = body(batcher.add)
         capabilities?.endRun()
         batcher.flush()
@@ -261,7 +264,29 @@ final class JobExecutor: @unchecked Sendable {
         return outcome
     }
 
-    private func engine(heapLimitMB: Int) throws -> JSEngine {
+}
+
+/// One capability set's runtime (a snapshot that ran only its preludes) and the engines made from it.
+private final class SetEngines {
+    /// Engines for heap limits other than the default, kept for reuse; beyond this many, the
+    /// least recently used one is freed.
+    private static let extraEnginesKept = 2
+
+    let capabilities: CapabilitySet?
+    let runtime: JSRuntime
+    let wasmModules: PreloadedWasmModules?
+    private let defaultEngine: JSEngine
+    private var extraEngines: [JSEngine] = []
+
+    init(capabilities: CapabilitySet?, wasmModules modules: [WasmModuleSpec], defaultHeapLimitMB: Int) throws {
+        self.capabilities = capabilities
+        runtime = try JSRuntime(capabilities: capabilities)
+        wasmModules = modules.isEmpty ? nil : try PreloadedWasmModules(specs: modules, runtime: runtime)
+        defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)
+        defaultEngine.prepare()
+    }
+
+    func engine(heapLimitMB: Int) throws -> JSEngine {
         if heapLimitMB == defaultEngine.heapLimitMB { return defaultEngine }
         if let index = extraEngines.firstIndex(where: { $0.heapLimitMB == heapLimitMB }) {
             let engine = extraEngines.remove(at: index)

@@ -21,8 +21,8 @@ public struct WorkerPoolConfiguration: Sendable {
     public var maximumHeapBytes: Int
     /// This binary, started again in the worker role.
     public var executablePath: String
-    /// The plugins and policies every worker loads.
-    public var capabilities: CapabilityConfiguration
+    /// The capability sets every worker serves, at start (`WorkerPool.reconfigure` changes them).
+    public var capabilities: WorkerCapabilities
     /// After a graceful shutdown begins, how long runs queued or running may go on before they are
     /// cancelled (`--shutdown-timeout`).
     public var shutdownGrace: Duration
@@ -31,7 +31,7 @@ public struct WorkerPoolConfiguration: Sendable {
                 tenantLimits: [String: TenantQueueLimits] = [:], defaultHeapLimitMB: Int,
                 workerMemoryLimitMB: Int = 1024, maximumHeapBytes: Int = ExecutionLimits.defaultHeapBytes,
                 executablePath: String,
-                capabilities: CapabilityConfiguration = CapabilityConfiguration(), shutdownGrace: Duration = .seconds(10)) {
+                capabilities: WorkerCapabilities = WorkerCapabilities(), shutdownGrace: Duration = .seconds(10)) {
         self.workerCount = workerCount
         self.maximumQueued = maximumQueued
         self.maximumPerSubject = maximumPerSubject
@@ -53,17 +53,22 @@ public struct RunRequest: Sendable {
     public var outputLimitBytes: Int
     /// Set for a stateful run; its outcome then carries the new heap when it completes.
     public var checkpoint: CheckpointInput?
-    /// The caller's namespace, whose share of the pool the run takes.
+    /// The caller's namespace, whose share of the pool the run takes; its tenant and subject are
+    /// the `caller` of the run's policy inputs.
     public var namespace: Namespace
+    /// The capability set the run has: its tenant's unless named; a name the workers do not have
+    /// fails the run.
+    public var capabilitySet: String
 
     public init(code: String, heapLimitMB: Int, timeoutSeconds: Int, outputLimitBytes: Int,
-                checkpoint: CheckpointInput? = nil, namespace: Namespace = .default) {
+                checkpoint: CheckpointInput? = nil, namespace: Namespace = .default, capabilitySet: String? = nil) {
         self.code = code
         self.heapLimitMB = heapLimitMB
         self.timeoutSeconds = timeoutSeconds
         self.outputLimitBytes = outputLimitBytes
         self.checkpoint = checkpoint
         self.namespace = namespace
+        self.capabilitySet = capabilitySet ?? namespace.tenant
     }
 }
 
@@ -90,6 +95,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
     private let lock = NSLock()
     private var scheduler: WorkerScheduler
     private var callers: [UInt64: Caller] = [:]
+    /// What workers started from now on load: `configuration.capabilities` until a `reconfigure`.
+    private var capabilities: WorkerCapabilities
     /// Each slot's worker process, while it has one.
     private var processes: [WorkerProcess?]
     private var sweeper: DispatchSourceTimer?
@@ -102,7 +109,16 @@ public final class WorkerPool: Service, @unchecked Sendable {
                                           perSubject: configuration.maximumPerSubject,
                                           tenants: configuration.tenantLimits)))
         self.logger = logger
+        capabilities = configuration.capabilities
         processes = Array(repeating: nil, count: configuration.workerCount)
+    }
+
+    /// New capability sets (a reload): runs from now on go to workers that serve them; a run in
+    /// flight finishes under the sets its worker was started with, and that worker is replaced then.
+    public func reconfigure(sets: [String: CapabilityConfiguration]) {
+        lock.lock()
+        capabilities.sets = sets
+        perform(scheduler.reconfigure())
     }
 
     /// The scheduler's clock: monotonic seconds.
@@ -163,7 +179,8 @@ public final class WorkerPool: Service, @unchecked Sendable {
         let jobID = jobID ?? makeJobID()
         let job = RunJob(jobID: jobID, code: request.code, heapLimitMB: request.heapLimitMB,
                          timeoutMilliseconds: request.timeoutSeconds * 1000,
-                         outputLimitBytes: request.outputLimitBytes, checkpoint: request.checkpoint)
+                         outputLimitBytes: request.outputLimitBytes, checkpoint: request.checkpoint,
+                         capabilitySet: request.capabilitySet, caller: RunCaller(request.namespace))
         let started = ContinuousClock.now
         let outcome = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -293,7 +310,7 @@ public final class WorkerPool: Service, @unchecked Sendable {
                 arguments: ["--worker", "--heap-memory-max", String(configuration.defaultHeapLimitMB),
                             "--worker-memory-max", String(configuration.workerMemoryLimitMB),
                             "--max-heap-bytes", String(configuration.maximumHeapBytes)],
-                configuration: configuration.capabilities,
+                configuration: capabilities,
                 onEvent: { [weak self] event in self?.handle(event, slot: slot, generation: generation) },
                 onExit: { [weak self] how in self?.handleExit(slot: slot, generation: generation, how: how) })
         } catch {

@@ -13,7 +13,7 @@ final class WorkerProcess: @unchecked Sendable {
     /// Starts `executable` in the worker role and sends it `configuration`, its first frame.
     /// `onEvent` runs on the reader thread for each event; `onExit` runs once, with a description
     /// of how the process ended, after its last event.
-    init(executable: String, arguments: [String], configuration: CapabilityConfiguration,
+    init(executable: String, arguments: [String], configuration: WorkerCapabilities,
          onEvent: @escaping @Sendable (WorkerEvent) -> Void,
          onExit: @escaping @Sendable (String) -> Void) throws {
         let spawned = try WorkerRole.spawn(executable: executable, arguments: arguments)

@@ -16,6 +16,40 @@ public struct RunJob: Codable, Sendable {
     public var outputLimitBytes: Int
     /// Present for a stateful run: the heap it starts from (none: a new heap).
     public var checkpoint: CheckpointInput?
+    /// The capability set it runs with: only that set's globals exist and only its policies judge.
+    public var capabilitySet: String
+    /// Who asked for it, for its policies.
+    public var caller: RunCaller
+}
+
+/// Who asked for a run, as every policy input document of the run carries it (`caller`): the tenant
+/// and the verified token subject, null where there is none. Never the token itself.
+public struct RunCaller: Codable, Sendable, Equatable {
+    public var tenant: String?
+    public var subject: String?
+
+    public init(tenant: String? = nil, subject: String? = nil) {
+        self.tenant = tenant
+        self.subject = subject
+    }
+
+    /// The caller of a run in `namespace` (its tenant "" is none).
+    init(_ namespace: Namespace) {
+        self.init(tenant: namespace.tenant.isEmpty ? nil : namespace.tenant, subject: namespace.subject)
+    }
+
+    /// A plugin's policy input document with `caller` set (replacing any of the plugin's own), or nil
+    /// when the document is not a JSON object.
+    func policyInput(_ pluginInput: String) -> String? {
+        guard var document = (try? JSONSerialization.jsonObject(with: Data(pluginInput.utf8))) as? [String: Any] else {
+            return nil
+        }
+        document["caller"] = ["tenant": tenant ?? NSNull(), "subject": subject ?? NSNull()] as [String: Any]
+        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.withoutEscapingSlashes]) else {
+            return nil
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
 }
 
 /// The start of a stateful run.
@@ -34,10 +68,11 @@ enum WorkerRequest: Codable {
     /// The first frame on a worker's pipe: the plugins, policies and settings it loads before it
     /// says it is ready. (Not the environment: settings may hold secrets, and a worker's
     /// environment is inherited by what its runs start.)
-    case configure(CapabilityConfiguration)
+    case configure(WorkerCapabilities)
     /// The first frame instead of `configure`, to a short-lived worker that only loads each plugin
-    /// to check it, answers with `PluginCheckEvent`s and exits (`PluginCheck`).
-    case checkPlugins(CapabilityConfiguration)
+    /// to check it (and opens the server's set with those that read settings per set), answers with
+    /// `PluginCheckEvent`s and exits (`PluginCheck`).
+    case checkPlugins(WorkerCapabilities)
     case run(RunJob)
     case cancel(jobID: UInt64)
 }

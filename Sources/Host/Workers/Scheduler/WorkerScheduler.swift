@@ -56,6 +56,8 @@ struct WorkerScheduler {
     struct Slot: Sendable {
         var generation = 0
         var state = SlotState.down(restartAt: -.infinity)
+        /// The `workerConfiguration` its process was started with.
+        var workerConfiguration = 0
     }
 
     struct Job: Sendable {
@@ -88,6 +90,8 @@ struct WorkerScheduler {
     private(set) var phase = Phase.serving
     /// The number of times a worker died and was replaced.
     private(set) var restarts = 0
+    /// Counts `reconfigure`s: workers started before the last one serve no new run.
+    private(set) var workerConfiguration = 0
     /// Ids handed out by `issueJobID` whose run is not queued yet: only these can be cancelled ahead of it.
     private var issuedNotQueued: Set<JobID> = []
     private var cancelledBeforeQueued: Set<JobID> = []
@@ -162,7 +166,25 @@ struct WorkerScheduler {
         guard isCurrent(slot, generation, running: id) else { return [] }
         jobs[id] = nil
         slots[slot].state = .idle
-        return [.resume(id, outcome)] + dispatch(now: now)
+        // A worker of an older configuration finished its last run: it is replaced, not reused.
+        let replacement = slots[slot].workerConfiguration == workerConfiguration ? [] : replaceIdle(slot)
+        return [.resume(id, outcome)] + replacement + dispatch(now: now)
+    }
+
+    /// The workers' configuration changed (a reload of the capability sets): idle and starting
+    /// workers are replaced now, busy ones once their run ends (it finishes under the configuration
+    /// it started with). Only workers started since take runs.
+    mutating func reconfigure() -> [Action] {
+        guard phase != .stopped else { return [] }
+        workerConfiguration += 1
+        var actions: [Action] = []
+        for index in slots.indices {
+            switch slots[index].state {
+            case .idle, .starting: actions += replaceIdle(index)
+            case .busy, .down: break  // a down slot's next process gets the new configuration
+            }
+        }
+        return actions
     }
 
     /// The worker in `slot` ended (`how`, e.g. "was killed by signal 9"). A job it had not taken yet
@@ -321,7 +343,14 @@ struct WorkerScheduler {
     private mutating func spawn(_ slot: Int) -> Action {
         slots[slot].generation += 1
         slots[slot].state = .starting
+        slots[slot].workerConfiguration = workerConfiguration
         return .spawn(slot: slot, generation: slots[slot].generation)
+    }
+
+    /// Tells the process of an idle (or starting) slot to exit and starts a new one in its place; the
+    /// old one's exit then belongs to a past generation and is ignored.
+    private mutating func replaceIdle(_ slot: Int) -> [Action] {
+        [.close(slot: slot), spawn(slot)]
     }
 
     /// Pairs queued jobs with idle workers: a free worker goes to a tenant below its concurrency cap,
