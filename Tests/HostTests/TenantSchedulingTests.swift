@@ -29,7 +29,9 @@ final class TenantSchedulingTests: XCTestCase {
             configuration: WorkerPoolConfiguration(
                 workerCount: 2, maximumQueued: 100,
                 tenantLimits: ["guest": TenantQueueLimits(maximumConcurrent: 1, maximumQueued: 5), "acme": TenantQueueLimits()],
-                defaultHeapLimitMB: 16, executablePath: Self.binary),
+                defaultHeapLimitMB: 16, executablePath: Self.binary,
+                // Each tenant's runs name its capability set: the workers must have both.
+                capabilities: WorkerCapabilities(sets: ["guest": CapabilityConfiguration(), "acme": CapabilityConfiguration()])),
             logger: Logger(label: "test"))
         pool.start()
         defer { pool.shutdown() }
