@@ -10,6 +10,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from regopy import Input, Interpreter
 
+
+class JSONAnswers(BaseHTTPRequestHandler):
+    """A quiet request handler that answers with JSON documents."""
+
+    def answer(self, status: int, document):
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *arguments):
+        pass
+
 DATA_PREFIX = "/v1/data/"
 
 
@@ -48,7 +63,7 @@ def opa_server(rego_text_by_module_name: dict[str, str], before_deciding=None):
             text = str(output)
         return {} if text == "undefined" else {"result": json.loads(text)["expressions"][0]}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JSONAnswers):
         def do_POST(self):
             if not self.path.startswith(DATA_PREFIX):
                 return self.answer(404, {"code": "resource_not_found", "message": f"{self.path} is not under {DATA_PREFIX}"})
@@ -65,17 +80,6 @@ def opa_server(rego_text_by_module_name: dict[str, str], before_deciding=None):
             except ValueError as error:
                 return self.answer(500, {"code": "internal_error", "message": str(error)})
             self.answer(200, answer)
-
-        def answer(self, status: int, document: dict):
-            body = json.dumps(document).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *arguments):
-            pass
 
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     http_server.daemon_threads = True

@@ -5,7 +5,7 @@ import contextlib
 import json
 import signal
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -14,6 +14,7 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from conftest import BINARY, call, http_server_process, run, run_js, serving, start_fails
+from opa_server import JSONAnswers
 from test_auth import AUDIENCE, ISSUER, KeySet, exec_as, jwks_server, list_tools_status, mcp_as, open_mcp_session
 
 MISSING_HEAP = "ab" * 32
@@ -347,17 +348,9 @@ def test_a_flooding_tenant_is_told_busy_on_its_own_queue_while_another_tenants_r
 @contextlib.contextmanager
 def header_echo():
     """A loopback HTTP server answering every GET with the request's headers as JSON."""
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JSONAnswers):
         def do_GET(self):
-            body = json.dumps({name.lower(): value for name, value in self.headers.items()}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *arguments):
-            pass
+            self.answer(200, {name.lower(): value for name, value in self.headers.items()})
 
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as base:
         yield base
