@@ -2,10 +2,9 @@
 import asyncio
 import base64
 import json
-import threading
 import time
 from contextlib import asynccontextmanager, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import httpx
 import jwt
@@ -15,7 +14,8 @@ from mcp import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
-from conftest import call, file_server, http_server, run, run_js
+from conftest import call, file_server, http_server, run, run_js, serving
+from opa_server import JSONAnswers
 
 ISSUER, AUDIENCE = "https://issuer.test", "mcp-v8"
 
@@ -28,12 +28,12 @@ class KeySet:
         self.published = ["k1"]
         self.fetches = 0
 
-    def document(self) -> bytes:
+    def document(self) -> dict:
         keys = []
         for kid in self.published:
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private[kid].public_key()))
             keys.append({**jwk, "kid": kid, "alg": "RS256", "use": "sig"})
-        return json.dumps({"keys": keys}).encode()
+        return {"keys": keys}
 
     def token(self, subject="alice", kid="k1", **claims) -> str:
         now = int(time.time())
@@ -44,25 +44,13 @@ class KeySet:
 
 @contextmanager
 def jwks_server(keys: KeySet):
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JSONAnswers):
         def do_GET(self):
             keys.fetches += 1
-            body = keys.document()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(200, keys.document())
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    finally:
-        server.shutdown()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as base:
+        yield f"{base}/jwks.json"
 
 
 @pytest.fixture
