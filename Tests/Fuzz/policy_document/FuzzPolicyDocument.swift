@@ -37,8 +37,11 @@ private func same(_ document: PolicyDocument, _ value: Any) -> Bool {
     case .int(let int): return (value as? NSNumber).map { $0.int64Value == int || $0.doubleValue == Double(int) } ?? false
     case .float(let float):
         guard let number = value as? NSNumber else { return false }
-        return number.doubleValue == float || (float.isInfinite && number.doubleValue.isInfinite)
-            || abs(number.doubleValue - float) <= abs(float) * 1e-15
+        // Foundation reads integers too long for 64 bits as NSDecimalNumber, whose doubleValue
+        // drifts by more than a rounding step for large exponents; its decimal text does not.
+        let foundation = (number as? NSDecimalNumber).flatMap { Double($0.stringValue) } ?? number.doubleValue
+        return foundation == float || (float.isInfinite && foundation.isInfinite)
+            || abs(foundation - float) <= abs(float) * 1e-15
     case .string(let string): return (value as? String) == string
     case .array(let items):
         guard let array = value as? [Any], array.count == items.count else { return false }
