@@ -14,8 +14,9 @@ shared, and CPU per request moves less with other load than the rate does).
   - stateful: each client's first run makes a heap and every next one resumes the heap its previous
     run left (`globalThis.n = (globalThis.n ?? 0) + 1`, checked to count up), so every run loads and
     stores a heap its caller owns.
-Configurations alternate within each round (with tenants first in every other round, so a drift of
-the machine falls on both alike); each round starts fresh servers and warms them up. Writes
+Both servers of a mode run side by side (the idle one costs nothing) and are warmed up, then measured
+in turn, round after round, with tenants first in every other round, so a drift of the machine
+falls on both alike. Writes
 bench/results/tenancy.json and tenancy.md, and prints the Markdown table for BENCHMARKS.md.
 """
 import argparse
@@ -120,34 +121,50 @@ async def closed_loop(clients: list[Client], requests_each: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(command: list[str], workdir: Path, keys: Keys, clients: int, requests: int, stateful: bool) -> dict:
-    server = load.Server(command, workdir / "server.log")
+class Configuration:
+    """One server with its clients, each on its keep-alive connection, kept for all the rounds."""
+
+    def __init__(self, name: str, command: list[str], state: Path, keys: Keys, clients: int, stateful: bool):
+        self.name = name
+        self.server = load.Server(command, state / "server.log")
+        self.clients = [Client(self.server.port, keys.token(f"client-{i}", TENANTS[i % len(TENANTS)]), stateful)
+                        for i in range(clients)]
+
+    async def measure(self, requests_each: int) -> dict:
+        (host_before, workers_before), generator_before = self.server.cpu_seconds(), time.process_time()
+        try:
+            seconds = await closed_loop(self.clients, requests_each)
+        except Exception as error:
+            raise RuntimeError(f"{self.name}: {error}\n{self.server.log_tail()}") from error
+        (host_after, workers_after), generator_after = self.server.cpu_seconds(), time.process_time()
+        answered = len(self.clients) * requests_each
+        return {"requests": answered, "seconds": seconds, "per_second": answered / seconds,
+                "host_cpu_ms": 1000 * (host_after - host_before) / answered,
+                "workers_cpu_ms": 1000 * (workers_after - workers_before) / answered,
+                "generator_cpu_percent": 100 * (generator_after - generator_before) / seconds}
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+async def compare(configurations: list[Configuration], rounds: int, requests_each: int) -> dict[str, list[dict]]:
+    """Warms every server up, then measures them in turn, the first one first in every other round."""
+    results: dict[str, list[dict]] = {configuration.name: [] for configuration in configurations}
     try:
-        async def run() -> dict:
-            team = [Client(server.port, keys.token(f"client-{i}", TENANTS[i % len(TENANTS)]), stateful)
-                    for i in range(clients)]
-            try:
-                await closed_loop(team, WARM_UP_REQUESTS)
-                (host_before, workers_before), generator_before = server.cpu_seconds(), time.process_time()
-                seconds = await closed_loop(team, requests // clients)
-                (host_after, workers_after), generator_after = server.cpu_seconds(), time.process_time()
-            finally:
-                for client in team:
-                    client.close()
-            answered = clients * (requests // clients)
-            return {"requests": answered, "seconds": seconds, "per_second": answered / seconds,
-                    "host_cpu_ms": 1000 * (host_after - host_before) / answered,
-                    "workers_cpu_ms": 1000 * (workers_after - workers_before) / answered,
-                    "generator_cpu_percent": 100 * (generator_after - generator_before) / seconds}
-        result = asyncio.run(run())
-        if server.process.poll() is not None:
-            raise RuntimeError(f"the server exited during the run:\n{server.log_tail()}")
-        return result
-    except Exception:
-        print(server.log_tail(), file=sys.stderr)
-        raise
+        for configuration in configurations:
+            await closed_loop(configuration.clients, WARM_UP_REQUESTS)
+        for round_ in range(rounds):
+            for configuration in configurations if round_ % 2 == 0 else configurations[::-1]:
+                point = await configuration.measure(requests_each)
+                results[configuration.name].append(point)
+                print(f"{configuration.name} round {round_ + 1}: {point['per_second']:.1f}/s, host "
+                      f"{point['host_cpu_ms']:.3f} ms, workers {point['workers_cpu_ms']:.3f} ms per request, "
+                      f"load {os.getloadavg()[0]:.2f}", file=sys.stderr)
     finally:
-        server.stop()
+        for configuration in configurations:
+            for client in configuration.clients:
+                client.close()
+    return results
 
 
 def spread(values: list[float], digits: int) -> str:
@@ -178,9 +195,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", required=True, help="the mcp-v8 executable")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
-    parser.add_argument("--requests", type=int, default=4000, help="stateless requests per measurement")
-    parser.add_argument("--stateful-requests", type=int, default=1200, help="stateful requests per measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="measurements of each configuration (default 5)")
+    parser.add_argument("--requests", type=int, default=2000, help="stateless requests per measurement")
+    parser.add_argument("--stateful-requests", type=int, default=600, help="stateful requests per measurement")
+    parser.add_argument("--rounds", type=int, default=10, help="measurements of each configuration (default 10)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="--max-concurrent-executions of both")
     parser.add_argument("--modes", default="stateless,stateful")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
@@ -200,22 +217,22 @@ def main() -> None:
         tenants_file.write_text(json.dumps({"tenants": {name: {} for name in TENANTS}}))
         common = [args.binary, "--http-port", "0", "--jwks-url", f"{jwks_base}/jwks.json", "--jwt-issuer", ISSUER,
                   "--jwt-audience", AUDIENCE, "--max-concurrent-executions", str(args.workers)]
-        configurations = {"none": [], "tenants": ["--tenants", str(tenants_file)]}
         for mode in modes:
-            results[mode] = {"none": [], "tenants": []}
+            print(f"{mode}:", file=sys.stderr)
             requests = args.requests if mode == "stateless" else args.stateful_requests
-            for round_ in range(args.rounds):
-                for name in (["none", "tenants"] if round_ % 2 == 0 else ["tenants", "none"]):
-                    state = workdir / f"{mode}-{name}-{round_}"
-                    flags = ["--stateless"] if mode == "stateless" else [
-                        "--directory-path", str(state / "heaps"), "--session-db-path", str(state / "db")]
+            configurations: list[Configuration] = []
+            try:
+                for name, tenancy in (("none", []), ("tenants", ["--tenants", str(tenants_file)])):
+                    state = workdir / f"{mode}-{name}"
                     state.mkdir()
-                    point = measure(common + flags + configurations[name], state, keys, args.clients, requests,
-                                    mode == "stateful")
-                    results[mode][name].append(point)
-                    print(f"{mode} {name} round {round_ + 1}: {point['per_second']:.1f}/s, host "
-                          f"{point['host_cpu_ms']:.3f} ms, workers {point['workers_cpu_ms']:.3f} ms per request, "
-                          f"load {os.getloadavg()[0]:.2f}", file=sys.stderr)
+                    storage = ["--stateless"] if mode == "stateless" else [
+                        "--directory-path", str(state / "heaps"), "--session-db-path", str(state / "db")]
+                    configurations.append(Configuration(name, common + storage + tenancy, state, keys, args.clients,
+                                                        mode == "stateful"))
+                results[mode] = asyncio.run(compare(configurations, args.rounds, requests // args.clients))
+            finally:
+                for configuration in configurations:
+                    configuration.stop()
     loads.append(os.getloadavg()[0])
 
     table = markdown(results, args, tuple(loads))
