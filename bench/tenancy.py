@@ -13,7 +13,9 @@ shared, and CPU per request moves less with other load than the rate does).
   - stateless: `--stateless`, each request a small loop (`for ... s += i; s`);
   - stateful: each client's first run makes a heap and every next one resumes the heap its previous
     run left (`globalThis.n = (globalThis.n ?? 0) + 1`, checked to count up), so every run loads and
-    stores a heap its caller owns.
+    stores a heap its caller owns. The heap also holds the client's name: heaps are content-addressed,
+    and identical chains would store one file for all clients of a capability set, fewer without
+    tenants (one set) than with (one per tenant), which is not what tenancy costs.
 Both servers of a mode run side by side (the idle one costs nothing) and are warmed up, then measured
 in turn, round after round, with tenants first in every other round, so a drift of the machine
 falls on both alike. Writes
@@ -42,7 +44,7 @@ ISSUER, AUDIENCE, KID = "https://issuer.bench", "mcp-v8-bench", "bench"
 TENANTS = ["acme", "labs", "guest"]
 STATELESS_CODE = "let s = 0; for (let i = 0; i < 1000; i++) s += i; s"
 STATELESS_RESULT = 499500
-STATEFUL_CODE = "globalThis.n = (globalThis.n ?? 0) + 1"
+STATEFUL_CODE = "globalThis.caller = {name}; globalThis.n = (globalThis.n ?? 0) + 1"
 WARM_UP_REQUESTS = 5  # per client, before each measurement
 
 
@@ -66,16 +68,17 @@ class Client:
     """One caller on one keep-alive connection, sending one request at a time. Stateful, it resumes
     the heap its previous run left and checks that the counter in it went up by one."""
 
-    def __init__(self, port: int, token: str, stateful: bool):
-        self.port, self.token, self.stateful = port, token, stateful
+    def __init__(self, port: int, keys: Keys, name: str, tenant: str, stateful: bool):
+        self.port, self.token, self.stateful = port, keys.token(name, tenant), stateful
+        self.code = STATEFUL_CODE.format(name=json.dumps(name)) if stateful else STATELESS_CODE
         self.heap: str | None = None
         self.runs = 0
         self.connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     def body(self) -> bytes:
         if not self.stateful:
-            return json.dumps({"code": STATELESS_CODE}).encode()
-        return json.dumps({"code": STATEFUL_CODE, "inline_wait_ms": 30000,
+            return json.dumps({"code": self.code}).encode()
+        return json.dumps({"code": self.code, "inline_wait_ms": 30000,
                            **({"heap": self.heap} if self.heap else {})}).encode()
 
     async def send(self) -> None:
@@ -127,7 +130,7 @@ class Configuration:
     def __init__(self, name: str, command: list[str], state: Path, keys: Keys, clients: int, stateful: bool):
         self.name = name
         self.server = load.Server(command, state / "server.log")
-        self.clients = [Client(self.server.port, keys.token(f"client-{i}", TENANTS[i % len(TENANTS)]), stateful)
+        self.clients = [Client(self.server.port, keys, f"client-{i}", TENANTS[i % len(TENANTS)], stateful)
                         for i in range(clients)]
 
     async def measure(self, requests_each: int) -> dict:
