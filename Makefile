@@ -60,7 +60,8 @@ sanitize: setup
 # Node's vm as a baseline, table and plot in bench/results/; bench/capabilities.py: policy decisions
 # and fetch against curl; bench/typescript.py: TypeScript against the same JavaScript;
 # bench/modules.py: module imports, cold and warm, against the same program as plain JavaScript;
-# bench/kept_executions.py: stateful host CPU with 10,000 finished executions kept against none.
+# bench/kept_executions.py: stateful host CPU with 10,000 finished executions kept against none;
+# bench/tenancy.py: REST throughput and CPU per request with --tenants (three) against without.
 # `setup bench` adds what only they need.
 bench: release
 	@scripts/setup bench
@@ -70,6 +71,7 @@ bench: release
 	$(PYTHON) bench/capabilities.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/typescript.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/modules.py --binary $(abspath $(RELEASE_BINARY))
+	$(PYTHON) bench/tenancy.py --binary $(abspath $(RELEASE_BINARY))
 
 clean:
 	rm -rf .build .build-fuzz .build-sanitize

@@ -15,12 +15,12 @@ import re
 import statistics
 import subprocess
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+
+from loopback import serving_json
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results"
 BODY = b'{"ok": true}'
@@ -40,20 +40,6 @@ allow if {
     startswith(input.url_parsed.path, "/public/")
 }
 """
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(BODY)))
-        self.end_headers()
-        self.wfile.write(BODY)
-
-    def log_message(self, *args):
-        pass
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -110,15 +96,11 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     arguments = parser.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/public/data"
-    try:
+    with serving_json(BODY) as base:
+        url = f"{base}/public/data"
         with tempfile.TemporaryDirectory() as folder:
             decisions, fetch_ms = asyncio.run(measure(arguments.binary, arguments.calls, url, Path(folder)))
         baseline = curl_times(url, arguments.calls)
-    finally:
-        server.shutdown()
 
     results = {"policy_decision_ms": percentiles(decisions), "fetch_ms": percentiles(fetch_ms),
                "curl_ms": percentiles(baseline)}
