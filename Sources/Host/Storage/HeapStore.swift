@@ -33,7 +33,8 @@ public struct DirectoryHeapStore: HeapStore {
         }
     }
 
-    private func path(_ id: HeapID) -> String { directory.appendingPathComponent(id.hex).path }
+    /// The file that holds (or would hold) heap `id`.
+    func path(_ id: HeapID) -> String { directory.appendingPathComponent(id.hex).path }
 
     public func put(_ heap: SealedHeap) throws(HeapStoreError) {
         let (id, sealed) = (heap.id, heap.bytes)
@@ -94,4 +95,5 @@ public struct DirectoryHeapStore: HeapStore {
     }
 }
 
-private func errorText() -> String { String(cString: strerror(errno)) }
+/// The text of the current errno.
+func errorText() -> String { String(cString: strerror(errno)) }
