@@ -1,7 +1,7 @@
 """Heaps in S3 (--s3-bucket, --s3-prefix) against a real SeaweedFS that checks signatures: stored
 and resumed through the bucket, damaged objects refused, S3 going away and coming back, bad
-credentials and buckets refused at start, and one heap stored by two servers at once."""
-import asyncio
+credentials and buckets refused at start. (Two servers storing one heap at once: S3HeapStoreTests,
+since two runs never leave byte-identical heaps.)"""
 import subprocess
 
 import pytest
@@ -97,8 +97,8 @@ def test_s3_going_away_fails_runs_with_the_reason_and_they_work_once_it_is_back(
                 content, is_error = await run_js(session, "z + 1", heap=first["heap"])
                 assert is_error and f"S3 GET s3://{bucket}/{first['heap']} failed" in content["error"]
                 assert "after 5 attempts" in content["error"] and "Failed to connect" in content["error"]
-                stored, _ = await run_js(session, "var w = 5")
-                assert stored["status"] == "internal_error", stored
+                stored, _ = await run_js(session, "var w = 5", inline_wait_ms=30000)
+                assert stored["status"] == "failed", stored
                 assert "the new heap could not be stored" in stored["error"] and f"s3://{bucket}/" in stored["error"]
                 own.start()
                 content, is_error = await run_js(session, "z + 1", heap=first["heap"])
@@ -143,27 +143,12 @@ def test_credentials_from_a_profile_in_the_shared_files(aws, monkeypatch, tmp_pa
             assert (content["result"], is_error) == ("from a profile", False)
             return content["heap"]
 
-    assert aws.keys(bucket) == [run(scenario())]
+    heap = run(scenario())
     monkeypatch.setenv("AWS_PROFILE", "nobody")
     assert "AWS_PROFILE names the profile 'nobody'" in start_fails("--s3-bucket", bucket, "--session-db-path",
                                                                   str(tmp_path))
-
-
-def test_two_servers_storing_the_same_heap_at_once_leave_one_object(aws, tmp_path):
-    bucket = aws.new_bucket()
-
-    async def one_server(name):
-        async with in_bucket(bucket, tmp_path / name) as session:
-            results = await asyncio.gather(*(run_js(session, "var same = 42; same") for _ in range(3)))
-            return [(content["heap"], is_error) for content, is_error in results]
-
-    async def both():
-        return await asyncio.gather(one_server("a"), one_server("b"))
-
-    results = [result for server in run(both()) for result in server]
-    heaps = {heap for heap, _ in results}
-    assert len(results) == 6 and not any(is_error for _, is_error in results) and len(heaps) == 1
-    assert aws.keys(bucket) == list(heaps)
+    monkeypatch.delenv("AWS_PROFILE")
+    assert aws.keys(bucket) == [heap]
 
 
 def test_s3_flags_conflict_with_other_stores_and_are_checked(binary, tmp_path):

@@ -97,6 +97,19 @@ final class S3HeapStoreTests: XCTestCase {
         XCTAssertEqual(try store.get(good.id), good, "a put of the intact heap replaces the damaged object")
     }
 
+    func testTwoServersStoringOneHeapAtOnceLeaveOneObject() throws {
+        let prefix = "concurrent/\(UUID())/"
+        let stores = [try store(prefix: prefix), try store(prefix: prefix)]
+        let shared = try heap("stored by both")
+        let failures = LockedList()
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            do { try stores[index % 2].put(shared) } catch { failures.append("\(error)") }
+        }
+        XCTAssertEqual(failures.items, [])
+        XCTAssertEqual(try stores[0].list().map(\.id), [shared.id])
+        XCTAssertEqual(try stores[1].get(shared.id), shared)
+    }
+
     func testWrongSecretIsRefusedWithoutShowingIt() throws {
         let store = try store(secret: "wrong-secret-value")
         XCTAssertThrowsError(try store.checkAccess()) { error in
@@ -108,6 +121,13 @@ final class S3HeapStoreTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("answered 403"), "\(error)")
         }
     }
+}
+
+private final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    var items: [String] { lock.withLock { list } }
+    func append(_ item: String) { lock.withLock { list.append(item) } }
 }
 
 private extension FileHandle {
