@@ -63,10 +63,14 @@ let package = Package(
         .target(
             name: "HostSupport",
             dependencies: [.product(name: "MCP", package: "swift-sdk")]),
+        // One signed S3 request through libcurl (curl_easy_setopt is variadic, which Swift cannot call),
+        // for the S3 heap store; SHA-256 of the bodies from OpenSSL's libcrypto.
+        .target(name: "CS3Curl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
         .target(
             name: "Host",
             dependencies: [
                 "CV8",
+                "CS3Curl",
                 "CapabilityABI",
                 "HostSupport",
                 .product(name: "MCP", package: "swift-sdk"),

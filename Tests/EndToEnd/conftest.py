@@ -199,3 +199,11 @@ def transport(request, binary) -> str:
 
 def run(coroutine):
     return asyncio.run(coroutine)
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """One SeaweedFS for the whole session (s3_server.py); each test makes its own bucket."""
+    from s3_server import seaweedfs
+    with seaweedfs() as server:
+        yield server

@@ -22,6 +22,13 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Directory for heap snapshots in stateful mode (default: /tmp/mcp-v8-heaps).")
     var directoryPath: String?
 
+    @Option(name: .customLong("s3-bucket"),
+            help: "Keep heap snapshots in this S3 bucket instead of a directory; credentials, region and endpoint as the AWS SDKs read them (docs/storage.md).")
+    var s3Bucket: String?
+
+    @Option(name: .customLong("s3-prefix"), help: "With --s3-bucket: a prefix of the heaps' object keys, such as heaps/.")
+    var s3Prefix: String?
+
     @Option(name: .customLong("session-db-path"),
             help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
@@ -279,6 +286,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
+        try validateHeapStoreFlags()
         if opaURL == nil && opaFetchPolicy != "mcp/fetch" {
             throw ValidationError("--opa-fetch-policy needs --opa-url.")
         }
@@ -376,16 +384,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
-            let heapDirectory = directoryPath ?? Self.defaultHeapDirectory
             let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
-            try Self.prepareWritableDirectory(heapDirectory, flag: "--directory-path")
+            let store = try heapStore()
             try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
-            let store: DirectoryHeapStore
-            do {
-                store = try DirectoryHeapStore(directory: URL(fileURLWithPath: heapDirectory))
-            } catch {
-                throw ValidationError("--directory-path \(heapDirectory): \(error)")
-            }
             let metadata: MetadataDatabase
             do {
                 metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDirectory))
@@ -404,7 +405,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         if let upstream, let bridged {
             startDiscovery(upstream, capabilities: bridged, reserved: setup.toolNames, logger: logger)
         }
-        let modeDescription = stateless ? "stateless" : "stateful, heaps in \(directoryPath ?? Self.defaultHeapDirectory)"
+        let modeDescription = stateless ? "stateless" : "stateful, heaps in \(heapStoreDescription)"
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
             let namespace = try fixedTenant.map { try tenants.fixedTenant($0).namespace(subject: nil) } ?? .default
