@@ -151,6 +151,60 @@ def test_credentials_from_a_profile_in_the_shared_files(aws, monkeypatch, tmp_pa
     assert aws.keys(bucket) == [heap]
 
 
+def test_the_cache_keeps_copies_answers_without_s3_and_refetches_a_damaged_copy(s3, monkeypatch, tmp_path, binary):
+    monkeypatch.setattr(conftest, "current_transport", "http")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cache = tmp_path / "cache"
+    with seaweedfs() as own:
+        for name, value in own.environment().items():
+            monkeypatch.setenv(name, value)
+        bucket = own.new_bucket()
+
+        async def scenario():
+            async with in_bucket(bucket, tmp_path, "--cache-dir", str(cache)) as session:
+                first, _ = await run_js(session, "var c = 1; c")
+                heap = first["heap"]
+                assert own.keys(bucket) == [heap] and (cache / heap).is_file()
+                # A damaged copy is dropped and the heap read again from the bucket.
+                damaged = bytearray((cache / heap).read_bytes())
+                damaged[-5] ^= 0xFF
+                (cache / heap).write_bytes(bytes(damaged))
+                second, is_error = await run_js(session, "c + 1", heap=heap)
+                assert (second["result"], is_error) == (2, False)
+                assert (cache / heap).read_bytes() != bytes(damaged)
+                # With S3 gone, a cached heap still resumes; storing the new one is what fails.
+                own.stop()
+                content, _ = await run_js(session, "c + 2", heap=heap, inline_wait_ms=30000)
+                assert "cannot be used" not in content.get("error", ""), content
+                assert content["status"] == "failed" and "the new heap could not be stored" in content["error"]
+                own.start()
+                return heap, second["heap"]
+
+        heaps = run(scenario())
+        assert own.keys(bucket) == sorted(heaps)
+
+
+def test_the_cache_stays_within_its_bound(aws, tmp_path):
+    bucket = aws.new_bucket()
+    cache = tmp_path / "cache"
+
+    async def scenario():
+        async with in_bucket(bucket, tmp_path, "--cache-dir", str(cache), "--cache-max-bytes", "400000") as session:
+            heaps = []
+            for index in range(6):
+                content, is_error = await run_js(session, f"var big{index} = 'x'.repeat(60000) + {index}")
+                assert not is_error, content
+                heaps.append(content["heap"])
+            return heaps
+
+    heaps = run(scenario())
+    cached = [path for path in cache.iterdir() if path.name in heaps]
+    assert sum(path.stat().st_size for path in cache.iterdir()) <= 400000
+    assert 0 < len(cached) < len(heaps)
+    # The most recent heap is kept; every heap is in the bucket.
+    assert (cache / heaps[-1]).is_file() and set(heaps) <= set(aws.keys(bucket))
+
+
 def test_s3_flags_conflict_with_other_stores_and_are_checked(binary, tmp_path):
     for args, expected in [
         (["--stateless", "--s3-bucket", "heaps"], "--stateless and --s3-bucket conflict"),
@@ -158,6 +212,10 @@ def test_s3_flags_conflict_with_other_stores_and_are_checked(binary, tmp_path):
         (["--s3-prefix", "p/"], "--s3-prefix needs --s3-bucket"),
         (["--s3-bucket", "Bad_Name"], "a bucket name is 3-63 lowercase letters"),
         (["--s3-bucket", "heaps", "--s3-prefix", "a/../b"], "no '.' or '..' segments"),
+        (["--cache-dir", str(tmp_path)], "--cache-dir needs --s3-bucket"),
+        (["--s3-bucket", "heaps", "--cache-max-bytes", "1000"], "--cache-max-bytes needs --cache-dir"),
+        (["--s3-bucket", "heaps", "--cache-dir", str(tmp_path), "--cache-max-bytes", "0"],
+         "--cache-max-bytes must be at least 1"),
     ]:
         completed = subprocess.run([binary, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=30)
         assert completed.returncode != 0 and expected in completed.stderr, completed.stderr

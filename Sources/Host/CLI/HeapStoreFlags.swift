@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 
 // Where stateful mode keeps heaps: --directory-path (the default) or --s3-bucket (docs/storage.md).
 extension MCPV8Command {
@@ -20,20 +21,38 @@ extension MCPV8Command {
             }
         } else if s3Prefix != nil {
             throw ValidationError("--s3-prefix needs --s3-bucket.")
+        } else if cacheDir != nil {
+            throw ValidationError("--cache-dir needs --s3-bucket: it caches the bucket's heaps on the local disk.")
+        }
+        if cacheMaxBytes != nil && cacheDir == nil {
+            throw ValidationError("--cache-max-bytes needs --cache-dir.")
+        }
+        if let cacheMaxBytes, cacheMaxBytes < 1 {
+            throw ValidationError("--cache-max-bytes must be at least 1 (bytes), got \(cacheMaxBytes).")
         }
     }
 
+    static let defaultCacheMaxBytes = 8 << 30
+
     /// The store the flags choose, checked now: a directory this process can write to, or a bucket
     /// these credentials can list.
-    func heapStore() throws -> HeapStore {
+    func heapStore(logger: Logger) throws -> HeapStore {
         if let s3Bucket {
+            let bucket: S3HeapStore
             do {
                 let connection = try S3Connection.resolve(environment: ProcessInfo.processInfo.environment)
-                let store = try S3HeapStore(bucket: s3Bucket, prefix: s3Prefix ?? "", connection: connection)
-                try store.checkAccess()
-                return store
+                bucket = try S3HeapStore(bucket: s3Bucket, prefix: s3Prefix ?? "", connection: connection)
+                try bucket.checkAccess()
             } catch {
                 throw ValidationError("--s3-bucket \(s3Bucket): \(error)")
+            }
+            guard let cacheDir else { return bucket }
+            try Self.prepareWritableDirectory(cacheDir, flag: "--cache-dir")
+            do {
+                return try CachedHeapStore(remote: bucket, directory: URL(fileURLWithPath: cacheDir),
+                                           maxBytes: cacheMaxBytes ?? Self.defaultCacheMaxBytes, logger: logger)
+            } catch {
+                throw ValidationError("--cache-dir \(cacheDir): \(error)")
             }
         }
         let directory = directoryPath ?? Self.defaultHeapDirectory
@@ -47,6 +66,7 @@ extension MCPV8Command {
 
     /// Where heaps go, for the start-up log line.
     var heapStoreDescription: String {
-        s3Bucket.map { "s3://\($0)/\(s3Prefix ?? "")" } ?? directoryPath ?? Self.defaultHeapDirectory
+        let heaps = s3Bucket.map { "s3://\($0)/\(s3Prefix ?? "")" } ?? directoryPath ?? Self.defaultHeapDirectory
+        return heaps + (cacheDir.map { ", cached in \($0)" } ?? "")
     }
 }

@@ -29,6 +29,14 @@ public struct MCPV8Command: AsyncParsableCommand {
     @Option(name: .customLong("s3-prefix"), help: "With --s3-bucket: a prefix of the heaps' object keys, such as heaps/.")
     var s3Prefix: String?
 
+    @Option(name: .customLong("cache-dir"),
+            help: "With --s3-bucket: keep the heaps used last in this directory, a write-through cache (docs/storage.md).")
+    var cacheDir: String?
+
+    @Option(name: .customLong("cache-max-bytes"),
+            help: "With --cache-dir: the most the cached heaps may take, least recently used out first (default: 8 GiB).")
+    var cacheMaxBytes: Int?
+
     @Option(name: .customLong("session-db-path"),
             help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
@@ -385,7 +393,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
             let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
-            let store = try heapStore()
+            let store = try heapStore(logger: logger)
             try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
             let metadata: MetadataDatabase
             do {
