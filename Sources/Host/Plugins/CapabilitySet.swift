@@ -97,6 +97,9 @@ public final class CapabilitySet: @unchecked Sendable {
         }
     }
 
+    /// The plugins' preludes, in order: sets with the same ones can share a runtime.
+    var preludes: [String] { plugins.map(\.plugin.prelude) }
+
     /// The preludes as the engine takes them, for a runtime snapshot that runs them once.
     func withEngineCapabilities<Result>(_ body: (UnsafeBufferPointer<cv8_capability>) -> Result) -> Result {
         body(UnsafeBufferPointer(engineCapabilities))
