@@ -167,16 +167,20 @@ def test_another_tenants_identifiers_answer_exactly_as_missing_ones(tenanted, ke
             assert status["status"] == "completed"
             assert (await run_js(owner, "secret", heap=heap))[0]["result"] == "acme-data"
 
-            # Identical bytes made by two namespaces are stored once and owned by both. (Only callers of
-            # one capability set make identical heaps: each set has its own runtime in a worker, and
-            # heaps from two runtimes differ in their bytes for the same code, even two sets without
-            # plugins, such as guest's and team's.)
+            # Identical bytes made by two tenants are stored once and owned by both: the same code
+            # makes the same heap in every capability set with the same plugins (guest's and team's
+            # have none), on any worker; what only one of them made stays its own.
             async with mcp_as(url, token(keys, "alice", "guest")) as alice, \
-                    mcp_as(url, token(keys, "bob", "guest")) as bob:
+                    mcp_as(url, token(keys, "bob", "team")) as bob:
                 same = [(await run_js(caller, "var shared = 41; 1"))[0]["heap"] for caller in (alice, bob)]
                 assert same[0] == same[1]
                 for caller in (alice, bob):
                     assert (await run_js(caller, "shared + 1", heap=same[0]))[0]["result"] == 42
+                alices = (await run_js(alice, "var only = 'guest'; 1"))[0]["heap"]
+                read, is_error = await run_js(bob, "only", heap=alices)
+                absent, _ = await run_js(bob, "only", heap=MISSING_HEAP)
+                assert is_error and unnamed(read["error"], alices) == unnamed(absent["error"], MISSING_HEAP)
+                assert (await run_js(alice, "only", heap=alices))[0]["result"] == "guest"
             assert [path.name for path in (tmp_path / "heaps").iterdir()].count(same[0]) == 1
             return execution, heap
 
