@@ -155,7 +155,7 @@ public final class CapabilitySet: @unchecked Sendable {
                                 message: "\(plugin.name).\(name): the plugin's policy input is not a JSON object")
                 return
             }
-            let decision = policies.decide(category: plugin.category, inputJSON: inputJSON)
+            let decision = policies.decide(category: plugin.category, inputJSON: inputJSON, tenant: caller.tenant)
             decisionCounts.add("\(plugin.category)/\(decision.allowed ? "allowed" : "denied")")
             guard decision.allowed else {
                 PluginCall.fail(engineCall, code: "ERR_POLICY_DENIED",
