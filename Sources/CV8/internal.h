@@ -34,6 +34,17 @@ char *copy_string(const std::string &text);
 /// Lower-case hex of `length` bytes.
 std::string hex(const unsigned char *bytes, size_t length);
 
+/// While one is alive on a thread, isolates created on that thread draw their random numbers
+/// (identity hashes of symbols and objects, among others) from a fixed seed, so a runtime
+/// snapshot built there has the same bytes in every process (see process.cpp).
+class FixedSeedScope {
+ public:
+  FixedSeedScope();
+  ~FixedSeedScope();
+  FixedSeedScope(const FixedSeedScope &) = delete;
+  FixedSeedScope &operator=(const FixedSeedScope &) = delete;
+};
+
 /// The native callbacks every isolate refers to, null-terminated. One array for the snapshot
 /// creator and every isolate made from its blob: the order binds snapshot functions to callbacks.
 extern const intptr_t external_references[];

@@ -41,6 +41,26 @@ constexpr const char *kFlags = "--wasm-max-mem-pages=1024 --stack-trace-limit=10
 
 v8::Platform *platform() { return the_platform; }
 
+// ---- fixed seed for runtime snapshots ------------------------------------------------------
+// A runtime snapshot holds the identity hashes V8 gave the prelude's symbols and objects, drawn
+// from the building isolate's random number generator. Random, every runtime (each capability
+// set's, each worker's, each server's) had different bytes, and so did every heap made from
+// it: the same code never made the same heap twice. Only the building isolates get the fixed
+// seed; every other isolate (the ones runs use, whose Math.random and new hashes must stay
+// unpredictable) gets V8's own entropy.
+namespace {
+thread_local int fixed_seed_scopes = 0;
+
+bool entropy_source(unsigned char *buffer, size_t length) {
+  if (fixed_seed_scopes == 0) return false;  // V8 reads the system's entropy itself
+  for (size_t index = 0; index < length; index++) buffer[index] = static_cast<unsigned char>(0x5d + index);
+  return true;
+}
+}  // namespace
+
+FixedSeedScope::FixedSeedScope() { fixed_seed_scopes++; }
+FixedSeedScope::~FixedSeedScope() { fixed_seed_scopes--; }
+
 std::string prelude_source() {
   // One function expression, split into files by concern; a file may end inside a statement.
   static const char bytes[] = {
@@ -195,6 +215,7 @@ int cv8_initialize(char **error_out) {
     mallopt(M_TRIM_THRESHOLD, 16 << 20);
     v8::V8::InitializeICUDefaultLocation("");
     v8::V8::SetFlagsFromString(cv8::kFlags);
+    v8::V8::SetEntropySource(cv8::entropy_source);
     cv8::the_platform = v8::platform::NewDefaultPlatform(2).release();
     v8::V8::InitializePlatform(cv8::the_platform);
     if (!v8::V8::Initialize()) cv8::initialize_error = "V8::Initialize failed";

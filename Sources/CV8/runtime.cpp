@@ -343,6 +343,7 @@ bool evaluate_prelude(Isolate *isolate, Local<Context> context, bool lean, Local
 /// a snapshot's shared part, so a lean context beside a full one would make heaps no smaller.
 bool build_blob(bool lean, const cv8_capability *capabilities, size_t capability_count, std::string *bytes,
                 std::string *error) {
+  cv8::FixedSeedScope fixed_seed;  // the same preludes make the same bytes, in any process
   SnapshotCreator creator(cv8::external_references);
   Isolate *isolate = creator.GetIsolate();
   {

@@ -203,6 +203,39 @@ final class CheckpointTests: XCTestCase {
         assertCompleted(prebuilt, result: "[1,7]")
     }
 
+    /// Issue 18: each runtime drew the identity hashes of its prelude's symbols at random, so the
+    /// same code made different heap bytes (another id) on every runtime: another capability set,
+    /// worker or server. Runtimes with the same preludes now make the same bytes; runs still get
+    /// their own randomness.
+    func testRuntimesWithTheSamePreludesMakeTheSameHeapBytes() throws {
+        let capabilities = TestCapabilities(preludes: ["globalThis.tagged = Symbol('tag');"],
+                                            handler: { call, _, request, _ in completeHostCall(call, json: request) })
+        var withPreludes: [[UInt8]] = []
+        var without: [[UInt8]] = []
+        var randoms: Set<String> = []
+        for _ in 0..<2 {
+            let runtime = capabilities.makeRuntime()
+            defer { cv8_runtime_free(runtime) }
+            let (made, heap) = TestCheckpointer(runtime: runtime).run("var x = [1, 'two', tagged]; x.length",
+                                                                      capabilities: capabilities)
+            assertCompleted(made, result: "3")
+            withPreludes.append(try XCTUnwrap(heap))
+            randoms.insert(TestEngine(runtime: runtime).run("Math.random()").result ?? "")
+
+            var error: UnsafeMutablePointer<CChar>?
+            let plain = try XCTUnwrap(cv8_runtime_create(&error))
+            defer { cv8_runtime_free(plain) }
+            let (plainRun, plainHeap) = TestCheckpointer(runtime: plain).run("var x = [1, 'two']; x.length")
+            assertCompleted(plainRun, result: "2")
+            without.append(try XCTUnwrap(plainHeap))
+            randoms.insert(TestCheckpointer(runtime: plain).run("Math.random()").0.result ?? "")
+        }
+        XCTAssertEqual(withPreludes[0], withPreludes[1], "the same code and preludes: the same bytes")
+        XCTAssertEqual(without[0], without[1])
+        XCTAssertNotEqual(withPreludes[0], without[0], "the preludes are part of the heap")
+        XCTAssertEqual(randoms.count, 4, "Math.random differs in every run: \(randoms)")
+    }
+
     func testWebAssemblyIsMissingAndTheErrorSaysWhy() {
         let checkpointer = TestCheckpointer()
         let (detected, _) = checkpointer.run("typeof WebAssembly")

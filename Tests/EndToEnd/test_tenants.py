@@ -167,16 +167,20 @@ def test_another_tenants_identifiers_answer_exactly_as_missing_ones(tenanted, ke
             assert status["status"] == "completed"
             assert (await run_js(owner, "secret", heap=heap))[0]["result"] == "acme-data"
 
-            # Identical bytes made by two namespaces are stored once and owned by both. (Only callers of
-            # one capability set make identical heaps: each set has its own runtime in a worker, and
-            # heaps from two runtimes differ in their bytes for the same code, even two sets without
-            # plugins, such as guest's and team's.)
+            # Identical bytes made by two tenants are stored once and owned by both: the same code
+            # makes the same heap in every capability set with the same plugins (guest's and team's
+            # have none), on any worker; what only one of them made stays its own.
             async with mcp_as(url, token(keys, "alice", "guest")) as alice, \
-                    mcp_as(url, token(keys, "bob", "guest")) as bob:
+                    mcp_as(url, token(keys, "bob", "team")) as bob:
                 same = [(await run_js(caller, "var shared = 41; 1"))[0]["heap"] for caller in (alice, bob)]
                 assert same[0] == same[1]
                 for caller in (alice, bob):
                     assert (await run_js(caller, "shared + 1", heap=same[0]))[0]["result"] == 42
+                alices = (await run_js(alice, "var only = 'guest'; 1"))[0]["heap"]
+                read, is_error = await run_js(bob, "only", heap=alices)
+                absent, _ = await run_js(bob, "only", heap=MISSING_HEAP)
+                assert is_error and unnamed(read["error"], alices) == unnamed(absent["error"], MISSING_HEAP)
+                assert (await run_js(alice, "only", heap=alices))[0]["result"] == "guest"
             assert [path.name for path in (tmp_path / "heaps").iterdir()].count(same[0]) == 1
             return execution, heap
 
@@ -429,3 +433,35 @@ def test_each_tenants_runs_have_its_own_globals_policies_and_headers_and_a_reloa
             assert result("guest", GLOBALS) == "undefined object"
             assert result("guest", read) == "labs only"
             assert started_before.get("result") == "undefined undefined", started_before
+
+
+def test_a_runs_log_lines_carry_its_tenant(keys, tmp_path, binary):
+    """Issue 18 item 4: the host's lines about a run (started, ended, and why) and the worker's
+    policy decisions name the run's tenant; a server without tenants names none."""
+    tenants = three_tenants(tmp_path)
+    file = tenants_file(tmp_path / "tenants.json", {"acme": tenants["acme"], "guest": tenants["guest"]})
+    with jwks_server(keys) as jwks_url:
+        with http_server_process("--http-port", "0", "--jwks-url", jwks_url, "--jwt-issuer", ISSUER,
+                                 "--jwt-audience", AUDIENCE, "--tenants", file, "--log-level", "debug") as (url, _, log):
+            denied = exec_as(url, token(keys, "alice", "acme"), "await fetch('https://elsewhere.example/')")
+            assert "denied by the fetch policy" in denied.json()["error"]
+            assert exec_as(url, token(keys, "bob", "guest"), "1 + 1").json()["result"] == 2
+            assert "Syntax" in exec_as(url, token(keys, "bob", "guest"), "let (").json()["error"]
+            wait_for(lambda: log.seek(0) is not None and log.read().count(" ended: ") >= 3, "the runs' end lines")
+            log.seek(0)
+            lines = log.read().splitlines()
+    def about(needle: str) -> list[str]:
+        return [line for line in lines if needle in line]
+    assert len(about("policy decision")) == 1 and "tenant=acme" in about("policy decision")[0]
+    started = [line for line in about("execution ") if line.endswith(" started") or " started " in line]
+    ended = about(" ended: ")
+    assert len(started) == len(ended) == 3, lines
+    for these in (started, ended):
+        assert [sum(f"tenant={name}" in line for line in these) for name in ("acme", "guest")] == [1, 2]
+    assert any("tenant=guest" in line and "syntaxError" in line for line in ended), ended
+
+    with http_server_process("--http-port", "0", "--log-level", "debug") as (url, _, log):
+        assert httpx.post(f"{url}/api/exec", json={"code": "1"}, timeout=30).json()["result"] == 1
+        wait_for(lambda: log.seek(0) is not None and " ended: " in log.read(), "the run's end line")
+        log.seek(0)
+        assert "tenant=" not in log.read()

@@ -51,8 +51,8 @@ final class CapabilitySetWorkerTests: XCTestCase {
 
     private func run(_ pool: WorkerPool, _ code: String, set: String,
                      namespace: Namespace = .default) async throws -> RunOutcome {
-        try await pool.run(RunRequest(code: code, heapLimitMB: 16, timeoutSeconds: 10, outputLimitBytes: 1 << 20,
-                                      namespace: namespace, capabilitySet: set), onOutput: { _ in })
+        try await pool.runBounded(RunRequest(code: code, heapLimitMB: 16, timeoutSeconds: 10, outputLimitBytes: 1 << 20,
+                                             namespace: namespace, capabilitySet: set))
     }
 
     func testARunHasOnlyItsSetsGlobalsAndOnlyItsSetsPoliciesJudgeIt() async throws {
@@ -131,6 +131,45 @@ final class CapabilitySetWorkerTests: XCTestCase {
         XCTAssertEqual(server.requests.count, 2)
     }
 
+    /// Issue 18: each set had a runtime of its own, and each runtime made other heap bytes for the
+    /// same code, so two tenants never shared a heap. Sets with the same plugins now share one
+    /// (whatever their policies and settings), while each set's policy still judges its own runs.
+    func testSetsWithTheSamePluginsMakeTheSameHeapsAndKeepTheirOwnPolicies() async throws {
+        let server = try LoopbackHTTPServer()
+        defer { server.stop() }
+        let pool = startedPool([
+            "": CapabilityConfiguration(),
+            "guest": CapabilityConfiguration(),
+            "acme": try fetchSet("allow := true", settings: ["timeout_ms": "5000"]),
+            "labs": try fetchSet("allow := false", settings: ["max_response_bytes": "1"]),
+        ])
+        defer { pool.shutdown() }
+        func heap(_ code: String, set: String, from input: SealedHeap? = nil) async throws -> RunOutcome {
+            try await pool.runBounded(RunRequest(code: code, heapLimitMB: 16, timeoutSeconds: 10, outputLimitBytes: 1 << 20,
+                                                 checkpoint: CheckpointInput(heap: input), capabilitySet: set))
+        }
+        let code = "var notes = ['kept', {n: 1}]; notes.length"
+        var ids: [String: HeapID] = [:]
+        for set in ["acme", "labs", "", "guest"] {
+            let made = try await heap(code, set: set)
+            XCTAssertEqual(made.resultJSON, "2", made.error ?? "")
+            ids[set] = try XCTUnwrap(made.newHeap?.id)
+        }
+        XCTAssertEqual(ids["acme"], ids["labs"], "the same plugins, other policies and settings: the same heap")
+        XCTAssertEqual(ids[""], ids["guest"], "no plugins: the same heap")
+        XCTAssertNotEqual(ids["acme"], ids[""], "the fetch prelude is part of the heap")
+
+        let fetchCode = "(await fetch('http://127.0.0.1:\(server.port)/x')).status"
+        let allowed = try await heap(fetchCode, set: "acme")
+        XCTAssertEqual(allowed.resultJSON, "200", allowed.error ?? "")
+        let denied = try await heap(fetchCode, set: "labs")
+        XCTAssertTrue(denied.error?.contains("fetch.request denied by the fetch policy") ?? false, denied.error ?? "")
+        let stateless = try await run(pool, fetchCode, set: "labs")
+        XCTAssertTrue(stateless.error?.contains("fetch.request denied by the fetch policy") ?? false, stateless.error ?? "")
+        XCTAssertEqual(server.requests.count, 1, "only acme's fetch went out")
+        XCTAssertEqual(pool.restarts, 0)
+    }
+
     func testARunNamingAnUnknownSetFailsAndNeverFallsBackToAnother() async throws {
         let pool = startedPool(["": CapabilityConfiguration(), "acme": try fetchSet("allow := true")])
         defer { pool.shutdown() }
@@ -184,16 +223,16 @@ final class CapabilitySetWorkerTests: XCTestCase {
 
         let started = expectation(description: "the slow run started")
         let slow = Task {
-            try await pool.run(RunRequest(code: "const end = Date.now() + 1500; while (Date.now() < end) {} typeof fetch",
-                                          heapLimitMB: 16, timeoutSeconds: 10, outputLimitBytes: 1 << 20,
-                                          capabilitySet: "acme"),
-                               onStarted: { started.fulfill() }, onOutput: { _ in })
+            try await pool.runBounded(RunRequest(code: "const end = Date.now() + 1500; while (Date.now() < end) {} typeof fetch",
+                                                 heapLimitMB: 16, timeoutSeconds: 10, outputLimitBytes: 1 << 20,
+                                                 capabilitySet: "acme"),
+                                      onStarted: { started.fulfill() })
         }
         await fulfillment(of: [started], timeout: 10)
         pool.reconfigure(sets: ["acme": try fetchSet("allow := true")])
         let next = try await run(pool, "typeof fetch", set: "acme")
         XCTAssertEqual(next.resultJSON, #""function""#, next.error ?? "")
-        let old = try await slow.value
+        let old = try await waitFor("the slow run that started before the reload") { try await slow.value }
         XCTAssertEqual(old.resultJSON, #""undefined""#, old.error ?? "")
         XCTAssertEqual(pool.restarts, 0, "replaced, not crashed")
     }

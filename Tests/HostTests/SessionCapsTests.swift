@@ -80,4 +80,43 @@ final class SessionCapsTests: XCTestCase {
         caps.remove("b1")
         XCTAssertEqual(caps.count(ofTenant: "acme"), 1)
     }
+
+    /// Issue 18: the shares were computed from the tenants at start-up; a reload adding or removing
+    /// tenants shares the total again, and the sessions already open stay open.
+    func testAReloadSharesTheSessionsAgainAndKeepsTheOpenOnes() {
+        var caps = SessionCaps(perSubject: 10, total: 12, tenants: 2)
+        for i in 0..<6 { XCTAssertEqual(caps.admit("a\(i)", namespace: member("acme", "u\(i)")), .open(evicting: nil)) }
+        XCTAssertEqual(caps.admit("a6", namespace: member("acme", "u6")),
+                       .refuse(reason: "Too many open MCP sessions for tenant 'acme' (6, its share of the server's 12)"))
+
+        caps.share(among: 3)  // labs joins: 4 each, acme keeps the 6 it has open
+        XCTAssertEqual(caps.perTenant, 4)
+        XCTAssertEqual(caps.count(ofTenant: "acme"), 6)
+        XCTAssertTrue((0..<6).allSatisfy { caps.holds("a\($0)") })
+        XCTAssertEqual(caps.admit("a6", namespace: member("acme", "u6")),
+                       .refuse(reason: "Too many open MCP sessions for tenant 'acme' (4, its share of the server's 12)"))
+        for i in 0..<3 { caps.remove("a\(i)") }
+        XCTAssertEqual(caps.admit("a6", namespace: member("acme", "u6")), .open(evicting: nil), "back under its share")
+        XCTAssertEqual(caps.admit("n0", namespace: member("newcomer", "n")), .open(evicting: nil))
+
+        caps.share(among: 1)  // the others are removed: acme may hold them all
+        for i in 7..<12 { XCTAssertEqual(caps.admit("a\(i)", namespace: member("acme", "u\(i)")), .open(evicting: nil)) }
+        XCTAssertEqual(caps.count, 10)
+        caps.share(among: 0)
+        XCTAssertEqual(caps.tenants, 1, "never fewer than one share")
+        caps.share(among: 100)
+        XCTAssertEqual(caps.perTenant, 1, "never more shares than sessions")
+    }
+
+    func testSharesFollowTheTenantsFile() {
+        let limits = TenantLimits(server: ExecutionDefaults(heapMB: 16, timeoutSeconds: 5, outputLimitBytes: 1 << 20))
+        func configuration(_ names: [String]) -> TenantConfiguration {
+            TenantConfiguration(tenants: Dictionary(uniqueKeysWithValues: names.map {
+                ($0, Tenant(name: $0, sharedState: false, limits: limits, capabilities: CapabilityConfiguration(), summary: .none))
+            }))
+        }
+        XCTAssertEqual(configuration([""]).sessionShares, 1, "without --tenants: all for the implicit tenant")
+        XCTAssertEqual(configuration(["acme", "labs", "guest"]).sessionShares, 3)
+        XCTAssertEqual(configuration([]).sessionShares, 1)
+    }
 }

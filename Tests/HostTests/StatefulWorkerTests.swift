@@ -33,31 +33,31 @@ final class StatefulWorkerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try DirectoryHeapStore(directory: directory)
 
-        let first = try await pool.run(stateful("var x = 1; console.log('first'); x", from: nil), onOutput: { _ in })
+        let first = try await pool.runBounded(stateful("var x = 1; console.log('first'); x", from: nil))
         XCTAssertEqual(first.status, .completed, first.error ?? "")
         XCTAssertEqual(first.resultJSON, "1")
         let heap = try XCTUnwrap(first.newHeap)
         try store.put(heap)
         let stored = try XCTUnwrap(try store.get(heap.id))
 
-        let second = try await pool.run(stateful("x += 1; x", from: stored), onOutput: { _ in })
+        let second = try await pool.runBounded(stateful("x += 1; x", from: stored))
         XCTAssertEqual(second.resultJSON, "2", second.error ?? "")
         XCTAssertNotEqual(second.newHeap?.id, heap.id)
 
-        let failed = try await pool.run(stateful("x = 100; throw new Error('no')", from: stored), onOutput: { _ in })
+        let failed = try await pool.runBounded(stateful("x = 100; throw new Error('no')", from: stored))
         XCTAssertEqual(failed.status, .error)
         XCTAssertNil(failed.newHeap?.id, "a failed run stores nothing")
 
         var damaged = stored
         damaged.bytes[damaged.bytes.count - 3] ^= 0xff
-        let refused = try await pool.run(stateful("x", from: damaged), onOutput: { _ in })
+        let refused = try await pool.runBounded(stateful("x", from: damaged))
         XCTAssertEqual(refused.status, .error)
         XCTAssertTrue(refused.error?.contains("heap \(heap.id) cannot be used") ?? false, refused.error ?? "")
 
-        let again = try await pool.run(stateful("x", from: stored), onOutput: { _ in })
+        let again = try await pool.runBounded(stateful("x", from: stored))
         XCTAssertEqual(again.resultJSON, "1", "the input heap is untouched by the runs that failed")
-        let stateless = try await pool.run(RunRequest(code: "typeof x", heapLimitMB: 16, timeoutSeconds: 10,
-                                                      outputLimitBytes: 1 << 20), onOutput: { _ in })
+        let stateless = try await pool.runBounded(RunRequest(code: "typeof x", heapLimitMB: 16, timeoutSeconds: 10,
+                                                      outputLimitBytes: 1 << 20))
         XCTAssertEqual(stateless.resultJSON, "\"undefined\"")
         XCTAssertEqual(pool.restarts, 0)
     }
@@ -66,16 +66,16 @@ final class StatefulWorkerTests: XCTestCase {
     func testAHeapOverTheLimitFailsTheRunAndTheWorkerServesOn() async throws {
         let pool = startedPool(maximumHeapBytes: ExecutionLimits.heapBytes.lowerBound)
         defer { pool.shutdown() }
-        let small = try await pool.run(stateful("var small = 1", from: nil), onOutput: { _ in })
+        let small = try await pool.runBounded(stateful("var small = 1", from: nil))
         XCTAssertEqual(small.status, .completed, small.error ?? "")
-        let big = try await pool.run(stateful("globalThis.big = new Uint8Array(4_000_000); 1", from: nil), onOutput: { _ in })
+        let big = try await pool.runBounded(stateful("globalThis.big = new Uint8Array(4_000_000); 1", from: nil))
         XCTAssertEqual(big.status, .error)
         XCTAssertNil(big.newHeap, "nothing reaches the host to store")
         let message = try XCTUnwrap(big.error)
         let megabytes = Double(message.dropFirst("The heap would be ".count).prefix { $0 != " " }) ?? 0
         XCTAssertTrue(message.hasPrefix("The heap would be ") && megabytes > 3.8, "the 4 MB buffer counts: \(message)")
         XCTAssertTrue(message.contains("over the limit of 1.0 MB (--max-heap-bytes 1048576)"), message)
-        let after = try await pool.run(stateful("small + 1", from: small.newHeap), onOutput: { _ in })
+        let after = try await pool.runBounded(stateful("small + 1", from: small.newHeap))
         XCTAssertEqual(after.resultJSON, "2", after.error ?? "")
         XCTAssertEqual(pool.restarts, 0, "the worker was not replaced")
     }
@@ -87,19 +87,19 @@ final class StatefulWorkerTests: XCTestCase {
         defer { pool.shutdown() }
         let aliceJob = pool.makeJobID()
         let loop = stateful("for(;;){}", from: nil, namespace: alice)
-        let looping = Task { try await pool.run(loop, jobID: aliceJob, onOutput: { _ in }) }
-        while pool.pendingJobs == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let looping = Task { try await pool.runBounded(loop, jobID: aliceJob) }
+        try await waitUntil("alice's loop is queued or running") { pool.pendingJobs > 0 }
 
         XCTAssertThrowsError(try pool.reserve(namespace: alice)) { error in
             XCTAssertTrue("\(error)".contains("--max-executions-per-subject 1"), "\(error)")
         }
         do {
-            _ = try await pool.run(stateful("1", from: nil, namespace: alice), onOutput: { _ in })
+            _ = try await pool.runBounded(stateful("1", from: nil, namespace: alice))
             XCTFail("alice's second run was admitted over her share")
         } catch let error as ServerBusyError {
             XCTAssertTrue(error.description.contains("1 of yours are queued or running"), error.description)
         }
-        let bobs = try await pool.run(stateful("40 + 2", from: nil, namespace: bob), onOutput: { _ in })
+        let bobs = try await pool.runBounded(stateful("40 + 2", from: nil, namespace: bob))
         XCTAssertEqual(bobs.resultJSON, "42", "bob's run started and finished while alice's still runs")
         XCTAssertEqual(pool.pendingJobs, 1, "only alice's loop holds a place")
 
@@ -107,7 +107,7 @@ final class StatefulWorkerTests: XCTestCase {
         let cancelled = try await looping.value
         XCTAssertEqual(cancelled.status, .cancelled)
         XCTAssertEqual(pool.pendingJobs, 0)
-        let again = try await pool.run(stateful("2", from: nil, namespace: alice), onOutput: { _ in })
+        let again = try await pool.runBounded(stateful("2", from: nil, namespace: alice))
         XCTAssertEqual(again.resultJSON, "2", "alice's place came back when her run ended")
     }
 
@@ -116,11 +116,11 @@ final class StatefulWorkerTests: XCTestCase {
         defer { pool.shutdown() }
         let overtaken = pool.makeJobID()
         pool.cancel(jobID: overtaken)
-        let cancelled = try await pool.run(stateful("1", from: nil), jobID: overtaken, onOutput: { _ in })
+        let cancelled = try await pool.runBounded(stateful("1", from: nil), jobID: overtaken)
         XCTAssertEqual(cancelled.status, .cancelled, "the cancel came before its run and still counts")
 
         let finished = pool.makeJobID()
-        let completed = try await pool.run(stateful("2", from: nil), jobID: finished, onOutput: { _ in })
+        let completed = try await pool.runBounded(stateful("2", from: nil), jobID: finished)
         XCTAssertEqual(completed.resultJSON, "2")
         for _ in 0..<100 { pool.cancel(jobID: finished) }
         XCTAssertEqual(pool.rememberedJobIDs, 0, "cancels of an ended run leave nothing behind")

@@ -39,8 +39,8 @@ final class TenantSchedulingTests: XCTestCase {
         // guest's first run holds its one place on a worker until cancelled, so nothing of guest's
         // ends while the flood comes in.
         let holderID = pool.makeJobID()
-        let holder = Task { try await pool.run(TenantSchedulingTests.request("for(;;){}", TenantSchedulingTests.guest), jobID: holderID, onOutput: { _ in }) }
-        while pool.busyWorkers == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let holder = Task { try await pool.runBounded(TenantSchedulingTests.request("for(;;){}", TenantSchedulingTests.guest), jobID: holderID) }
+        try await waitUntil("guest's first run is on a worker") { pool.busyWorkers > 0 }
 
         // The other 49 slow runs: each returns when its JavaScript started and ended.
         let refusals = Refusals()
@@ -48,14 +48,16 @@ final class TenantSchedulingTests: XCTestCase {
         let flood = (1..<50).map { _ in
             Task { () -> RunOutcome? in
                 do {
-                    return try await pool.run(TenantSchedulingTests.request(slow, TenantSchedulingTests.guest), onOutput: { _ in })
+                    return try await pool.runBounded(TenantSchedulingTests.request(slow, TenantSchedulingTests.guest))
                 } catch let error as ServerBusyError {
                     refusals.messages.withLock { $0.append(error.description) }
                     return nil
                 }
             }
         }
-        while refusals.messages.withLock({ $0.count }) + pool.pendingJobs < 50 { try await Task.sleep(for: .milliseconds(10)) }
+        try await waitUntil("each of guest's 50 runs is queued, running or refused") {
+            refusals.messages.withLock { $0.count } + pool.pendingJobs >= 50
+        }
         XCTAssertEqual(pool.pendingJobs, 6, "guest's cap (1) and queue bound (5)")
         XCTAssertEqual(pool.queueDepthPerTenant, ["guest": 5, "acme": 0])
         let refused = refusals.messages.withLock { $0 }
@@ -66,7 +68,7 @@ final class TenantSchedulingTests: XCTestCase {
         // acme's 20 quick runs all complete on the worker guest may not take, guest's loop still running.
         let answers = try await withThrowingTaskGroup(of: String?.self) { group in
             for index in 0..<20 {
-                group.addTask { try await pool.run(TenantSchedulingTests.request("\(index) * 2", TenantSchedulingTests.acme), onOutput: { _ in }).resultJSON }
+                group.addTask { try await pool.runBounded(TenantSchedulingTests.request("\(index) * 2", TenantSchedulingTests.acme)).resultJSON }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }

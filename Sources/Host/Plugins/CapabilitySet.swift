@@ -97,6 +97,9 @@ public final class CapabilitySet: @unchecked Sendable {
         }
     }
 
+    /// The plugins' preludes, in order: sets with the same ones can share a runtime.
+    var preludes: [String] { plugins.map(\.plugin.prelude) }
+
     /// The preludes as the engine takes them, for a runtime snapshot that runs them once.
     func withEngineCapabilities<Result>(_ body: (UnsafeBufferPointer<cv8_capability>) -> Result) -> Result {
         body(UnsafeBufferPointer(engineCapabilities))
@@ -152,7 +155,7 @@ public final class CapabilitySet: @unchecked Sendable {
                                 message: "\(plugin.name).\(name): the plugin's policy input is not a JSON object")
                 return
             }
-            let decision = policies.decide(category: plugin.category, inputJSON: inputJSON)
+            let decision = policies.decide(category: plugin.category, inputJSON: inputJSON, tenant: caller.tenant)
             decisionCounts.add("\(plugin.category)/\(decision.allowed ? "allowed" : "denied")")
             guard decision.allowed else {
                 PluginCall.fail(engineCall, code: "ERR_POLICY_DENIED",

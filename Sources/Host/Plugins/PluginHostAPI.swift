@@ -169,7 +169,8 @@ enum PluginHostAPI {
                     reasonOut?.pointee = strdup("the \(call.plugin.name) plugin's policy input is not a JSON object")
                     return MCPV8_POLICY_DENY
                 }
-                let decision = call.policies.decide(category: call.plugin.category, inputJSON: inputJSON)
+                let decision = call.policies.decide(category: call.plugin.category, inputJSON: inputJSON,
+                                                    tenant: call.caller.tenant)
                 if decision.allowed { return MCPV8_POLICY_ALLOW }
                 reasonOut?.pointee = strdup(decision.reason)
                 return MCPV8_POLICY_DENY

@@ -54,14 +54,17 @@ public final class PolicyEngine: Sendable {
     }
 
     /// Blocks until decided (a remote OPA is an HTTP request): never call it on an event loop.
-    public func decide(category: String, inputJSON: String) -> Decision {
+    /// `tenant`, the run's (nil without tenants), is named in the log line.
+    public func decide(category: String, inputJSON: String, tenant: String? = nil) -> Decision {
         let started = ContinuousClock.now
         let decision = evaluate(category: category, inputJSON: inputJSON)
-        logger.debug("policy decision", metadata: [
+        var metadata: Logger.Metadata = [
             "category": .string(category), "input_digest": .string(Self.digest(inputJSON)),
             "allowed": .stringConvertible(decision.allowed), "policy": .string(decision.reason),
             "latency_us": .stringConvertible((ContinuousClock.now - started).nanoseconds / 1000),
-        ])
+        ]
+        if let tenant { metadata["tenant"] = .string(tenant) }
+        logger.debug("policy decision", metadata: metadata)
         return decision
     }
 

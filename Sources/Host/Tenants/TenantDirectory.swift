@@ -85,6 +85,9 @@ public struct TenantConfiguration: Sendable {
         }
     }
 
+    /// How many tenants share the server's MCP sessions equally: 1 without `--tenants`.
+    public var sessionShares: Int { max(1, tenants.keys.count { !$0.isEmpty }) }
+
     /// A server without `--tenants`: every caller is the implicit tenant "", with the top-level flags.
     public static func implicit(limits: TenantLimits, capabilities: CapabilityConfiguration,
                                 summary: CapabilitySummary = .none) -> TenantConfiguration {

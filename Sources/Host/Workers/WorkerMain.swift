@@ -72,8 +72,8 @@ final class JobExecutor: @unchecked Sendable {
     /// A run lets V8 use 1 MiB of stack below where it starts (cv8.h, at cv8_engine_run); the rest
     /// is room for the frames above it.
     private static let threadStackBytes = 16 * 1024 * 1024
-    /// Each capability set's runtime and engines, by set name.
-    private let sets: [String: SetEngines]
+    /// Each capability set, by name, with the runtime and engines of its preludes.
+    private let sets: [String: ServedSet]
     private let events: FrameWriter
     /// `--max-heap-bytes`: the largest snapshot a stateful run may leave.
     private let maximumHeapBytes: Int
@@ -97,10 +97,19 @@ final class JobExecutor: @unchecked Sendable {
          events: FrameWriter) throws {
         let capabilities = try Self.loadCapabilities(configuration)
         self.capabilities = capabilities
-        var sets: [String: SetEngines] = [:]
+        // Sets with the same preludes (the same plugins) share a runtime and its engines: a
+        // worker pays for each list of preludes once, and the same code makes the same heap
+        // bytes whichever of them runs it. What differs between them (policies, settings) is the
+        // set's, handed to each run.
+        var byPreludes: [[String]: PreludeEngines] = [:]
+        var sets: [String: ServedSet] = [:]
         for name in configuration.orderedSetNames {
-            sets[name] = try SetEngines(capabilities: capabilities?.sets[name], wasmModules: configuration.wasmModules,
-                                        defaultHeapLimitMB: defaultHeapLimitMB)
+            let set = capabilities?.sets[name]
+            let preludes = set?.preludes ?? []
+            let engines = try byPreludes[preludes] ?? PreludeEngines(
+                capabilities: set, wasmModules: configuration.wasmModules, defaultHeapLimitMB: defaultHeapLimitMB)
+            byPreludes[preludes] = engines
+            sets[name] = ServedSet(capabilities: set, engines: engines)
         }
         self.sets = sets
         self.events = events
@@ -163,7 +172,7 @@ final class JobExecutor: @unchecked Sendable {
         }
         let engine: JSEngine
         do {
-            engine = try set.engine(heapLimitMB: job.heapLimitMB)
+            engine = try set.engines.engine(heapLimitMB: job.heapLimitMB)
         } catch {
             events.send(WorkerEvent.finished(
                 jobID: job.jobID, outcome: RunOutcome(status: .internalError, error: "\(error)")))
@@ -173,7 +182,7 @@ final class JobExecutor: @unchecked Sendable {
             TypeScript.runAllowingTypeScript(job.code) { code in
                 engine.run(code: code, timeoutMilliseconds: job.timeoutMilliseconds,
                            outputLimitBytes: job.outputLimitBytes, capabilities: set.capabilities,
-                           wasmModules: set.wasmModules, onOutput: onOutput)
+                           wasmModules: set.engines.wasmModules, onOutput: onOutput)
             }
         }
         finish(job, outcome)
@@ -182,7 +191,7 @@ final class JobExecutor: @unchecked Sendable {
 
     /// A stateful run: the input heap is verified here, before V8 sees a byte of it, and the new
     /// heap is sealed here, so the host only stores bytes.
-    private func executeStateful(_ job: RunJob, set: SetEngines) {
+    private func executeStateful(_ job: RunJob, set: ServedSet) {
         var payload: [UInt8]?
         if let heap = job.checkpoint?.heap {
             do {
@@ -193,7 +202,7 @@ final class JobExecutor: @unchecked Sendable {
                 return
             }
         }
-        let checkpointer = JSCheckpointer(runtime: set.runtime, heapLimitMB: job.heapLimitMB)
+        let checkpointer = JSCheckpointer(runtime: set.engines.runtime, heapLimitMB: job.heapLimitMB)
         var newHeap: [UInt8]?
         var outcome = runUnlessCancelled(job, cancel: checkpointer.cancel) { onOutput in
             TypeScript.runAllowingTypeScript(job.code) { code in
@@ -266,20 +275,26 @@ final class JobExecutor: @unchecked Sendable {
 
 }
 
-/// One capability set's runtime (a snapshot that ran only its preludes) and the engines made from it.
-private final class SetEngines {
+/// A capability set as a worker serves it: its plugins and policies, and the engines of its preludes.
+private struct ServedSet {
+    let capabilities: CapabilitySet?
+    let engines: PreludeEngines
+}
+
+/// A runtime (a snapshot that ran only one list of capability preludes) and the engines made from
+/// it, for every capability set with those preludes.
+private final class PreludeEngines {
     /// Engines for heap limits other than the default, kept for reuse; beyond this many, the
     /// least recently used one is freed.
     private static let extraEnginesKept = 2
 
-    let capabilities: CapabilitySet?
     let runtime: JSRuntime
     let wasmModules: PreloadedWasmModules?
     private let defaultEngine: JSEngine
     private var extraEngines: [JSEngine] = []
 
+    /// `capabilities`: any set with the preludes; only its preludes are read.
     init(capabilities: CapabilitySet?, wasmModules modules: [WasmModuleSpec], defaultHeapLimitMB: Int) throws {
-        self.capabilities = capabilities
         runtime = try JSRuntime(capabilities: capabilities)
         wasmModules = modules.isEmpty ? nil : try PreloadedWasmModules(specs: modules, runtime: runtime)
         defaultEngine = try JSEngine(runtime: runtime, heapLimitMB: defaultHeapLimitMB)

@@ -244,6 +244,11 @@ public final class WorkerPool: Service, @unchecked Sendable {
 
     /// Carries out the scheduler's `actions`. Called with the lock held, it releases it: processes
     /// are started and looked up under the lock, written to, killed and callers resumed after it.
+    /// A run's log lines name its tenant, when there are tenants ("" is none).
+    private static func tenantMetadata(_ tenant: String) -> Logger.Metadata? {
+        tenant.isEmpty ? nil : ["tenant": .string(tenant)]
+    }
+
     private func perform(_ actions: [WorkerScheduler.Action]) {
         var effects: [() -> Void] = []
         for action in actions {
@@ -265,10 +270,10 @@ public final class WorkerPool: Service, @unchecked Sendable {
             case .kill(let slot):
                 guard let process = processes[slot] else { continue }
                 let logger = self.logger
-                let tenant = scheduler.tenant(ofRunOn: slot).flatMap { $0.isEmpty ? nil : $0 }
+                let tenant = scheduler.tenant(ofRunOn: slot) ?? ""
                 effects.append {
                     logger.warning("killing worker \(process.pid): its run outlived its deadline",
-                                   metadata: tenant.map { ["tenant": .string($0)] })
+                                   metadata: Self.tenantMetadata(tenant))
                     process.kill()
                 }
             case .close(let slot):
@@ -276,10 +281,19 @@ public final class WorkerPool: Service, @unchecked Sendable {
                 effects.append { process.close() }
             case .started(let id):
                 guard let caller = callers[id] else { continue }
-                effects.append { caller.onStarted() }
+                let logger = self.logger
+                effects.append {
+                    logger.debug("execution \(id) started", metadata: Self.tenantMetadata(caller.tenant))
+                    caller.onStarted()
+                }
             case .resume(let id, let outcome):
                 guard let caller = callers.removeValue(forKey: id) else { continue }
-                effects.append { caller.continuation.resume(returning: outcome) }
+                let logger = self.logger
+                effects.append {
+                    logger.debug("execution \(id) ended: \(outcome.status)\(outcome.error.map { " (\($0.prefix(200)))" } ?? "")",
+                                 metadata: Self.tenantMetadata(caller.tenant))
+                    caller.continuation.resume(returning: outcome)
+                }
             case .fail(let id, let error):
                 guard let caller = callers.removeValue(forKey: id) else { continue }
                 effects.append {

@@ -113,9 +113,9 @@ public struct HTTPService: Sendable {
         RESTRoutes(setup: setup, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             .register(on: router)
 
-        // Each tenant gets an equal share of the sessions (the pool's table lists every tenant).
+        // Each tenant gets an equal share of the sessions, shared again after a reload (the endpoints).
         let caps = SessionCaps(perSubject: configuration.maxSessionsPerSubject, total: Self.maximumSessions,
-                               tenants: max(1, pool.configuration.tenantLimits.count))
+                               tenants: setup.tenants.configuration.sessionShares)
         let closeSessions: @Sendable () async -> Void
         switch configuration.endpoint {
         case .streamableHTTP:

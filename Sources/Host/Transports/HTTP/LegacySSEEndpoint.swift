@@ -65,6 +65,7 @@ actor LegacySSESessions {
 
     private func open(caller: Namespace, connection: any Channel) async throws -> (String, SSESessionTransport) {
         let id = UUID().uuidString.lowercased()
+        caps.share(among: setup.tenants.configuration.sessionShares)
         switch caps.admit(id, namespace: caller) {
         case .refuse(let reason):
             throw HTTPEndpointError(.serviceUnavailable, "\(reason); close unused ones by ending their /sse streams.")

@@ -14,8 +14,10 @@ struct SessionCaps {
     }
 
     let perSubject: Int
-    let perTenant: Int
     let total: Int
+    /// How many tenants share `total`: set at start-up, and by `share(among:)` after a reload.
+    private(set) var tenants: Int
+    var perTenant: Int { total / tenants }
     private var lastUse: [String: UInt64] = [:]
     /// Each session's caller (see `Namespace.caller`).
     private var owner: [String: Namespace] = [:]
@@ -28,8 +30,14 @@ struct SessionCaps {
     init(perSubject: Int, total: Int, tenants: Int) {
         precondition(perSubject >= 1 && tenants >= 1 && total >= tenants)
         self.perSubject = perSubject
-        perTenant = total / tenants
+        self.tenants = tenants
         self.total = total
+    }
+
+    /// A reload changed the tenants: each gets an equal share of `total` from the next session on.
+    /// Sessions already open stay open; a tenant over its new share opens no more until under it.
+    mutating func share(among tenants: Int) {
+        self.tenants = min(max(tenants, 1), total)
     }
 
     var count: Int { owner.count }

@@ -62,6 +62,7 @@ actor StreamableHTTPSessions {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
         let id = UUID().uuidString.lowercased()
+        caps.share(among: setup.tenants.configuration.sessionShares)
         switch caps.admit(id, namespace: caller) {
         case .refuse(let reason):
             return .error(statusCode: 503, .internalError("\(reason); close unused ones with DELETE /mcp."))
