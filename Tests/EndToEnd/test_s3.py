@@ -1,7 +1,7 @@
 """Heaps in S3 (--s3-bucket, --s3-prefix) against a real SeaweedFS that checks signatures: stored
 and resumed through the bucket, damaged objects refused, S3 going away and coming back, bad
-credentials and buckets refused at start. (Two servers storing one heap at once: S3HeapStoreTests,
-since two runs never leave byte-identical heaps.)"""
+credentials and buckets refused at start, two servers storing one heap at once."""
+import asyncio
 import subprocess
 
 import pytest
@@ -46,6 +46,23 @@ def test_heaps_are_objects_in_the_bucket_and_resume_after_a_restart(aws, tmp_pat
     assert not (tmp_path / heap).exists()
     second = run(second_server(heap))
     assert aws.keys(bucket) == sorted([heap, second])
+
+
+def test_two_servers_storing_the_same_heap_at_once_leave_one_object(aws, tmp_path):
+    bucket = aws.new_bucket()
+
+    async def one_server(name):
+        async with raw_server("--s3-bucket", bucket, "--session-db-path", str(tmp_path / name)) as session:
+            contents = await asyncio.gather(*(run_js(session, "var shared = [1, 2, 3]; shared.length") for _ in range(3)))
+            assert all((content["result"], is_error) == (3, False) for content, is_error in contents)
+            return {content["heap"] for content, _ in contents}
+
+    async def scenario():
+        return await asyncio.gather(one_server("a"), one_server("b"))
+
+    first, second = run(scenario())
+    assert first == second and len(first) == 1
+    assert aws.keys(bucket) == sorted(first)
 
 
 def test_the_prefix_is_put_before_every_key(aws, tmp_path):
