@@ -293,7 +293,7 @@ async def in_both_modes(tmp_path, scenario):
     """Runs `scenario(session, stateful)` on a stateless and on a stateful server."""
     async with server() as session:
         await scenario(session, False)
-    async with stateful(tmp_path, metadata=metadata_store) as session:
+    async with stateful(tmp_path) as session:
         await scenario(session, True)
 
 

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 /// The metadata of stateful mode in one SQLite file (the embedded default; see `MetadataStore`).
-/// GRDB's async calls run on its own queue, so callers wait without holding a pool thread.
+/// Its calls are GRDB's synchronous ones: a local file answers in microseconds, and a run's end
+/// is saved without a suspension, as before the interface was async (a shutdown does not outrun it).
 public final class SQLiteMetadataStore: MetadataStore {
     private let database: DatabaseQueue
     /// How many finished executions are kept; older ones (and their output) are deleted.
@@ -120,7 +121,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     @discardableResult
     public func append(session: String, in namespace: Namespace, inputHeap: String?, outputHeap: String?,
                        code: String, at timestamp: Date) async throws -> Int {
-        try await database.write { db in
+        try write { db in
             let index = try Int.fetchOne(db, sql: """
                 SELECT COALESCE(MAX(run_index) + 1, 0) FROM session_runs WHERE namespace = ? AND session = ?
                 """, arguments: [namespace.key, session]) ?? 0
@@ -134,14 +135,14 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func sessions(in namespace: Namespace) async throws -> [String] {
-        try await database.read { db in
+        try read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT session FROM session_runs WHERE namespace = ? ORDER BY session",
                                 arguments: [namespace.key])
         }
     }
 
     public func entries(session: String, in namespace: Namespace) async throws -> [SessionEntry] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT run_index, input_heap, output_heap, code, timestamp FROM session_runs
                 WHERE namespace = ? AND session = ? ORDER BY run_index
@@ -155,7 +156,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     // ---- heap tags (each namespace tags heaps its own way) ----
 
     public func tags(of heap: String, in namespace: Namespace) async throws -> [String: String] {
-        try await database.read { db in
+        try read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM heap_tags WHERE namespace = ? AND heap = ?",
                                         arguments: [namespace.key, heap])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) })
@@ -163,7 +164,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func setTags(_ tags: [String: String], on heap: String, in namespace: Namespace) async throws {
-        try await database.write { db in
+        try write { db in
             for (key, value) in tags {
                 try db.execute(sql: "INSERT OR REPLACE INTO heap_tags (namespace, heap, key, value) VALUES (?, ?, ?, ?)",
                                arguments: [namespace.key, heap, key, value])
@@ -172,7 +173,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func deleteTags(_ keys: [String], from heap: String, in namespace: Namespace) async throws {
-        try await database.write { db in
+        try write { db in
             for key in keys {
                 try db.execute(sql: "DELETE FROM heap_tags WHERE namespace = ? AND heap = ? AND key = ?",
                                arguments: [namespace.key, heap, key])
@@ -181,7 +182,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func heaps(taggedWith tags: [String: String], in namespace: Namespace) async throws -> [String] {
-        try await database.read { db in
+        try read { db in
             var matches: Set<String>?
             for (key, value) in tags {
                 let heaps = Set(try String.fetchAll(db, sql: """
@@ -196,14 +197,14 @@ public final class SQLiteMetadataStore: MetadataStore {
     // ---- heap owners ----
 
     public func recordOwner(_ namespace: Namespace, of heap: String) async throws {
-        try await database.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO heap_owners (heap, namespace) VALUES (?, ?)",
                            arguments: [heap, namespace.key])
         }
     }
 
     public func mayResume(_ heap: String, in namespace: Namespace) async throws -> Bool {
-        try await database.read { db in
+        try read { db in
             try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1 AND namespace = ?2)
                     OR (?2 = '' AND NOT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1))
@@ -215,7 +216,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 
     public func save(_ execution: StoredExecution, output: [String]) async throws {
         let retainedExecutions = retainedExecutions
-        try await database.write { db in
+        try write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -241,23 +242,27 @@ public final class SQLiteMetadataStore: MetadataStore {
     }
 
     public func execution(_ id: String) async throws -> StoredExecution? {
-        try await database.read { db in
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]).map(Self.execution)
         }
     }
 
     public func executions() async throws -> [StoredExecution] {
-        try await database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM executions ORDER BY started_at").map(Self.execution)
         }
     }
 
     public func outputLines(of id: String) async throws -> [String] {
-        try await database.read { db in
+        try read { db in
             try String.fetchAll(db, sql: "SELECT text FROM execution_output WHERE execution_id = ? ORDER BY line_index",
                                 arguments: [id])
         }
     }
+
+    // Not async, so GRDB's synchronous calls are the ones chosen (see the type's comment).
+    private func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }
+    private func write<T>(_ body: (Database) throws -> T) throws -> T { try database.write(body) }
 
     private static func execution(_ row: Row) -> StoredExecution {
         StoredExecution(id: row["id"], status: row["status"], resultJSON: row["result_json"], heap: row["heap"],
