@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
     ],
     targets: [
         .target(
@@ -84,6 +85,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Metadata in PostgreSQL (--database-url).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The bridge's connections, for the host's runjs__<server>__<tool> tools.
                 "MCPBridge",
             ]
@@ -134,7 +137,9 @@ let package = Package(
             name: "MCPBridgePlugin", dependencies: ["CapabilityABI", "HostSupport", "MCPBridge"],
             path: "Plugins/MCPBridge/Plugin"),
         .testTarget(name: "CV8Tests", dependencies: ["CV8"]),
-        .testTarget(name: "HostTests", dependencies: ["Host"]),
+        .testTarget(
+            name: "HostTests",
+            dependencies: ["Host", .product(name: "PostgresNIO", package: "postgres-nio")]),
         .testTarget(name: "HostSupportTests", dependencies: ["HostSupport"]),
         .testTarget(name: "MCPBridgeTests", dependencies: ["MCPBridge"]),
         // The FS plugin's path resolution, called directly (Plugins/FS/fs_paths.h).

@@ -22,9 +22,8 @@ def stateless_url():
 
 
 @pytest.fixture
-def stateful_url(tmp_path):
-    with http_server("--http-port", "0", "--directory-path", str(tmp_path / "heaps"),
-                     "--session-db-path", str(tmp_path / "sessions")) as url:
+def stateful_url(tmp_path, metadata_store):
+    with http_server("--http-port", "0", "--directory-path", str(tmp_path / "heaps"), *metadata_store) as url:
         yield url
 
 

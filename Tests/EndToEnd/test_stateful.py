@@ -6,8 +6,11 @@ import subprocess
 from conftest import call, raw_server, run, run_js, server, start_fails
 
 
-def stateful(directory, *args):
-    return raw_server("--directory-path", str(directory), "--session-db-path", str(directory / "sessions"), *args)
+def stateful(directory, *args, metadata=None):
+    """A stateful server with heaps in `directory` and its metadata where `metadata` (the
+    `metadata_store` fixture's flags) says, else in SQLite in `directory`."""
+    metadata = metadata or ["--session-db-path", str(directory / "sessions")]
+    return raw_server("--directory-path", str(directory), *metadata, *args)
 
 
 def test_lists_the_stateful_tools(transport, tmp_path):
@@ -20,9 +23,9 @@ def test_lists_the_stateful_tools(transport, tmp_path):
     run(scenario())
 
 
-def test_state_carries_across_calls_forks_and_restarts(transport, tmp_path):
+def test_state_carries_across_calls_forks_and_restarts(transport, tmp_path, metadata_store):
     async def first_server():
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             first, is_error = await run_js(session, "var x = 1; x")
             assert (first["status"], first["result"], is_error) == ("completed", 1, False)
             assert len(first["heap"]) == 64
@@ -33,7 +36,7 @@ def test_state_carries_across_calls_forks_and_restarts(transport, tmp_path):
             return second["heap"]
 
     async def second_server(heap):
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             content, is_error = await run_js(session, "x += 1; x", heap=heap)
             assert (content["result"], is_error) == (3, False)
 
@@ -61,9 +64,9 @@ def test_a_module_programs_heap_works_after_a_restart(transport, tmp_path):
     run(second_server(run(first_server())))
 
 
-def test_polling_and_output_pages(transport, tmp_path):
+def test_polling_and_output_pages(transport, tmp_path, metadata_store):
     async def scenario():
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             started, is_error = await run_js(
                 session, "for (let i = 0; i < 5; i++) console.log('line', i, 'é'); await new Promise(r => setTimeout(r, 300)); 'done'",
                 inline_wait_ms=0)
@@ -96,9 +99,9 @@ def test_polling_and_output_pages(transport, tmp_path):
     run(scenario())
 
 
-def test_cancel_and_failures_store_nothing(transport, tmp_path):
+def test_cancel_and_failures_store_nothing(transport, tmp_path, metadata_store):
     async def scenario():
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             base, _ = await run_js(session, "var kept = 'yes'")
             looping, _ = await run_js(session, "kept = 'no'; for(;;){}", heap=base["heap"], inline_wait_ms=200)
             assert looping["status"] == "running"
@@ -154,9 +157,9 @@ def test_a_damaged_heap_file_is_refused_and_left_alone(transport, tmp_path):
     run(scenario())
 
 
-def test_sessions_log_every_run_and_survive_restarts(transport, tmp_path):
+def test_sessions_log_every_run_and_survive_restarts(transport, tmp_path, metadata_store):
     async def first_server():
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             first, _ = await run_js(session, "var n = 1", session="project")
             second, _ = await run_js(session, "n += 1", session="project", heap=first["heap"])
             failed, _ = await run_js(session, "throw 1", session="project", heap=second["heap"])
@@ -164,7 +167,7 @@ def test_sessions_log_every_run_and_survive_restarts(transport, tmp_path):
             return first["heap"], second["heap"]
 
     async def second_server(heaps):
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             listed, _ = await call(session, "list_sessions")
             assert listed["sessions"] == ["other", "project"]
             log, _ = await call(session, "list_session_snapshots", session="project")
@@ -230,9 +233,9 @@ def test_pagination_values_out_of_range_are_named(transport, tmp_path):
     run(scenario())
 
 
-def test_heap_tags(transport, tmp_path):
+def test_heap_tags(transport, tmp_path, metadata_store):
     async def scenario():
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             first, _ = await run_js(session, "var a = 1", tags={"project": "alpha", "stage": "draft"})
             second, _ = await run_js(session, "var b = 2", tags={"project": "alpha"})
             tags, _ = await call(session, "get_heap_tags", heap=first["heap"])
@@ -256,15 +259,15 @@ def test_heap_tags(transport, tmp_path):
     run(scenario())
 
 
-def test_finished_executions_are_readable_after_a_restart(transport, tmp_path):
+def test_finished_executions_are_readable_after_a_restart(transport, tmp_path, metadata_store):
     async def first_server():
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             done, _ = await run_js(session, "for (let i = 0; i < 3; i++) console.log('row', i, '€'); 42")
             failed, _ = await run_js(session, "throw new Error('kept')")
             return done, failed
 
     async def second_server(done, failed):
-        async with stateful(tmp_path) as session:
+        async with stateful(tmp_path, metadata=metadata_store) as session:
             state, is_error = await call(session, "get_execution", execution_id=done["execution_id"])
             assert not is_error
             assert {key: state[key] for key in ["status", "result", "heap", "started_at", "completed_at"]} == \

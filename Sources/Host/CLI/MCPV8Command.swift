@@ -41,6 +41,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
 
+    @Option(name: .customLong("database-url"),
+            help: "Keep sessions, heap tags and owners, and finished executions in PostgreSQL instead of SQLite, shared by every node naming the same database: postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require|verify-full].")
+    var databaseURL: String?
+
     @Option(name: .customLong("inline-wait-ms"),
             help: "Stateful mode: how long run_js waits for a run to end and answer inline, in ms (0-60000; 0: only the execution_id). A call may set inline_wait_ms.")
     var inlineWaitMilliseconds = 2000
@@ -305,7 +309,33 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless && sessionDBPath != nil {
             throw ValidationError("--stateless and --session-db-path conflict: stateless mode logs no sessions.")
         }
+        if let databaseURL {
+            if stateless { throw ValidationError("--stateless and --database-url conflict: stateless mode stores no metadata.") }
+            if sessionDBPath != nil {
+                throw ValidationError("--session-db-path and --database-url conflict: the metadata is in one of them.")
+            }
+            do { _ = try PostgresURL(databaseURL) } catch { throw ValidationError(error.description) }
+        }
         try validateTenantFlags()
+    }
+
+    /// PostgreSQL with --database-url (refused here when it cannot be used), else SQLite.
+    private func openMetadataStore(logger: Logger) async throws -> any MetadataStore {
+        if let databaseURL {
+            let url = try PostgresURL(databaseURL)
+            do {
+                return try await PostgresMetadataStore.open(url: url, logger: logger)
+            } catch {
+                throw ValidationError("--database-url: \(error)")
+            }
+        }
+        let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
+        try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
+        do {
+            return try SQLiteMetadataStore(directory: URL(fileURLWithPath: sessionDirectory))
+        } catch {
+            throw ValidationError("--session-db-path \(sessionDirectory): \(error)")
+        }
     }
 
     private func validateTenantFlags() throws {
@@ -392,15 +422,8 @@ public struct MCPV8Command: AsyncParsableCommand {
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
-            let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
             let store = try heapStore(logger: logger)
-            try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
-            let metadata: MetadataDatabase
-            do {
-                metadata = try MetadataDatabase(directory: URL(fileURLWithPath: sessionDirectory))
-            } catch {
-                throw ValidationError("--session-db-path \(sessionDirectory): \(error)")
-            }
+            let metadata = try await openMetadataStore(logger: logger)
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }

@@ -70,7 +70,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     public let pool: WorkerPool
     public let store: HeapStore
-    public let metadata: MetadataDatabase
+    public let metadata: any MetadataStore
     /// The server's own defaults, which the tools' schemas state; a run gets its tenant's.
     public let defaults: ExecutionDefaults
     private let lock = NSLock()
@@ -80,7 +80,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
     private var finishedInMemory: [String] = []
     static let finishedKeptInMemory = 1000
 
-    public init(pool: WorkerPool, store: HeapStore, metadata: MetadataDatabase, defaults: ExecutionDefaults) {
+    public init(pool: WorkerPool, store: HeapStore, metadata: any MetadataStore, defaults: ExecutionDefaults) {
         self.pool = pool
         self.store = store
         self.metadata = metadata
@@ -92,11 +92,11 @@ public final class ExecutionRegistry: @unchecked Sendable {
     /// its failures through the execution.
     /// What the run does not ask for, it gets from its tenant's `defaults`.
     public func start(_ parameters: StatefulRunParameters, in namespace: Namespace,
-                      defaults: ExecutionDefaults) throws -> String {
+                      defaults: ExecutionDefaults) async throws -> String {
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
             // Another namespace's heap answers as a missing one, before a byte of it is read.
-            guard try metadata.mayResume(id.hex, in: namespace), let heap = try store.get(id) else {
+            guard try await metadata.mayResume(id.hex, in: namespace), let heap = try store.get(id) else {
                 throw UnknownHeapError(description: "heap \(id) was not found in the heap store; pass a heap "
                     + "returned by an earlier run_js, or omit heap to start from an empty one")
             }
@@ -106,9 +106,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let timeoutSeconds = parameters.timeoutSeconds ?? defaults.timeoutSeconds
         let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: namespace,
                             timeoutSeconds: timeoutSeconds)
-        lock.lock()
-        records[record.id] = record
-        lock.unlock()
+        lock.withLock { records[record.id] = record }
 
         let request = RunRequest(code: parameters.code, heapLimitMB: parameters.heapMB ?? defaults.heapMB,
                                  timeoutSeconds: timeoutSeconds,
@@ -141,11 +139,13 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             do {
                 if let newHeap {
-                    try metadata.recordOwner(namespace, of: newHeap.hex)
-                    if !parameters.tags.isEmpty { try metadata.setTags(parameters.tags, on: newHeap.hex, in: namespace) }
+                    try await metadata.recordOwner(namespace, of: newHeap.hex)
+                    if !parameters.tags.isEmpty {
+                        try await metadata.setTags(parameters.tags, on: newHeap.hex, in: namespace)
+                    }
                 }
                 if let session = parameters.session {
-                    try metadata.append(session: session, in: namespace, inputHeap: parameters.heap?.hex,
+                    try await metadata.append(session: session, in: namespace, inputHeap: parameters.heap?.hex,
                                         outputHeap: newHeap?.hex, code: parameters.code)
                 }
             } catch {
@@ -154,7 +154,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
                 newHeap = nil
             }
             record.output.finish(outcome, outputLimitBytes: request.outputLimitBytes)
-            finish(record, outcome: outcome, heap: newHeap)
+            await finish(record, outcome: outcome, heap: newHeap)
         }
         // The wall-clock limit of a stateful execution counts from its acceptance, waiting for a
         // free worker included, so it ends within its limit (plus the stop's grace) of `run_js`:
@@ -215,35 +215,53 @@ public final class ExecutionRegistry: @unchecked Sendable {
         return lifecycle.state
     }
 
-    private func finish(_ record: Record, outcome: RunOutcome, heap: HeapID?) {
+    private func finish(_ record: Record, outcome: RunOutcome, heap: HeapID?) async {
         let completedAt = Date()
-        func stored(_ state: ExecutionLifecycle.State) -> MetadataDatabase.StoredExecution {
-            MetadataDatabase.StoredExecution(
+        func stored(_ state: ExecutionLifecycle.State) -> StoredExecution {
+            StoredExecution(
                 id: record.id, status: state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
                 error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner)
         }
         let saved = stored(finalState(of: record, reporting: outcome.status))
-        // Saved before it is reported finished, so whatever a caller reads next is on disk.
-        // A failure to save leaves the execution readable from memory until it is evicted.
-        try? metadata.save(saved, output: record.output.allLines)
+        // Saved before it is reported finished, so whatever a caller reads next is stored. A
+        // failure to save (the store unreachable) leaves it readable from memory, and it is saved
+        // again in the background until the store takes it.
+        let savedNow = (try? await metadata.save(saved, output: record.output.allLines)) != nil
 
         // The state, result and heap change together: a reader never sees one without the others.
-        lock.lock()
-        _ = record.lifecycle.handle(.finished(outcome.status))
-        let final = stored(record.lifecycle.state)
-        record.outcome = outcome
-        record.heap = heap
-        record.completedAt = completedAt
-        let waiters = record.waiters
-        record.waiters = []
-        finishedInMemory.append(record.id)
-        if finishedInMemory.count > Self.finishedKeptInMemory {
-            records[finishedInMemory.removeFirst()] = nil
+        let (final, waiters) = lock.withLock {
+            _ = record.lifecycle.handle(.finished(outcome.status))
+            record.outcome = outcome
+            record.heap = heap
+            record.completedAt = completedAt
+            let waiters = record.waiters
+            record.waiters = []
+            finishedInMemory.append(record.id)
+            if finishedInMemory.count > Self.finishedKeptInMemory {
+                records[finishedInMemory.removeFirst()] = nil
+            }
+            return (stored(record.lifecycle.state), waiters)
         }
-        lock.unlock()
         // A cancel that came in while saving can change the final status: save that instead.
-        if final != saved { try? metadata.save(final, output: record.output.allLines) }
+        if savedNow, final != saved { try? await metadata.save(final, output: record.output.allLines) }
         waiters.forEach { $0.resume() }
+        if !savedNow { await keepSaving(final, output: record.output.allLines) }
+    }
+
+    /// Saves a finished execution, retrying with backoff while the store does not take it (a
+    /// PostgreSQL restart), so a finished execution is not lost; gives up after about ten minutes.
+    private func keepSaving(_ execution: StoredExecution, output: [String]) async {
+        var delay = Duration.milliseconds(100)
+        let giveUp = ContinuousClock.now + .seconds(600)
+        while true {
+            do {
+                return try await metadata.save(execution, output: output)
+            } catch {
+                guard ContinuousClock.now < giveUp else { return }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
     }
 
     /// Waits until the execution ends or `timeout` passes, whichever is first.
@@ -264,19 +282,14 @@ public final class ExecutionRegistry: @unchecked Sendable {
         }
     }
 
-    public func summary(of id: String) -> ExecutionSummary? {
-        lock.lock()
-        let record = records[id]
-        let live = record.map(summary)
-        lock.unlock()
-        return live ?? stored(id).map(Self.summary)
+    /// The execution's summary: from memory while it is there, else from the store (which throws
+    /// `MetadataUnavailableError` while it cannot be reached).
+    public func summary(of id: String) async throws -> ExecutionSummary? {
+        if let live = lock.withLock({ records[id].map(summary) }) { return live }
+        return try await metadata.execution(id).map(Self.summary)
     }
 
-    private func stored(_ id: String) -> MetadataDatabase.StoredExecution? {
-        (try? metadata.execution(id)) ?? nil
-    }
-
-    private static func summary(_ stored: MetadataDatabase.StoredExecution) -> ExecutionSummary {
+    private static func summary(_ stored: StoredExecution) -> ExecutionSummary {
         ExecutionSummary(id: stored.id, state: ExecutionLifecycle.finalState(named: stored.status) ?? .failed,
                          resultJSON: stored.resultJSON, heap: stored.heap.flatMap { try? HeapID(validating: $0) },
                          error: stored.error, startedAt: stored.startedAt, completedAt: stored.completedAt,
@@ -291,36 +304,31 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     /// The execution's output: live while it runs; read back from the database (all at once,
     /// on this first read) for one no longer in memory.
-    public func output(of id: String) -> ExecutionOutput? {
-        lock.lock()
-        let live = records[id]?.output
-        lock.unlock()
-        if let live { return live }
-        guard stored(id) != nil, let lines = try? metadata.outputLines(of: id) else { return nil }
-        return ExecutionOutput(lines: lines)
+    public func output(of id: String) async throws -> ExecutionOutput? {
+        if let live = lock.withLock({ records[id]?.output }) { return live }
+        guard try await metadata.execution(id) != nil else { return nil }
+        return ExecutionOutput(lines: try await metadata.outputLines(of: id))
     }
 
     /// Asks the execution to stop; returns its summary after the request (nil if unknown).
-    public func cancel(_ id: String) -> (summary: ExecutionSummary, alreadyEnded: Bool)? {
-        lock.lock()
-        guard let record = records[id] else {
-            lock.unlock()
-            return stored(id).map { (Self.summary($0), true) }
+    public func cancel(_ id: String) async throws -> (summary: ExecutionSummary, alreadyEnded: Bool)? {
+        let requested = lock.withLock { () -> (Record, ExecutionLifecycle.Action, ExecutionSummary)? in
+            guard let record = records[id] else { return nil }
+            let action = record.lifecycle.handle(.cancelRequested)
+            return (record, action, summary(record))
         }
-        let action = record.lifecycle.handle(.cancelRequested)
-        let result = (summary(record), { if case .alreadyFinished = action { true } else { false } }())
-        lock.unlock()
+        guard let (record, action, summary) = requested else {
+            return try await metadata.execution(id).map { (Self.summary($0), true) }
+        }
         carryOut(action, for: record)
-        return result
+        return (summary, { if case .alreadyFinished = action { true } else { false } }())
     }
 
     /// Every known execution, oldest first: the finished ones from the database (and memory, if
     /// saving failed), and the running ones.
-    public func list() -> [ExecutionSummary] {
-        let finished = ((try? metadata.executions()) ?? []).map(Self.summary)
-        lock.lock()
-        let live = records.values.map(summary)
-        lock.unlock()
+    public func list() async throws -> [ExecutionSummary] {
+        let finished = try await metadata.executions().map(Self.summary)
+        let live = lock.withLock { records.values.map(summary) }
         var byID = Dictionary(finished.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for summary in live where byID[summary.id] == nil || summary.completedAt == nil { byID[summary.id] = summary }
         return byID.values.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }

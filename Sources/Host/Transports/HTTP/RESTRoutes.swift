@@ -82,6 +82,7 @@ struct RESTRoutes {
             case .busy: .tooManyRequests
             case .forbidden: .forbidden
             case .storage: .internalServerError
+            case .unavailable: .serviceUnavailable
             }
             throw HTTPEndpointError(status, message)
         }

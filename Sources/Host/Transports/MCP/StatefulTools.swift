@@ -97,26 +97,27 @@ enum StatefulTools {
             return try await runJS(arguments, registry: registry, defaultWait: inlineWaitMilliseconds, namespace: namespace,
                                    tenant: tenant)
         case "get_execution":
-            return ToolAnswer(fields: fields(try execution(arguments, tool: name, registry: registry, namespace: namespace)),
+            return ToolAnswer(fields: fields(try await execution(arguments, tool: name, registry: registry,
+                                                                  namespace: namespace)),
                               isError: false)
-        case "get_execution_output": return try output(arguments, registry: registry, namespace: namespace)
+        case "get_execution_output": return try await output(arguments, registry: registry, namespace: namespace)
         case "cancel_execution":
-            let id = try execution(arguments, tool: name, registry: registry, namespace: namespace).id
-            guard let (summary, alreadyEnded) = registry.cancel(id) else { throw UnknownExecutionError(id) }
+            let id = try await execution(arguments, tool: name, registry: registry, namespace: namespace).id
+            guard let (summary, alreadyEnded) = try await registry.cancel(id) else { throw UnknownExecutionError(id) }
             var result = fields(summary)
             result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
                                                      : "Cancellation requested.")
             return ToolAnswer(fields: result, isError: false)
         case "list_sessions":
             _ = try ToolArguments(arguments, tool: name, allowed: [])
-            let sessions = try registry.metadata.sessions(in: namespace).map { Value.string($0) }
+            let sessions = try await registry.metadata.sessions(in: namespace).map { Value.string($0) }
             return ToolAnswer(fields: ["sessions": .array(sessions)], isError: false)
-        case "list_session_snapshots": return try sessionSnapshots(arguments, registry: registry, namespace: namespace)
+        case "list_session_snapshots": return try await sessionSnapshots(arguments, registry: registry, namespace: namespace)
         case "get_heap_tags", "set_heap_tags", "delete_heap_tags", "query_heaps_by_tags":
-            return try heapTags(name, arguments, registry: registry, namespace: namespace)
+            return try await heapTags(name, arguments, registry: registry, namespace: namespace)
         default:
             _ = try ToolArguments(arguments, tool: name, allowed: [])
-            let list = registry.list().filter { $0.owner == namespace }.map { summary -> Value in
+            let list = try await registry.list().filter { $0.owner == namespace }.map { summary -> Value in
                 var entry: [String: Value] = ["execution_id": .string(summary.id),
                                               "status": .string(summary.state.statusName),
                                               "started_at": .string(timestamp(summary.startedAt))]
@@ -144,13 +145,13 @@ enum StatefulTools {
             timeoutSeconds: try checked.optionalInteger("execution_timeout_secs", in: tenant.limits.callTimeoutSeconds,
                                                         of: tenant))
         let wait = try checked.optionalInteger("inline_wait_ms", in: inlineWaitMilliseconds) ?? defaultWait
-        let id = try registry.start(parameters, in: namespace, defaults: tenant.limits.defaults)
+        let id = try await registry.start(parameters, in: namespace, defaults: tenant.limits.defaults)
         await registry.wait(for: id, upTo: .milliseconds(wait))
-        guard let summary = registry.summary(of: id), summary.completedAt != nil else {
+        guard let summary = try await registry.summary(of: id), summary.completedAt != nil else {
             return ToolAnswer(fields: ["execution_id": .string(id), "status": "running"], isError: false)
         }
         var result = fields(summary)
-        if let output = registry.output(of: id) {
+        if let output = try await registry.output(of: id) {
             let page = output.page(lineOffset: 0, lineLimit: defaultLineLimit)
             result["output"] = .string(page.text)
             result["output_has_more"] = .bool(page.hasMore)
@@ -159,7 +160,7 @@ enum StatefulTools {
     }
 
     private static func output(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                               namespace: Namespace) throws -> ToolAnswer {
+                               namespace: Namespace) async throws -> ToolAnswer {
         let name = "get_execution_output"
         let checked = try ToolArguments(arguments, tool: name,
                                         allowed: ["execution_id", "line_offset", "line_limit", "byte_offset", "byte_limit"])
@@ -168,7 +169,8 @@ enum StatefulTools {
         if byteMode && (checked.has("line_offset") || checked.has("line_limit")) {
             throw ToolArgumentError("\(name): use line_offset/line_limit or byte_offset/byte_limit, not both.")
         }
-        guard let summary = registry.summary(of: id), summary.owner == namespace, let output = registry.output(of: id) else {
+        guard let summary = try await registry.summary(of: id), summary.owner == namespace,
+              let output = try await registry.output(of: id) else {
             throw UnknownExecutionError(id)
         }
         let page = byteMode
@@ -197,7 +199,7 @@ enum StatefulTools {
     }
 
     private static func heapTags(_ name: String, _ arguments: [String: Value]?,
-                                 registry: ExecutionRegistry, namespace: Namespace) throws -> ToolAnswer {
+                                 registry: ExecutionRegistry, namespace: Namespace) async throws -> ToolAnswer {
         let allowed = ["get_heap_tags": ["heap"], "set_heap_tags": ["heap", "tags"],
                        "delete_heap_tags": ["heap", "keys"], "query_heaps_by_tags": ["tags"]][name] ?? []
         let checked = try ToolArguments(arguments, tool: name, allowed: allowed)
@@ -205,7 +207,7 @@ enum StatefulTools {
             guard let tags = try validatedTags(checked, tool: name), !tags.isEmpty else {
                 throw ToolArgumentError("\(name): 'tags' must name at least one tag.")
             }
-            let heaps = try registry.metadata.heaps(taggedWith: tags, in: namespace)
+            let heaps = try await registry.metadata.heaps(taggedWith: tags, in: namespace)
             return ToolAnswer(fields: ["heaps": .array(heaps.map { .string($0) })], isError: false)
         }
         let heap: HeapID
@@ -215,7 +217,7 @@ enum StatefulTools {
             throw ToolArgumentError("\(name): parameter 'heap': \(error)")
         }
         // Another namespace's heap answers as a missing one.
-        guard try registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap) else {
+        guard try await registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap) else {
             throw ToolArgumentError("\(name): heap \(heap) was not found in the heap store.")
         }
         switch name {
@@ -223,18 +225,18 @@ enum StatefulTools {
             guard let tags = try validatedTags(checked, tool: name) else {
                 throw ToolArgumentError("\(name): missing required parameter 'tags' (an object of strings).")
             }
-            try registry.metadata.setTags(tags, on: heap.hex, in: namespace)
+            try await registry.metadata.setTags(tags, on: heap.hex, in: namespace)
         case "delete_heap_tags":
-            try registry.metadata.deleteTags(try checked.requiredStringArray("keys"), from: heap.hex, in: namespace)
+            try await registry.metadata.deleteTags(try checked.requiredStringArray("keys"), from: heap.hex, in: namespace)
         default:
             break
         }
-        let tags = try registry.metadata.tags(of: heap.hex, in: namespace).mapValues { Value.string($0) }
+        let tags = try await registry.metadata.tags(of: heap.hex, in: namespace).mapValues { Value.string($0) }
         return ToolAnswer(fields: ["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
     }
 
     private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry,
-                                         namespace: Namespace) throws -> ToolAnswer {
+                                         namespace: Namespace) async throws -> ToolAnswer {
         let name = "list_session_snapshots"
         let checked = try ToolArguments(arguments, tool: name, allowed: ["session", "fields"])
         let session = try checked.requiredString("session")
@@ -244,7 +246,7 @@ enum StatefulTools {
         if let unknown = fields.first(where: { !sessionFields.contains($0) }) {
             throw ToolArgumentError("\(name): unknown field '\(unknown)'; allowed: \(sessionFields.joined(separator: ", ")).")
         }
-        let snapshots = try registry.metadata.entries(session: session, in: namespace).map { entry -> Value in
+        let snapshots = try await registry.metadata.entries(session: session, in: namespace).map { entry -> Value in
             var all: [String: Value] = ["index": .int(entry.index), "code": .string(entry.code),
                                         "timestamp": .string(timestamp(entry.timestamp))]
             if let input = entry.inputHeap { all["input_heap"] = .string(input) }
@@ -255,9 +257,9 @@ enum StatefulTools {
     }
 
     private static func execution(_ arguments: [String: Value]?, tool: String, registry: ExecutionRegistry,
-                                  namespace: Namespace) throws -> ExecutionSummary {
+                                  namespace: Namespace) async throws -> ExecutionSummary {
         let id = try ToolArguments(arguments, tool: tool, allowed: ["execution_id"]).requiredString("execution_id")
-        guard let summary = registry.summary(of: id), summary.owner == namespace else { throw UnknownExecutionError(id) }
+        guard let summary = try await registry.summary(of: id), summary.owner == namespace else { throw UnknownExecutionError(id) }
         return summary
     }
 

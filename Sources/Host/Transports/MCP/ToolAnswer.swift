@@ -16,6 +16,8 @@ public enum ToolFailure: Sendable, Equatable {
     case storage
     /// The caller's tenant is no longer configured.
     case forbidden
+    /// The metadata store cannot be reached just now; a later call may succeed.
+    case unavailable
 
     /// The kind and message of an error a tool call may throw at its caller; nil for anything
     /// else, which is a server fault.
@@ -27,6 +29,7 @@ public enum ToolFailure: Sendable, Equatable {
         case let error as ServerBusyError: (.busy, error.description)
         case let error as HeapStoreError: (.storage, error.description)
         case let error as TenantRefusal: (.forbidden, error.description)
+        case let error as MetadataUnavailableError: (.unavailable, error.description)
         default: nil
         }
     }

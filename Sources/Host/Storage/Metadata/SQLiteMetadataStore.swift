@@ -1,23 +1,13 @@
 import Foundation
 import GRDB
 
-/// What stateful mode knows about its heaps besides their bytes, in one SQLite file: named
-/// sessions (every run that names one is logged, in order, so an agent or a person can see how a
-/// session's heap came to be), heap tags (key/value labels to find heaps by), which namespaces
-/// made each heap, and finished executions. Sessions, tags and heaps are kept per `Namespace`.
-public final class MetadataDatabase: Sendable {
-    public struct Entry: Sendable, Equatable {
-        public var index: Int
-        public var inputHeap: String?
-        public var outputHeap: String?
-        public var code: String
-        public var timestamp: Date
-    }
-
+/// The metadata of stateful mode in one SQLite file (the embedded default; see `MetadataStore`).
+/// Its calls are GRDB's synchronous ones: a local file answers in microseconds, and a run's end
+/// is saved without a suspension, as before the interface was async (a shutdown does not outrun it).
+public final class SQLiteMetadataStore: MetadataStore {
     private let database: DatabaseQueue
     /// How many finished executions are kept; older ones (and their output) are deleted.
     public let retainedExecutions: Int
-    public static let defaultRetainedExecutions = 10_000
 
     /// Opens (creating if needed) the database in `directory`.
     public init(directory: URL, retainedExecutions: Int = defaultRetainedExecutions) throws {
@@ -128,11 +118,10 @@ public final class MetadataDatabase: Sendable {
         try migrator.migrate(database)
     }
 
-    /// Logs a run as the namespace's session's next entry and returns its index (0-based).
     @discardableResult
     public func append(session: String, in namespace: Namespace, inputHeap: String?, outputHeap: String?,
-                       code: String, at timestamp: Date = Date()) throws -> Int {
-        try database.write { db in
+                       code: String, at timestamp: Date) async throws -> Int {
+        try write { db in
             let index = try Int.fetchOne(db, sql: """
                 SELECT COALESCE(MAX(run_index) + 1, 0) FROM session_runs WHERE namespace = ? AND session = ?
                 """, arguments: [namespace.key, session]) ?? 0
@@ -145,38 +134,37 @@ public final class MetadataDatabase: Sendable {
         }
     }
 
-    public func sessions(in namespace: Namespace) throws -> [String] {
-        try database.read { db in
+    public func sessions(in namespace: Namespace) async throws -> [String] {
+        try read { db in
             try String.fetchAll(db, sql: "SELECT DISTINCT session FROM session_runs WHERE namespace = ? ORDER BY session",
                                 arguments: [namespace.key])
         }
     }
 
-    public func entries(session: String, in namespace: Namespace) throws -> [Entry] {
-        try database.read { db in
+    public func entries(session: String, in namespace: Namespace) async throws -> [SessionEntry] {
+        try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT run_index, input_heap, output_heap, code, timestamp FROM session_runs
                 WHERE namespace = ? AND session = ? ORDER BY run_index
                 """, arguments: [namespace.key, session]).map { row in
-                Entry(index: row["run_index"], inputHeap: row["input_heap"], outputHeap: row["output_heap"],
-                      code: row["code"], timestamp: Date(timeIntervalSince1970: row["timestamp"]))
+                SessionEntry(index: row["run_index"], inputHeap: row["input_heap"], outputHeap: row["output_heap"],
+                             code: row["code"], timestamp: Date(timeIntervalSince1970: row["timestamp"]))
             }
         }
     }
 
     // ---- heap tags (each namespace tags heaps its own way) ----
 
-    public func tags(of heap: String, in namespace: Namespace) throws -> [String: String] {
-        try database.read { db in
+    public func tags(of heap: String, in namespace: Namespace) async throws -> [String: String] {
+        try read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM heap_tags WHERE namespace = ? AND heap = ?",
                                         arguments: [namespace.key, heap])
             return Dictionary(uniqueKeysWithValues: rows.map { ($0["key"] as String, $0["value"] as String) })
         }
     }
 
-    /// Sets the given tags on a heap, replacing values of keys it has; other keys stay.
-    public func setTags(_ tags: [String: String], on heap: String, in namespace: Namespace) throws {
-        try database.write { db in
+    public func setTags(_ tags: [String: String], on heap: String, in namespace: Namespace) async throws {
+        try write { db in
             for (key, value) in tags {
                 try db.execute(sql: "INSERT OR REPLACE INTO heap_tags (namespace, heap, key, value) VALUES (?, ?, ?, ?)",
                                arguments: [namespace.key, heap, key, value])
@@ -184,8 +172,8 @@ public final class MetadataDatabase: Sendable {
         }
     }
 
-    public func deleteTags(_ keys: [String], from heap: String, in namespace: Namespace) throws {
-        try database.write { db in
+    public func deleteTags(_ keys: [String], from heap: String, in namespace: Namespace) async throws {
+        try write { db in
             for key in keys {
                 try db.execute(sql: "DELETE FROM heap_tags WHERE namespace = ? AND heap = ? AND key = ?",
                                arguments: [namespace.key, heap, key])
@@ -193,9 +181,8 @@ public final class MetadataDatabase: Sendable {
         }
     }
 
-    /// The namespace's heaps carrying every one of `tags` (key and value), in id order.
-    public func heaps(taggedWith tags: [String: String], in namespace: Namespace) throws -> [String] {
-        try database.read { db in
+    public func heaps(taggedWith tags: [String: String], in namespace: Namespace) async throws -> [String] {
+        try read { db in
             var matches: Set<String>?
             for (key, value) in tags {
                 let heaps = Set(try String.fetchAll(db, sql: """
@@ -209,19 +196,15 @@ public final class MetadataDatabase: Sendable {
 
     // ---- heap owners ----
 
-    /// Records that `namespace` made `heap` (again): heaps are stored once however many make them.
-    public func recordOwner(_ namespace: Namespace, of heap: String) throws {
-        try database.write { db in
+    public func recordOwner(_ namespace: Namespace, of heap: String) async throws {
+        try write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO heap_owners (heap, namespace) VALUES (?, ?)",
                            arguments: [heap, namespace.key])
         }
     }
 
-    /// Whether `namespace` may resume or tag `heap` (if it is stored): it made it, or it is the
-    /// default namespace and no namespace owns the heap (stored before heaps had owners, and named
-    /// nowhere in this database then), so servers without tokens keep every heap they had.
-    public func mayResume(_ heap: String, in namespace: Namespace) throws -> Bool {
-        try database.read { db in
+    public func mayResume(_ heap: String, in namespace: Namespace) async throws -> Bool {
+        try read { db in
             try Bool.fetchOne(db, sql: """
                 SELECT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1 AND namespace = ?2)
                     OR (?2 = '' AND NOT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1))
@@ -231,21 +214,9 @@ public final class MetadataDatabase: Sendable {
 
     // ---- finished executions ----
 
-    /// A finished execution as stored.
-    public struct StoredExecution: Sendable, Equatable {
-        public var id: String
-        public var status: String
-        public var resultJSON: String?
-        public var heap: String?
-        public var error: String?
-        public var startedAt: Date
-        public var completedAt: Date
-        /// The namespace that started it.
-        public var owner: Namespace = .default
-    }
-
-    public func save(_ execution: StoredExecution, output: [String]) throws {
-        try database.write { db in
+    public func save(_ execution: StoredExecution, output: [String]) async throws {
+        let retainedExecutions = retainedExecutions
+        try write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -270,24 +241,28 @@ public final class MetadataDatabase: Sendable {
         }
     }
 
-    public func execution(_ id: String) throws -> StoredExecution? {
-        try database.read { db in
+    public func execution(_ id: String) async throws -> StoredExecution? {
+        try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM executions WHERE id = ?", arguments: [id]).map(Self.execution)
         }
     }
 
-    public func executions() throws -> [StoredExecution] {
-        try database.read { db in
+    public func executions() async throws -> [StoredExecution] {
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM executions ORDER BY started_at").map(Self.execution)
         }
     }
 
-    public func outputLines(of id: String) throws -> [String] {
-        try database.read { db in
+    public func outputLines(of id: String) async throws -> [String] {
+        try read { db in
             try String.fetchAll(db, sql: "SELECT text FROM execution_output WHERE execution_id = ? ORDER BY line_index",
                                 arguments: [id])
         }
     }
+
+    // Not async, so GRDB's synchronous calls are the ones chosen (see the type's comment).
+    private func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }
+    private func write<T>(_ body: (Database) throws -> T) throws -> T { try database.write(body) }
 
     private static func execution(_ row: Row) -> StoredExecution {
         StoredExecution(id: row["id"], status: row["status"], resultJSON: row["result_json"], heap: row["heap"],

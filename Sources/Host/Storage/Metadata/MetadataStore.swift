@@ -1,0 +1,81 @@
+import Foundation
+
+/// What stateful mode knows about its heaps besides their bytes: named sessions (every run that
+/// names one is logged, in order, so an agent or a person can see how a session's heap came to
+/// be), heap tags (key/value labels to find heaps by), which namespaces made each heap, and
+/// finished executions with their console output. Sessions, tags and heaps are kept per `Namespace`.
+///
+/// Two stores keep it: SQLite in a local file (the embedded default) and PostgreSQL
+/// (`--database-url`), which nodes share. The interface is async because PostgreSQL answers over
+/// the network: a caller waits without holding a thread of the concurrency pool.
+public protocol MetadataStore: Sendable {
+    /// Logs a run as the namespace's session's next entry and returns its index (0-based).
+    @discardableResult
+    func append(session: String, in namespace: Namespace, inputHeap: String?, outputHeap: String?,
+                code: String, at timestamp: Date) async throws -> Int
+    /// The namespace's session names, in code point order.
+    func sessions(in namespace: Namespace) async throws -> [String]
+    func entries(session: String, in namespace: Namespace) async throws -> [SessionEntry]
+
+    func tags(of heap: String, in namespace: Namespace) async throws -> [String: String]
+    /// Sets the given tags on a heap, replacing values of keys it has; other keys stay.
+    func setTags(_ tags: [String: String], on heap: String, in namespace: Namespace) async throws
+    func deleteTags(_ keys: [String], from heap: String, in namespace: Namespace) async throws
+    /// The namespace's heaps carrying every one of `tags` (key and value), in id order.
+    func heaps(taggedWith tags: [String: String], in namespace: Namespace) async throws -> [String]
+
+    /// Records that `namespace` made `heap` (again): heaps are stored once however many make them.
+    func recordOwner(_ namespace: Namespace, of heap: String) async throws
+    /// Whether `namespace` may resume or tag `heap` (if it is stored): it made it, or it is the
+    /// default namespace and no namespace owns the heap (stored before heaps had owners, and named
+    /// nowhere in this store then), so servers without tokens keep every heap they had.
+    func mayResume(_ heap: String, in namespace: Namespace) async throws -> Bool
+
+    /// Stores a finished execution (again: a later save replaces it) and drops the oldest beyond
+    /// the store's retention, with their output.
+    func save(_ execution: StoredExecution, output: [String]) async throws
+    func execution(_ id: String) async throws -> StoredExecution?
+    /// Every stored execution, oldest start first.
+    func executions() async throws -> [StoredExecution]
+    func outputLines(of id: String) async throws -> [String]
+}
+
+extension MetadataStore {
+    @discardableResult
+    public func append(session: String, in namespace: Namespace, inputHeap: String?, outputHeap: String?,
+                       code: String) async throws -> Int {
+        try await append(session: session, in: namespace, inputHeap: inputHeap, outputHeap: outputHeap, code: code,
+                         at: Date())
+    }
+}
+
+/// How many finished executions a store keeps by default; older ones (and their output) are deleted.
+public let defaultRetainedExecutions = 10_000
+
+/// One logged run of a session.
+public struct SessionEntry: Sendable, Equatable {
+    public var index: Int
+    public var inputHeap: String?
+    public var outputHeap: String?
+    public var code: String
+    public var timestamp: Date
+}
+
+/// A finished execution as stored.
+public struct StoredExecution: Sendable, Equatable {
+    public var id: String
+    public var status: String
+    public var resultJSON: String?
+    public var heap: String?
+    public var error: String?
+    public var startedAt: Date
+    public var completedAt: Date
+    /// The namespace that started it.
+    public var owner: Namespace = .default
+}
+
+/// The metadata store could not be reached or did not answer in time: the call fails with this
+/// (a tool error, 503 over REST) and a later one succeeds once the store is back.
+public struct MetadataUnavailableError: Error, CustomStringConvertible {
+    public let description: String
+}

@@ -1,0 +1,317 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The metadata of stateful mode in PostgreSQL (`--database-url`), shared by every node that names
+/// the same database; the same semantics and retention as `SQLiteMetadataStore`.
+///
+/// Start-up connects once and applies the schema (`PostgresMigrations`), so a wrong URL, an
+/// unreachable server or bad credentials refuse to start with the reason. After that a pool of
+/// connections serves the calls and reconnects by itself after a restart; a call the database does
+/// not answer within `requestDeadline` fails with `MetadataUnavailableError` instead of waiting.
+public final class PostgresMetadataStore: MetadataStore {
+    public let url: PostgresURL
+    /// How many finished executions are kept; older ones (and their output) are deleted.
+    public let retainedExecutions: Int
+    static let connectTimeout: Duration = .seconds(5)
+    static let requestDeadline: Duration = .seconds(5)
+    /// Concurrent appends to one session race for its next index; the loser tries again.
+    static let appendAttempts = 5
+
+    private let client: PostgresClient
+    private let running: Task<Void, Never>
+    private let logger: Logger
+
+    private init(url: PostgresURL, retainedExecutions: Int, logger: Logger) {
+        self.url = url
+        self.retainedExecutions = retainedExecutions
+        self.logger = logger
+        let client = PostgresClient(configuration: url.clientConfiguration(connectTimeout: Self.connectTimeout),
+                                    backgroundLogger: logger)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    deinit { running.cancel() }
+
+    /// Connects to `url`, applies the schema migrations it lacks and opens the pool. Throws
+    /// `MetadataUnavailableError` saying why when the database cannot be used.
+    public static func open(url: PostgresURL, retainedExecutions: Int = defaultRetainedExecutions,
+                            logger: Logger = Logger(label: "mcp-v8.postgres")) async throws -> PostgresMetadataStore {
+        try await migrate(url: url, logger: logger)
+        return PostgresMetadataStore(url: url, retainedExecutions: retainedExecutions, logger: logger)
+    }
+
+    /// Applies the migrations the database at `url` lacks, on a connection of its own; returns their versions.
+    @discardableResult
+    static func migrate(url: PostgresURL, logger: Logger) async throws -> [Int] {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(
+                configuration: try url.connectionConfiguration(connectTimeout: connectTimeout), id: 0, logger: logger)
+        } catch {
+            throw MetadataUnavailableError(description: "cannot connect to the metadata database \(url): \(reason(error))")
+        }
+        do {
+            let applied = try await PostgresMigrations.apply(on: connection, logger: logger)
+            try? await connection.close()
+            return applied
+        } catch {
+            try? await connection.close()
+            throw MetadataUnavailableError(description: "cannot prepare the schema of the metadata database \(url): "
+                + reason(error))
+        }
+    }
+
+    /// Stops the pool; calls after this fail.
+    public func close() { running.cancel() }
+
+    // ---- sessions ----
+
+    @discardableResult
+    public func append(session: String, in namespace: Namespace, inputHeap: String?, outputHeap: String?,
+                       code: String, at timestamp: Date) async throws -> Int {
+        let (namespace, session, code) = (bytes(namespace.key), bytes(session), bytes(code))
+        let seconds = timestamp.timeIntervalSince1970
+        return try await perform("log a session run") { client in
+            var attempt = 0
+            while true {
+                attempt += 1
+                do {
+                    let rows = try await client.query("""
+                        INSERT INTO session_runs (namespace, session, run_index, input_heap, output_heap, code, timestamp)
+                        SELECT \(namespace), \(session), COALESCE(MAX(run_index) + 1, 0), \(inputHeap), \(outputHeap),
+                               \(code), \(seconds)
+                        FROM session_runs WHERE namespace = \(namespace) AND session = \(session)
+                        RETURNING run_index
+                        """)
+                    for try await index in rows.decode(Int.self) { return index }
+                    return 0
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" && attempt < Self.appendAttempts {
+                    continue
+                }
+            }
+        }
+    }
+
+    public func sessions(in namespace: Namespace) async throws -> [String] {
+        let namespace = bytes(namespace.key)
+        return try await perform("list sessions") { client in
+            try await Self.texts(client.query(
+                "SELECT DISTINCT session FROM session_runs WHERE namespace = \(namespace) ORDER BY session"))
+        }
+    }
+
+    public func entries(session: String, in namespace: Namespace) async throws -> [SessionEntry] {
+        let (namespace, session) = (bytes(namespace.key), bytes(session))
+        return try await perform("read a session") { client in
+            var entries: [SessionEntry] = []
+            let rows = try await client.query("""
+                SELECT run_index, input_heap, output_heap, code, timestamp FROM session_runs
+                WHERE namespace = \(namespace) AND session = \(session) ORDER BY run_index
+                """)
+            for try await (index, input, output, code, seconds) in rows.decode((Int, String?, String?, ByteBuffer, Double).self) {
+                entries.append(SessionEntry(index: index, inputHeap: input, outputHeap: output, code: String(buffer: code),
+                                            timestamp: Date(timeIntervalSince1970: seconds)))
+            }
+            return entries
+        }
+    }
+
+    // ---- heap tags ----
+
+    public func tags(of heap: String, in namespace: Namespace) async throws -> [String: String] {
+        let namespace = bytes(namespace.key)
+        return try await perform("read heap tags") { client in
+            var tags: [String: String] = [:]
+            let rows = try await client.query(
+                "SELECT key, value FROM heap_tags WHERE namespace = \(namespace) AND heap = \(heap)")
+            for try await (key, value) in rows.decode((ByteBuffer, ByteBuffer).self) {
+                tags[String(buffer: key)] = String(buffer: value)
+            }
+            return tags
+        }
+    }
+
+    public func setTags(_ tags: [String: String], on heap: String, in namespace: Namespace) async throws {
+        guard !tags.isEmpty else { return }
+        let namespace = bytes(namespace.key)
+        let (keys, values) = (tags.keys.map(bytes), tags.values.map(bytes))
+        try await perform("set heap tags") { client in
+            _ = try await client.query("""
+                INSERT INTO heap_tags (namespace, heap, key, value)
+                SELECT \(namespace), \(heap), key, value FROM unnest(\(keys)::bytea[], \(values)::bytea[]) AS t(key, value)
+                ON CONFLICT (namespace, heap, key) DO UPDATE SET value = EXCLUDED.value
+                """)
+        }
+    }
+
+    public func deleteTags(_ keys: [String], from heap: String, in namespace: Namespace) async throws {
+        let (namespace, keys) = (bytes(namespace.key), keys.map(bytes))
+        try await perform("delete heap tags") { client in
+            _ = try await client.query("""
+                DELETE FROM heap_tags WHERE namespace = \(namespace) AND heap = \(heap) AND key = ANY(\(keys)::bytea[])
+                """)
+        }
+    }
+
+    public func heaps(taggedWith tags: [String: String], in namespace: Namespace) async throws -> [String] {
+        guard !tags.isEmpty else { return [] }
+        let namespace = bytes(namespace.key)
+        let (keys, values) = (tags.keys.map(bytes), tags.values.map(bytes))
+        return try await perform("query heaps by tags") { client in
+            // A heap has each key once, so carrying every tag is matching as many rows as there are tags.
+            var heaps: [String] = []
+            let rows = try await client.query("""
+                SELECT heap FROM heap_tags
+                WHERE namespace = \(namespace)
+                  AND (key, value) IN (SELECT * FROM unnest(\(keys)::bytea[], \(values)::bytea[]))
+                GROUP BY heap HAVING COUNT(*) = \(tags.count)
+                """)
+            for try await heap in rows.decode(String.self) { heaps.append(heap) }
+            return heaps.sorted()
+        }
+    }
+
+    // ---- heap owners ----
+
+    public func recordOwner(_ namespace: Namespace, of heap: String) async throws {
+        let namespace = bytes(namespace.key)
+        try await perform("record a heap's owner") { client in
+            _ = try await client.query("""
+                INSERT INTO heap_owners (heap, namespace) VALUES (\(heap), \(namespace)) ON CONFLICT DO NOTHING
+                """)
+        }
+    }
+
+    public func mayResume(_ heap: String, in namespace: Namespace) async throws -> Bool {
+        let namespace = bytes(namespace.key)
+        return try await perform("check a heap's owner") { client in
+            let rows = try await client.query("""
+                SELECT EXISTS (SELECT 1 FROM heap_owners WHERE heap = \(heap) AND namespace = \(namespace))
+                    OR (\(namespace) = ''::bytea AND NOT EXISTS (SELECT 1 FROM heap_owners WHERE heap = \(heap)))
+                """)
+            for try await allowed in rows.decode(Bool.self) { return allowed }
+            return false
+        }
+    }
+
+    // ---- finished executions ----
+
+    public func save(_ execution: StoredExecution, output: [String]) async throws {
+        let lines = output.map(bytes)
+        let (owner, error) = (bytes(execution.owner.key), execution.error.map(bytes))
+        let (started, completed) = (execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970)
+        let retained = retainedExecutions
+        try await perform("save an execution") { client in
+            try await client.withTransaction(logger: self.logger) { connection in
+                try await connection.query("""
+                    INSERT INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner)
+                    VALUES (\(execution.id), \(execution.status), \(execution.resultJSON), \(execution.heap), \(error),
+                            \(started), \(completed), \(owner))
+                    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result_json = EXCLUDED.result_json,
+                        heap = EXCLUDED.heap, error = EXCLUDED.error, started_at = EXCLUDED.started_at,
+                        completed_at = EXCLUDED.completed_at, owner = EXCLUDED.owner
+                    """, logger: self.logger)
+                if !lines.isEmpty {
+                    try await connection.query("""
+                        INSERT INTO execution_output (execution_id, line_index, text)
+                        SELECT \(execution.id), position - 1, line FROM unnest(\(lines)::bytea[]) WITH ORDINALITY AS t(line, position)
+                        ON CONFLICT (execution_id, line_index) DO UPDATE SET text = EXCLUDED.text
+                        """, logger: self.logger)
+                }
+                // Beyond the retention, the executions that completed first go, with their output.
+                try await connection.query("""
+                    WITH stale AS (
+                        DELETE FROM executions WHERE id IN (
+                            SELECT id FROM executions ORDER BY completed_at NULLS LAST
+                            LIMIT GREATEST((SELECT COUNT(*) FROM executions) - \(retained), 0))
+                        RETURNING id)
+                    DELETE FROM execution_output WHERE execution_id IN (SELECT id FROM stale)
+                    """, logger: self.logger)
+            }
+        }
+    }
+
+    public func execution(_ id: String) async throws -> StoredExecution? {
+        try await perform("read an execution") { client in
+            try await Self.executions(client.query("""
+                SELECT id, status, result_json, heap, error, started_at, completed_at, owner FROM executions WHERE id = \(id)
+                """)).first
+        }
+    }
+
+    public func executions() async throws -> [StoredExecution] {
+        try await perform("list executions") { client in
+            try await Self.executions(client.query("""
+                SELECT id, status, result_json, heap, error, started_at, completed_at, owner FROM executions
+                ORDER BY started_at
+                """))
+        }
+    }
+
+    public func outputLines(of id: String) async throws -> [String] {
+        try await perform("read an execution's output") { client in
+            try await Self.texts(client.query(
+                "SELECT text FROM execution_output WHERE execution_id = \(id) ORDER BY line_index"))
+        }
+    }
+
+    // ---- helpers ----
+
+    private static func executions(_ rows: PostgresRowSequence) async throws -> [StoredExecution] {
+        var executions: [StoredExecution] = []
+        for try await (id, status, result, heap, error, started, completed, owner) in rows.decode(
+            (String, String, String?, String?, ByteBuffer?, Double, Double?, ByteBuffer).self) {
+            executions.append(StoredExecution(
+                id: id, status: status, resultJSON: result, heap: heap, error: error.map { String(buffer: $0) },
+                startedAt: Date(timeIntervalSince1970: started),
+                completedAt: Date(timeIntervalSince1970: completed ?? started), owner: Namespace(key: String(buffer: owner))))
+        }
+        return executions
+    }
+
+    private static func texts(_ rows: PostgresRowSequence) async throws -> [String] {
+        var texts: [String] = []
+        for try await text in rows.decode(ByteBuffer.self) { texts.append(String(buffer: text)) }
+        return texts
+    }
+
+    /// Runs `body` against the pool, failing with `MetadataUnavailableError` (naming `what` and
+    /// why) when it fails or the database does not answer within `requestDeadline`.
+    private func perform<T: Sendable>(_ what: String,
+                                      _ body: @escaping @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        let client = client
+        do {
+            return try await withThrowingTaskGroup(of: T.self) { group in
+                group.addTask { try await body(client) }
+                group.addTask {
+                    try await Task.sleep(for: Self.requestDeadline)
+                    throw DeadlinePassed()
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch {
+            throw MetadataUnavailableError(description: "the metadata database \(url) could not \(what): \(Self.reason(error))")
+        }
+    }
+
+    private struct DeadlinePassed: Error, CustomStringConvertible {
+        var description: String { "it did not answer within \(PostgresMetadataStore.requestDeadline)" }
+    }
+
+    /// What went wrong, in words: postgres-nio's errors describe themselves only as "PSQLError" so
+    /// as not to leak data by accident; this names the kind, the server's message and the cause
+    /// (never a password: no error carries it).
+    static func reason(_ error: any Error) -> String {
+        guard let error = error as? PSQLError else { return "\(error)" }
+        var parts = ["\(error.code)"]
+        if let message = error.serverInfo?[.message] { parts.append(message) }
+        if let underlying = error.underlying { parts.append("\(underlying)") }
+        return parts.joined(separator: ": ")
+    }
+}
+
+/// User text as PostgreSQL stores it (BYTEA; see `PostgresMigrations`).
+private func bytes(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
