@@ -7,9 +7,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
-from conftest import (ENCODED_TRAVERSALS, file_server, raw_server, run, run_js, server, serving, start_fails,
+from conftest import (ENCODED_TRAVERSALS, file_server, http_server_process, raw_server, run, run_js, server, serving, start_fails,
                       write_tree)
 from opa_server import asked_by, opa_server
 
@@ -267,6 +268,30 @@ def test_a_module_is_fetched_once_then_served_from_the_disk_cache(binary, module
         assert module_server.hits[path] - before == 1
         assert any((tmp_path / "cache").rglob("*")), "the cache directory is empty"
     run(scenario())
+
+
+def test_a_plugins_own_log_lines_name_the_tenant_of_the_run(binary, module_server, tmp_path):
+    """Issue 18 item 4: a plugin's log line (here the modules plugin's warning about a cache it
+    cannot use, a file where a directory should be) names the tenant whose run it served."""
+    not_a_directory = tmp_path / "not-a-directory"
+    not_a_directory.write_text("")
+    policy = {"modules": {"policies": [{"url": rego_file(tmp_path, LOOPBACK_POLICY)}]}}
+    tenants = tmp_path / "tenants.json"
+    tenants.write_text(json.dumps({"tenants": {"acme": {
+        "policies": policy, "plugin_config": {"modules.cache_dir": str(not_a_directory)}}}}))
+    code = 'import { pascalCase } from "jsr:@luca/cases@1.0.0"; pascalCase("logged")'
+    with http_server_process("--stateless", "--http-port", "0", "--tenants", str(tenants), "--tenant", "acme",
+                             "--allow-external-modules", "--module-cdn-url", module_server,
+                             "--policies-json", json.dumps(policy)) as (url, _, log):
+        answer = httpx.post(f"{url}/api/exec", json={"code": code}, timeout=60).json()
+        assert answer.get("result") == "Logged", answer
+        deadline = time.monotonic() + 30
+        while not [line for line in (log.seek(0), log.read())[1].splitlines() if "cannot use the cache" in line]:
+            assert time.monotonic() < deadline, "no log line about the cache"
+            time.sleep(0.1)
+        log.seek(0)
+        warnings = [line for line in log.read().splitlines() if "cannot use the cache" in line]
+    assert warnings and all("tenant=acme" in line and "plugin=modules" in line for line in warnings), warnings
 
 
 def test_a_cached_redirect_is_judged_again_by_the_policy_of_the_day(binary, module_server, tmp_path):

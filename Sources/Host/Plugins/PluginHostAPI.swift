@@ -156,6 +156,15 @@ enum PluginHostAPI {
         Self.logger = logger
     }
 
+    /// The tenant of the run this worker is serving (nil between runs and without tenants), named
+    /// in plugins' log lines: `log` has no call argument, and a worker serves one run at a time.
+    static var runTenant: String? {
+        get { runTenantLock.withLock { runTenantValue } }
+        set { runTenantLock.withLock { runTenantValue = newValue } }
+    }
+    nonisolated(unsafe) private static var runTenantValue: String?
+    private static let runTenantLock = NSLock()
+
     nonisolated(unsafe) static let table: UnsafeMutablePointer<mcpv8_host_api> = {
         let table = UnsafeMutablePointer<mcpv8_host_api>.allocate(capacity: 1)
         table.initialize(to: mcpv8_host_api(
@@ -186,7 +195,8 @@ enum PluginHostAPI {
             },
             log: { name, level, message in
                 let text = Logger.Message(stringLiteral: message.map { String(cString: $0) } ?? "")
-                let metadata: Logger.Metadata = ["plugin": .string(name.map { String(cString: $0) } ?? "?")]
+                var metadata: Logger.Metadata = ["plugin": .string(name.map { String(cString: $0) } ?? "?")]
+                if let tenant = PluginHostAPI.runTenant { metadata["tenant"] = .string(tenant) }
                 switch level {
                 case MCPV8_LOG_DEBUG: PluginHostAPI.logger.debug(text, metadata: metadata)
                 case MCPV8_LOG_INFO: PluginHostAPI.logger.info(text, metadata: metadata)

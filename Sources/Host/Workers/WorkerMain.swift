@@ -263,7 +263,9 @@ final class JobExecutor: @unchecked Sendable {
 
         let batcher = OutputBatcher(jobID: job.jobID, events: events)
         capabilities?.beginRun(caller: job.caller)
+        PluginHostAPI.runTenant = job.caller.tenant
         let outcome = body(batcher.add)
+        PluginHostAPI.runTenant = nil
         capabilities?.endRun()
         batcher.flush()
 
