@@ -47,20 +47,13 @@ extension MCPV8Command {
                 throw ValidationError("--s3-bucket \(s3Bucket): \(error)")
             }
             guard let cacheDir else { return bucket }
-            try Self.prepareWritableDirectory(cacheDir, flag: "--cache-dir")
-            do {
-                return try CachedHeapStore(remote: bucket, directory: URL(fileURLWithPath: cacheDir),
-                                           maxBytes: cacheMaxBytes ?? Self.defaultCacheMaxBytes, logger: logger)
-            } catch {
-                throw ValidationError("--cache-dir \(cacheDir): \(error)")
+            return try Self.openStore(in: cacheDir, flag: "--cache-dir") { directory in
+                try CachedHeapStore(remote: bucket, directory: directory,
+                                    maxBytes: cacheMaxBytes ?? Self.defaultCacheMaxBytes, logger: logger)
             }
         }
-        let directory = directoryPath ?? Self.defaultHeapDirectory
-        try Self.prepareWritableDirectory(directory, flag: "--directory-path")
-        do {
-            return try DirectoryHeapStore(directory: URL(fileURLWithPath: directory))
-        } catch {
-            throw ValidationError("--directory-path \(directory): \(error)")
+        return try Self.openStore(in: directoryPath ?? Self.defaultHeapDirectory, flag: "--directory-path") { directory in
+            try DirectoryHeapStore(directory: directory)
         }
     }
 

@@ -329,12 +329,8 @@ public struct MCPV8Command: AsyncParsableCommand {
                 throw ValidationError("--database-url: \(error)")
             }
         }
-        let sessionDirectory = sessionDBPath ?? Self.defaultSessionDirectory
-        try Self.prepareWritableDirectory(sessionDirectory, flag: "--session-db-path")
-        do {
-            return try SQLiteMetadataStore(directory: URL(fileURLWithPath: sessionDirectory))
-        } catch {
-            throw ValidationError("--session-db-path \(sessionDirectory): \(error)")
+        return try Self.openStore(in: sessionDBPath ?? Self.defaultSessionDirectory, flag: "--session-db-path") {
+            directory in try SQLiteMetadataStore(directory: directory)
         }
     }
 

@@ -44,4 +44,15 @@ extension MCPV8Command {
         close(descriptor)
         unlink(probe)
     }
+
+    /// A store kept in the directory `flag` names: the directory prepared first, and an error
+    /// opening the store named by the flag and the path.
+    static func openStore<Store>(in directory: String, flag: String, _ open: (URL) throws -> Store) throws -> Store {
+        try prepareWritableDirectory(directory, flag: flag)
+        do {
+            return try open(URL(fileURLWithPath: directory))
+        } catch {
+            throw ValidationError("\(flag) \(directory): \(error)")
+        }
+    }
 }
