@@ -222,6 +222,20 @@ def test_the_loader_refuses_broken_plugins_naming_the_file_and_the_reason(kv_plu
     assert "its global 'kv' is already claimed by" in stderr
 
 
+def left_in_session(pid: int) -> list[int]:
+    """The processes still in the session `pid` led (started with start_new_session): the server's
+    children and theirs, even once they are orphaned."""
+    children = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[3]) == pid:
+                    children.append(int(entry))
+        except OSError:
+            continue
+    return children
+
+
 def test_a_plugin_whose_entry_crashes_is_refused_and_the_server_stops_cleanly(kv_plugin, tmp_path, monkeypatch):
     """Plugins are checked at start-up in a child process: an entry that crashes kills only that
     child, and the server names the plugin and the signal, exits 64 and leaves no process behind.
@@ -241,19 +255,23 @@ def test_a_plugin_whose_entry_crashes_is_refused_and_the_server_stops_cleanly(kv
     assert server_process.returncode == 64, stderr
     assert f"plugin {crashing} refused: its entry crashed (signal 11)" in stderr
     assert stdout == ""
-    left = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[3]) == server_process.pid:
-                    left.append(int(entry))
-        except OSError:
-            continue
-    assert left == []
+    assert left_in_session(server_process.pid) == []
     # Without a policy for its category the server cannot know what it is without calling its
     # entry, so it is refused all the same: the operator asked for it with --plugin.
     stderr = start_fails("--plugin", str(crashing))
     assert f"plugin {crashing} refused: its entry crashed (signal 11)" in stderr
+
+
+def test_a_plugin_whose_entry_never_returns_is_refused_and_the_server_stops(tmp_path):
+    """A plugin entry that hangs used to hang the server's start with it: the check child is
+    killed after 10 s and the server names the plugin, exits 64 and leaves no process behind."""
+    hanging = build_plugin(tmp_path / "hanging.so", KV_SOURCE, "-DKV_HANG_ENTRY", '-DKV_CATEGORY="kv_hang"')
+    server_process = subprocess.Popen([BINARY, "--stateless", "--plugin", str(hanging)], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    stdout, stderr = server_process.communicate(timeout=60)
+    assert server_process.returncode == 64, stderr
+    assert f"plugin {hanging} refused: its entry did not return within 10" in stderr
+    assert stdout == "" and left_in_session(server_process.pid) == []
 
 
 def test_policy_configuration_errors_stop_the_server_with_what_is_wrong(kv_plugin, tmp_path):

@@ -18,8 +18,9 @@ enum PluginCheck {
     /// Server side: loads `paths` with `settings` in a child started from `executable` and returns
     /// what each plugin is, or throws the first refusal (a crashing entry among them).
     static func describe(_ paths: [String], settings: [String: [String: String]], logLevel: String,
-                         executable: String) throws -> [String: PluginDescription] {
+                         executable: String, timeout: Duration = .seconds(10)) throws -> [String: PluginDescription] {
         let child = try WorkerRole.spawn(executable: executable, arguments: ["--worker"])
+        let watchdog = CheckWatchdog(pid: child.pid, timeout: timeout)
         var set = CapabilityConfiguration()
         set.pluginPaths = paths
         set.pluginSettings = settings
@@ -44,9 +45,14 @@ enum PluginCheck {
             }
         }
         close(child.eventFD)
+        let timedOut = watchdog.finish()
         _ = kill(child.pid, SIGKILL)  // not reaped yet, so still the child: it must not outlive a frame it garbled
         let exit = WorkerRole.waitForExit(child.pid)
         if let refusal { throw PluginError(refusal) }
+        if let entered, timedOut {
+            throw PluginError("plugin \(entered) refused: its entry did not return within \(timeout) (a plugin's "
+                              + "entry must only set itself up)")
+        }
         if let entered {
             if let signal = exit.signal {
                 throw PluginError("plugin \(entered) refused: its entry crashed (signal \(signal))")
@@ -83,5 +89,36 @@ enum PluginCheck {
         }
         // Without running exit handlers: the plugins' threads may still be going.
         _exit(0)
+    }
+}
+
+/// Kills the check child when it has not finished within its time, so a plugin entry that never
+/// returns refuses that plugin instead of hanging the server's start. Kills only before `finish`,
+/// while the child is not yet reaped and its pid still its own.
+private final class CheckWatchdog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var finished = false
+    private var fired = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(pid: pid_t, timeout: Duration) {
+        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        Thread.detachNewThread { [self] in
+            guard done.wait(timeout: .now() + .milliseconds(milliseconds)) == .timedOut else { return }
+            lock.withLock {
+                guard !finished else { return }
+                fired = true
+                _ = kill(pid, SIGKILL)
+            }
+        }
+    }
+
+    /// Ends the watch; true when the child was killed for taking too long.
+    func finish() -> Bool {
+        lock.withLock {
+            finished = true
+            done.signal()
+            return fired
+        }
     }
 }

@@ -10,7 +10,8 @@
  * "key" and values travel as bytes: no JSON parser needed.
  *
  * Variants for the loader's refusals: -DKV_ABI_MAJOR=N, -DKV_FAIL_INIT, -DKV_CATEGORY='"x"',
- * -DKV_DESCRIPTOR_SIZE=N, -DKV_CRASH_ENTRY (its entry dereferences NULL), -DKV_USAGE='"..."'.
+ * -DKV_DESCRIPTOR_SIZE=N, -DKV_CRASH_ENTRY (its entry dereferences NULL), -DKV_HANG_ENTRY (its entry
+ * never returns), -DKV_USAGE='"..."'.
  * For the ABI's promise across minor versions: built with -I the 1.0 header (old plugin, newer
  * host), and -DKV_NEWER_MINOR (a plugin of a later minor, which appended a field to the
  * descriptor and to each operation that this host does not know and must step over).
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mcpv8_capability.h"
 
@@ -232,6 +234,9 @@ const mcpv8_plugin *mcpv8_plugin_entry(const mcpv8_host_api *api, char *error, s
 #ifdef KV_CRASH_ENTRY
   volatile int *nowhere = NULL;
   *nowhere = 1;
+#endif
+#ifdef KV_HANG_ENTRY
+  for (;;) pause();
 #endif
   char *setting = host->KV_CONFIG("kv", "capacity");
   if (setting) {
