@@ -1,4 +1,5 @@
 import Foundation
+import HostSupport
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -102,9 +103,8 @@ private final class CheckWatchdog: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
 
     init(pid: pid_t, timeout: Duration) {
-        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
         Thread.detachNewThread { [self] in
-            guard done.wait(timeout: .now() + .milliseconds(milliseconds)) == .timedOut else { return }
+            guard done.wait(timeout: .now() + .milliseconds(timeout.milliseconds)) == .timedOut else { return }
             lock.withLock {
                 guard !finished else { return }
                 fired = true
