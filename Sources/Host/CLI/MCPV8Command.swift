@@ -45,6 +45,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "Keep sessions, heap tags and owners, and finished executions in PostgreSQL instead of SQLite, shared by every node naming the same database: postgres://user[:password]@host[:port]/database[?sslmode=disable|prefer|require|verify-full].")
     var databaseURL: String?
 
+    @Option(name: .customLong("node-name"),
+            help: "This node's name among the nodes sharing one --database-url: it starts the ids of the MCP sessions it opens (for a load balancer's routing, docs/deploy/cluster.md) and names the node in executions it leaves behind. Letters, digits and '-' (default: the host name).")
+    var nodeName: String?
+
     @Option(name: .customLong("inline-wait-ms"),
             help: "Stateful mode: how long run_js waits for a run to end and answer inline, in ms (0-60000; 0: only the execution_id). A call may set inline_wait_ms.")
     var inlineWaitMilliseconds = 2000
@@ -315,6 +319,9 @@ public struct MCPV8Command: AsyncParsableCommand {
                 throw ValidationError("--session-db-path and --database-url conflict: the metadata is in one of them.")
             }
             do { _ = try PostgresURL(databaseURL) } catch { throw ValidationError(error.description) }
+        }
+        if let nodeName {
+            do { _ = try NodeName(validating: nodeName) } catch { throw ValidationError(error.description) }
         }
         try validateTenantFlags()
     }

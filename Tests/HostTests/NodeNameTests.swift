@@ -1,0 +1,24 @@
+import Host
+import XCTest
+
+final class NodeNameTests: XCTestCase {
+    func testADNSLabelIsANodeName() throws {
+        XCTAssertEqual(try NodeName(validating: "node-1").description, "node-1")
+        XCTAssertEqual(try NodeName(validating: String(repeating: "a", count: 63)).description.count, 63)
+    }
+
+    func testAnythingElseIsRefusedNamingWhatIsAllowed() {
+        for bad in ["", "-a", "a-", "a.b", "a b", "nöde", "a/b", String(repeating: "a", count: 64)] {
+            XCTAssertThrowsError(try NodeName(validating: bad), bad) { error in
+                let message = "\(error)"
+                XCTAssertTrue(message.contains("letters, digits and '-'"), message)
+                XCTAssertTrue(message.contains("got '\(bad)'"), message)
+            }
+        }
+    }
+
+    func testTheHostsNameMakesAValidDefault() throws {
+        let name = NodeName.ofThisHost().description
+        XCTAssertEqual(try NodeName(validating: name).description, name)
+    }
+}
