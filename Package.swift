@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         .target(
@@ -87,6 +88,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Metadata in PostgreSQL (--database-url).
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // --config files in TOML.
+                .product(name: "TOMLKit", package: "TOMLKit"),
                 // The bridge's connections, for the host's runjs__<server>__<tool> tools.
                 "MCPBridge",
             ]
