@@ -39,6 +39,17 @@ final class LayeredConfigurationTests: XCTestCase {
         XCTAssertEqual(FlagCatalog.mcpV8.entry(named: "execution-timeout")?.defaultText, "30")
     }
 
+    func testEveryFlagIsReachableFromAVariableAndAFileKey() throws {
+        for entry in FlagCatalog.mcpV8.entries {
+            let text = entry.kind == .flag ? "true" : "v"
+            let file: ConfigValue = entry.kind == .flag ? .bool(true) : .string("v")
+            for layered in [try layers([], environment: [entry.variable: text]), try layers([], file: [entry.key: file])] {
+                let expected = entry.kind == .flag ? ["--\(entry.name)"] : ["--\(entry.name)", "v"]
+                XCTAssertEqual(Array(layered.arguments.prefix(expected.count)), expected, entry.name)
+            }
+        }
+    }
+
     func testTheCommandLineWinsOverTheEnvironmentWhichWinsOverTheFile() throws {
         let file: [String: ConfigValue] = ["http_port": .integer(1), "execution_timeout": .integer(2), "heap_memory_max": .integer(3)]
         let environment = ["MCP_V8_HTTP_PORT": "10", "MCP_V8_EXECUTION_TIMEOUT": "20"]
