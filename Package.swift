@@ -68,11 +68,14 @@ let package = Package(
         // One signed S3 request through libcurl (curl_easy_setopt is variadic, which Swift cannot call),
         // for the S3 heap store; SHA-256 of the bodies from OpenSSL's libcrypto.
         .target(name: "CS3Curl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
+        // README and docs/*.md compiled in with #embed, for the docs:// resources.
+        .target(name: "CDocs", cSettings: [.unsafeFlags(["--embed-dir=\(packageDirectory)", "-Wno-c23-extensions"])]),
         .target(
             name: "Host",
             dependencies: [
                 "CV8",
                 "CS3Curl",
+                "CDocs",
                 "CapabilityABI",
                 "HostSupport",
                 .product(name: "MCP", package: "swift-sdk"),

@@ -110,6 +110,12 @@ public struct HTTPService: Sendable {
             Response(status: .ok, headers: [.contentType: HTTPMessages.jsonContentType],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
         }
+        router.get("/llms.txt") { _, context in
+            let offer = setup.offer(context.namespace)
+            return Response(status: .ok, headers: [.contentType: "text/markdown; charset=utf-8"], body: .init(
+                byteBuffer: ByteBuffer(string: DocumentationResources.llmsText(instructions: offer.instructions,
+                                                                               tools: setup.tools(offer)))))
+        }
         RESTRoutes(setup: setup, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             .register(on: router)
 
