@@ -102,6 +102,17 @@ def test_an_mcp_session_stays_on_the_node_its_id_names(nodes):
     assert upstreams_of(nodes, second_id) == {second_node.url.removeprefix("http://")}
 
 
+def test_legacy_sse_messages_go_to_the_node_their_session_id_names(nodes):
+    # These nodes serve Streamable HTTP, so /message is not found; nginx's choice of node is the point.
+    session = f"node-2.{'0' * 8}-0000-4000-8000-{'0' * 12}"
+    for _ in range(3):
+        sent = httpx.post(f"{nodes.url}/message", params={"sessionId": session}, json={}, timeout=30)
+        assert sent.status_code == 404, sent.text
+    routed = re.findall(rf'"POST /message\?sessionId={session} HTTP/1.1" 404 \d+ \S+ upstream=(\S+)',
+                        nodes.access_log())
+    assert routed == [nodes.nodes[1].url.removeprefix("http://")] * 3, routed
+
+
 def test_legacy_sse_session_ids_start_with_the_node_name(binary):
     with http_server("--sse-port", "0", "--stateless", "--node-name", "sse-node-7") as url:
         with httpx.stream("GET", f"{url}/sse", timeout=30) as events:
