@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -87,6 +86,7 @@ class Cluster:
     bucket: str | None = None
     nginx: subprocess.Popen | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    """What a further node needs to reach the bucket (the AWS variables)."""
 
     def kill(self, index: int):
         """kill -9 of node `index`, as a crash would."""
@@ -126,11 +126,12 @@ def start_nginx(folder: Path, ports: list[int]) -> tuple[subprocess.Popen, str]:
             time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen, sig=signal.SIGTERM, seconds=15):
+def stop(process: subprocess.Popen):
+    """SIGTERM (a node drains, nginx closes at once), SIGKILL after 15 s."""
     if process.poll() is None:
-        process.send_signal(sig)
+        process.terminate()
         try:
-            process.wait(timeout=seconds)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -181,6 +182,6 @@ def cluster(nodes: int = 3, *, stateless: bool = False, postgres=None, database_
             with open(log_path) as log:
                 members.append(Node(name, f"http://127.0.0.1:{listening_port(process, log)}", process, log_path))
         nginx, url = start_nginx(folder / "nginx", [int(node.url.rsplit(":", 1)[1]) for node in members])
-        cleanup.callback(stop, nginx, signal.SIGQUIT)
+        cleanup.callback(stop, nginx)
         yield Cluster(url=url, nodes=members, folder=folder, database_url=database_url, bucket=bucket, nginx=nginx,
-                      environment={key: environment[key] for key in (s3.environment() if s3 else {})})
+                      environment=s3.environment() if s3 else {})
