@@ -208,8 +208,9 @@ def initialize_raw(url: str) -> str:
 
 def test_a_killed_node_leaves_the_others_serving_new_sessions(nodes):
     victim = nodes.nodes[2]
-    orphaned = next(session for session in (initialize_raw(nodes.url) for _ in range(6))
-                    if session.startswith(f"{victim.name}."))
+    opened = [initialize_raw(nodes.url) for _ in range(6)]
+    orphaned = next((session for session in opened if session.startswith(f"{victim.name}.")), None)
+    assert orphaned, f"no session id of six names {victim.name}: {opened}"
     nodes.kill(2)
 
     # Its sessions are gone: the client is told to open a new one (404 makes MCP clients do so).
