@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from conftest import BINARY, listening_port
+from conftest import BINARY, listening_port, terminate
 
 NGINX_CONF = Path(__file__).resolve().parents[2] / "docs/deploy/nginx.conf"
 # A line of nginx.conf that names an example node: `node-K`, `mcpv8_node_K` or its address.
@@ -126,17 +126,6 @@ def start_nginx(folder: Path, ports: list[int]) -> tuple[subprocess.Popen, str]:
             time.sleep(0.05)
 
 
-def stop(process: subprocess.Popen):
-    """SIGTERM (a node drains, nginx closes at once), SIGKILL after 15 s."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextlib.contextmanager
 def cluster(nodes: int = 3, *, stateless: bool = False, postgres=None, database_url: str | None = None, s3=None,
             bucket: str | None = None, node_args: tuple[str, ...] = (), folder: Path | None = None,
@@ -175,13 +164,13 @@ def cluster(nodes: int = 3, *, stateless: bool = False, postgres=None, database_
                 process = subprocess.Popen([binary, "--http-port", "0", "--node-name", name, *store_args, *cache,
                                             *node_args], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                            stderr=log, env=environment)
-            cleanup.callback(stop, process)
+            cleanup.callback(terminate, process)
             started.append((name, process, log_path))
         members = []
         for name, process, log_path in started:
             with open(log_path) as log:
                 members.append(Node(name, f"http://127.0.0.1:{listening_port(process, log)}", process, log_path))
         nginx, url = start_nginx(folder / "nginx", [int(node.url.rsplit(":", 1)[1]) for node in members])
-        cleanup.callback(stop, nginx)
+        cleanup.callback(terminate, nginx)
         yield Cluster(url=url, nodes=members, folder=folder, database_url=database_url, bucket=bucket, nginx=nginx,
                       environment=s3.environment() if s3 else {})
