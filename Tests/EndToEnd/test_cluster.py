@@ -4,6 +4,8 @@ session stays on the node its id names, the nodes started at once migrate the da
 PostgreSQL restart under load fails calls clearly and loses nothing, and a node killed with -9
 leaves the others serving. One cluster for the module; the node kill comes last."""
 import re
+import shutil
+import subprocess
 import threading
 import time
 
@@ -12,7 +14,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from cluster import cluster, node_name
+from cluster import NGINX_CONF, cluster, node_name
 from conftest import call, http_server, run, run_js
 
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
@@ -111,6 +113,15 @@ def test_legacy_sse_messages_go_to_the_node_their_session_id_names(nodes):
     routed = re.findall(rf'"POST /message\?sessionId={session} HTTP/1.1" 404 \d+ \S+ upstream=(\S+)',
                         nodes.access_log())
     assert routed == [nodes.nodes[1].url.removeprefix("http://")] * 3, routed
+
+
+def test_the_shipped_nginx_conf_is_valid_as_it_is(tmp_path):
+    # The tests run it with their ports put in; its example nodes must be a working file too.
+    for folder in ("logs", "temp"):  # as docs/deploy/cluster.md makes them
+        (tmp_path / folder).mkdir()
+    checked = subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-t", "-p", str(tmp_path), "-e",
+                              "logs/error.log", "-c", str(NGINX_CONF)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "test is successful" in checked.stderr, checked.stderr
 
 
 def test_legacy_sse_session_ids_start_with_the_node_name(binary):
