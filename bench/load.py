@@ -1,11 +1,16 @@
 """make bench, HTTP part: constant request rates against POST /api/exec, shaped like the seeds' table.
 
 For each topology (a Node `http` + `vm.runInNewContext` server as the baseline, mcp-v8 stateless,
-mcp-v8 stateful) and each target rate, requests of trivial code are started on a fixed schedule for
-a fixed duration, and the run reports the achieved rate (answers of any status per second),
-average/p95/p99 latency, success rate, dropped requests (those that could not start on schedule)
-and the server's CPU time per answer, host and workers apart. Writes bench/results/load.md (the
-tables), load-p95.png (p95 against rate) and load.json (raw numbers).
+mcp-v8 stateful with the local directory + SQLite, mcp-v8 stateful with S3 + PostgreSQL) and each
+target rate, requests of trivial code are started on a fixed schedule for a fixed duration, and the
+run reports the achieved rate (answers of any status per second), average/p95/p99 latency, success
+rate, dropped requests (those that could not start on schedule) and the server's CPU time per
+answer, host and workers apart, and apart again the CPU of the shared stores a topology uses
+(SeaweedFS as S3 and PostgreSQL, started once for the run by stores.py, a new bucket and database
+for each topology). All the topologies' servers run side by side (an idle one costs nothing), and
+each rate is measured on every topology in turn, in an order that alternates from rate to rate, so
+that a drift of the machine's other load falls on all of them alike. Writes bench/results/load.md
+(the tables), load-p95.png (p95 against rate) and load.json (raw numbers).
 
 The generator is open-loop, here rather than Debian's `hey`: hey's workers each tick at the same
 instant (c requests in one burst every 1/q s, not a steady rate), a worker whose request is slow
@@ -19,6 +24,7 @@ Success is checked on each body: HTTP 200 with result 2 (stateless, Node) or sta
 """
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -31,11 +37,12 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from procfs import cpu_seconds, process_tree
+from stores import SharedStores
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -45,11 +52,17 @@ BODY = json.dumps({"code": "1+1"}).encode()
 MAX_CONNECTIONS = 256
 # How long the in-flight requests may take to finish once the schedule is over.
 GRACE_SECONDS = 10
+# How long a server may take to finish what the previous point left running, before the next point.
+SETTLE_SECONDS = 30
 WARM_UP_RATE, WARM_UP_SECONDS = 100, 3
 # A rate is held when every request went out on schedule and this share of them succeeded.
 HELD_SUCCESS_PERCENT = 99.0
 # The issue's goals on 2 cores: (topology, rate, p95 ms).
 GOALS = [("mcp-v8-stateless", 1000, 10.0), ("mcp-v8-stateful", 200, 50.0)]
+# What the shared stores cost: (the topology with them, the same mode on one node's local stores).
+# The issue aims for S3 + PostgreSQL within 15% of the local stores' stateful capacity.
+AGAINST_LOCAL = [("mcp-v8-s3-postgres-stateful", "mcp-v8-stateful")]
+CAPACITY_AIM = 0.85
 
 
 @dataclass
@@ -57,6 +70,37 @@ class Topology:
     name: str
     command: list[str]
     succeeded: Callable[[dict], bool]
+    environment: dict[str, str] = field(default_factory=dict)
+    # CPU seconds used so far by each shared process the topology uses besides its server(s).
+    services_cpu: Callable[[], dict[str, float]] = dict
+
+
+def node_vm(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
+    return Topology("node-vm", [node, str(ROOT / "bench/node_exec_server.js"), "0"], stateless_ok)
+
+
+def stateless(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
+    return Topology("mcp-v8-stateless", [binary, "--stateless", "--http-port", "0"], stateless_ok)
+
+
+def stateful_local(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
+    """Heaps in a directory, metadata in SQLite: one node's own disk."""
+    return Topology("mcp-v8-stateful", [binary, "--http-port", "0", "--directory-path", str(state / "heaps"),
+                                        "--session-db-path", str(state / "sessions")], stateful_ok)
+
+
+def stateful_shared(binary: str, node: str, state: Path, stores: SharedStores) -> Topology:
+    """Heaps in S3 behind a local write-through cache, metadata in PostgreSQL: what nodes share."""
+    return Topology("mcp-v8-s3-postgres-stateful",
+                    [binary, "--http-port", "0", "--s3-bucket", stores.new_bucket(), "--cache-dir", str(state / "cache"),
+                     "--database-url", stores.new_database()],
+                    stateful_ok, environment=stores.environment(), services_cpu=stores.cpu_seconds)
+
+
+# Each topology's name and how to make it (the mcp-v8 binary, node, a folder of its own, the shared stores).
+TOPOLOGIES = {"node-vm": node_vm, "mcp-v8-stateless": stateless, "mcp-v8-stateful": stateful_local,
+              "mcp-v8-s3-postgres-stateful": stateful_shared}
+NEED_STORES = {"mcp-v8-s3-postgres-stateful"}
 
 
 def stateless_ok(body: dict) -> bool:
@@ -71,10 +115,11 @@ class Server:
     """A server process on a free port; its stderr goes to a file (a pipe nobody reads would fill
     and stall it) where the port is read from the `listening on` line."""
 
-    def __init__(self, command: list[str], log_path: Path):
+    def __init__(self, command: list[str], log_path: Path, environment: dict[str, str] | None = None):
         self.log_path = log_path
         with open(log_path, "wb") as log:
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                            env={**os.environ, **(environment or {})})
         deadline = time.monotonic() + 30
         while not (match := LISTENING.search(log_path.read_text(errors="replace"))):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -269,33 +314,69 @@ class ConstantRate:
         }
 
 
-def measure(topology: Topology, rates: list[int], duration: float, workdir: Path) -> list[dict]:
-    server = Server(topology.command, workdir / f"{topology.name}.log")
-    try:
-        check_answer(server.port, topology)
-        print(f"{topology.name}: warming up ({WARM_UP_RATE}/s for {WARM_UP_SECONDS} s)", file=sys.stderr)
-        load = ConstantRate(server.port, topology.succeeded)
-        asyncio.run(load.run(WARM_UP_RATE, WARM_UP_SECONDS))
+def measure(topologies: list[Topology], rates: list[int], duration: float, workdir: Path) -> list[dict]:
+    """Starts every topology's server, warms each up, then measures each rate on all of them in turn
+    (forwards at one rate, backwards at the next)."""
+    with contextlib.ExitStack() as running:
+        servers = {}
+        for topology in topologies:
+            print(f"{topology.name}: starting", file=sys.stderr)
+            servers[topology.name] = Server(topology.command, workdir / f"{topology.name}.log", topology.environment)
+            running.callback(servers[topology.name].stop)
+            check_answer(servers[topology.name].port, topology)
+        loads = {}
+        for topology in topologies:
+            print(f"{topology.name}: warming up ({WARM_UP_RATE}/s for {WARM_UP_SECONDS} s)", file=sys.stderr)
+            loads[topology.name] = ConstantRate(servers[topology.name].port, topology.succeeded)
+            asyncio.run(loads[topology.name].run(WARM_UP_RATE, WARM_UP_SECONDS))
         points = []
-        for rate in rates:
-            time.sleep(1)  # the previous point's leftovers (stateful runs answered 202) settle
-            host_before, workers_before = server.cpu_seconds()
-            point = asyncio.run(load.run(rate, duration))
-            host_after, workers_after = server.cpu_seconds()
-            point["topology"] = topology.name
-            # Where the server's CPU went, per answer: what bounds the rate 2 cores can sustain.
-            answered = max(point["answered"], 1)
-            point["host_cpu_ms_per_answer"] = 1000 * (host_after - host_before) / answered
-            point["workers_cpu_ms_per_answer"] = 1000 * max(0.0, workers_after - workers_before) / answered
-            points.append(point)
-            print(f"{topology.name} {rate}/s: {point['achieved_rate']:.0f}/s, p95 {fmt(point['p95_ms'])} ms, "
-                  f"success {point['success_percent']:.1f}%, dropped {point['dropped']}, "
-                  f"generator CPU {point['generator_cpu_percent']:.0f}%", file=sys.stderr)
-        if server.process.poll() is not None:
-            raise RuntimeError(f"{topology.name} exited during the run:\n{server.log_tail()}")
-        return points
-    finally:
-        server.stop()
+        for index, rate in enumerate(rates):
+            for topology in topologies if index % 2 == 0 else topologies[::-1]:
+                points.append(measure_point(topology, servers[topology.name], loads[topology.name], rate, duration))
+        for topology in topologies:
+            if servers[topology.name].process.poll() is not None:
+                raise RuntimeError(f"{topology.name} exited during the run:\n{servers[topology.name].log_tail()}")
+    order = [t.name for t in topologies]
+    return sorted(points, key=lambda p: (order.index(p["topology"]), p["target_rate"]))
+
+
+def measure_point(topology: Topology, server: Server, load: "ConstantRate", rate: int, duration: float) -> dict:
+    settle(server.port)
+    host_before, workers_before = server.cpu_seconds()
+    services_before = topology.services_cpu()
+    point = asyncio.run(load.run(rate, duration))
+    host_after, workers_after = server.cpu_seconds()
+    services_after = topology.services_cpu()
+    point["topology"] = topology.name
+    # Where the CPU went, per answer: what bounds the rate 2 cores can sustain.
+    answered = max(point["answered"], 1)
+    point["host_cpu_ms_per_answer"] = 1000 * (host_after - host_before) / answered
+    point["workers_cpu_ms_per_answer"] = 1000 * max(0.0, workers_after - workers_before) / answered
+    point["services_cpu_ms_per_answer"] = {name: 1000 * max(0.0, services_after[name] - before) / answered
+                                           for name, before in services_before.items()}
+    print(f"{topology.name} {rate}/s: {point['achieved_rate']:.0f}/s, p95 {fmt(point['p95_ms'])} ms, "
+          f"success {point['success_percent']:.1f}%, dropped {point['dropped']}, "
+          f"generator CPU {point['generator_cpu_percent']:.0f}%", file=sys.stderr)
+    return point
+
+
+def settle(port: int) -> None:
+    """Waits until the previous point's leftovers (stateful runs answered 202 go on running, and
+    queued ones wait) are done: mcp-v8's /metrics shows no queued and no busy worker, for at most
+    SETTLE_SECONDS. Node's server has no /metrics and keeps nothing running: a second is enough."""
+    time.sleep(1)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                metrics = response.read().decode()
+        except urllib.error.HTTPError:
+            return
+        busy = sum(float(value) for name, value in re.findall(r"^(mcpv8_queue_depth|mcpv8_busy_workers)\S* (\S+)$",
+                                                                    metrics, re.MULTILINE))
+        if busy == 0:
+            return
+        time.sleep(0.2)
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -340,19 +421,56 @@ def markdown(points: list[dict], duration: float, node_version: str) -> str:
             met = p["held"] and p["p95_ms"] is not None and p["p95_ms"] <= limit
             lines.append(f"- {name} holds {rate}/s with p95 ≤ {limit:g} ms: {'met' if met else 'NOT met'} "
                          f"(p95 {fmt(p['p95_ms'])} ms, success {p['success_percent']:.1f}%, dropped {p['dropped']})")
+    services = list(dict.fromkeys(name for p in points for name in p["services_cpu_ms_per_answer"]))
     lines += ["", "Server CPU per answered request (from /proc: the server process, and its worker processes for "
-              "mcp-v8), and the rate that CPU allows on this machine's cores if nothing else ran:", "",
-              "| Topology | Target Rate | Host CPU (ms) | Workers CPU (ms) | Rate the CPU allows |",
-              "| --- | --- | --- | --- | --- |"]
+              "mcp-v8" + (f"; apart, the shared stores' processes: {', '.join(services)}" if services else "")
+              + "), and the rate that CPU allows on this machine's cores if nothing else ran:", "",
+              "| Topology | Target Rate | Host CPU (ms) | Workers CPU (ms) | "
+              + "".join(f"{name} CPU (ms) | " for name in services) + "Rate the CPU allows |",
+              "| --- | --- | --- | --- | " + "--- | " * len(services) + "--- |"]
     for p in points:
-        total = p["host_cpu_ms_per_answer"] + p["workers_cpu_ms_per_answer"]
+        own = p["services_cpu_ms_per_answer"]
+        total = p["host_cpu_ms_per_answer"] + p["workers_cpu_ms_per_answer"] + sum(own.values())
         allowed = f"{os.cpu_count() * 1000 / total:.0f}/s" if total > 0 else "n/a"
         lines.append(f"| {p['topology']} | {p['target_rate']}/s | {p['host_cpu_ms_per_answer']:.2f} | "
-                     f"{p['workers_cpu_ms_per_answer']:.2f} | {allowed} |")
+                     f"{p['workers_cpu_ms_per_answer']:.2f} | "
+                     + "".join(f"{own[name]:.2f} | " if name in own else "— | " for name in services) + f"{allowed} |")
+    lines += against_local(points)
     lines += ["", f"The generator (one Python process) used at most "
               f"{max(p['generator_cpu_percent'] for p in points):.0f}% of a core.",
               "", "![p95 latency against target rate](load-p95.png)", ""]
     return "\n".join(lines)
+
+
+def capacity(points: list[dict], name: str) -> dict | None:
+    """A topology's capacity in this run: the highest rate it achieved at any target (past its
+    saturation every target achieves about the same), and the rate its CPU per answer allows there."""
+    mine = [p for p in points if p["topology"] == name]
+    if not mine:
+        return None
+    best = max(mine, key=lambda p: p["achieved_rate"])
+    cpu = best["host_cpu_ms_per_answer"] + best["workers_cpu_ms_per_answer"] + sum(best["services_cpu_ms_per_answer"].values())
+    return {"achieved": best["achieved_rate"], "target": best["target_rate"],
+            "cpu_allows": os.cpu_count() * 1000 / cpu if cpu > 0 else None}
+
+
+def against_local(points: list[dict]) -> list[str]:
+    pairs = [(shared, local, capacity(points, shared), capacity(points, local)) for shared, local in AGAINST_LOCAL]
+    pairs = [pair for pair in pairs if pair[2] and pair[3]]
+    if not pairs:
+        return []
+    lines = ["", f"What the shared stores cost: capacity (the highest rate achieved at any target) against the same "
+             f"mode on the local directory + SQLite in this run; the aim is a ratio of at least {CAPACITY_AIM:g}. "
+             "The CPU columns count the stores' processes too.", "",
+             "| Topology | against | capacity | local capacity | ratio | rate its CPU allows | local | ratio |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for shared, local, mine, theirs in pairs:
+        cpu_ratio = (f"{mine['cpu_allows'] / theirs['cpu_allows']:.2f}"
+                     if mine["cpu_allows"] and theirs["cpu_allows"] else "n/a")
+        lines.append(f"| {shared} | {local} | {mine['achieved']:.1f}/s (at {mine['target']}/s) | "
+                     f"{theirs['achieved']:.1f}/s (at {theirs['target']}/s) | {mine['achieved'] / theirs['achieved']:.2f} | "
+                     f"{fmt(mine['cpu_allows'], 0)}/s | {fmt(theirs['cpu_allows'], 0)}/s | {cpu_ratio} |")
+    return lines
 
 
 def plot(points: list[dict], path: Path) -> None:
@@ -392,7 +510,7 @@ def main() -> None:
     parser.add_argument("--binary", help="the mcp-v8 binary (needed unless only node-vm runs)")
     parser.add_argument("--duration", type=float, default=10, help="seconds per rate (default 10)")
     parser.add_argument("--rates", default="100,200,500,1000", help="requests per second, comma-separated")
-    parser.add_argument("--topologies", default="node-vm,mcp-v8-stateless,mcp-v8-stateful")
+    parser.add_argument("--topologies", default=",".join(TOPOLOGIES))
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -405,18 +523,14 @@ def main() -> None:
         sys.exit(f"load.py: --binary must name the mcp-v8 executable (got {args.binary!r})")
     node_version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip() if node else "n/a"
 
-    with tempfile.TemporaryDirectory(prefix="mcp-v8-load-") as directory:
+    unknown = set(names) - set(TOPOLOGIES)
+    if unknown:
+        sys.exit(f"load.py: unknown topologies {sorted(unknown)}; known: {', '.join(TOPOLOGIES)}")
+    with tempfile.TemporaryDirectory(prefix="mcp-v8-load-") as directory, contextlib.ExitStack() as services:
         workdir = Path(directory)
-        topologies = {t.name: t for t in [
-            Topology("node-vm", [node, str(ROOT / "bench/node_exec_server.js"), "0"], stateless_ok),
-            Topology("mcp-v8-stateless", [args.binary, "--stateless", "--http-port", "0"], stateless_ok),
-            Topology("mcp-v8-stateful", [args.binary, "--http-port", "0", "--directory-path", str(workdir / "heaps"),
-                                         "--session-db-path", str(workdir / "sessions")], stateful_ok),
-        ]}
-        unknown = set(names) - topologies.keys()
-        if unknown:
-            sys.exit(f"load.py: unknown topologies {sorted(unknown)}; known: {', '.join(topologies)}")
-        points = [point for name in names for point in measure(topologies[name], rates, args.duration, workdir)]
+        stores = services.enter_context(SharedStores()) if any(n in NEED_STORES for n in names) else None
+        topologies = [TOPOLOGIES[name](args.binary, node, workdir / name, stores) for name in names]
+        points = measure(topologies, rates, args.duration, workdir)
 
     table = markdown(points, args.duration, node_version)
     args.out_dir.mkdir(parents=True, exist_ok=True)
