@@ -174,7 +174,7 @@ class Connection(asyncio.Protocol):
     def send(self) -> None:
         self.buffer = b""
         self.started = self.load.loop.time()
-        self.transport.write(self.load.request)
+        self.transport.write(self.load.next_request())
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -205,11 +205,25 @@ class ConstantRate:
     """Starts request i at start + i/rate on an idle connection, or a new one while fewer than
     MAX_CONNECTIONS are open; with all of them busy, the request is dropped."""
 
-    def __init__(self, port: int, succeeded: Callable[[dict], bool]):
+    def __init__(self, port: int, succeeded: Callable[[dict], bool], unique_heaps: bool = False):
         self.port = port
         self.succeeded = succeeded
-        self.request = (f"POST /api/exec HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                        f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n").encode() + BODY
+        self.unique_heaps = unique_heaps
+        self.sent = 0
+        self.request = self.http_request(BODY)
+
+    def http_request(self, body: bytes) -> bytes:
+        return (f"POST /api/exec HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+
+    def next_request(self) -> bytes:
+        """`1+1`; with unique_heaps, after a statement that leaves the request's number in the heap,
+        so that no two runs leave the same heap and every store has to write each one (heaps are
+        content-addressed, and a store finds a heap it already holds)."""
+        self.sent += 1
+        if not self.unique_heaps:
+            return self.request
+        return self.http_request(json.dumps({"code": f"globalThis.request = {self.sent}; 1+1"}).encode())
 
     async def run(self, rate: int, duration: float) -> dict:
         self.loop = asyncio.get_running_loop()
@@ -314,9 +328,11 @@ class ConstantRate:
         }
 
 
-def measure(topologies: list[Topology], rates: list[int], duration: float, workdir: Path) -> list[dict]:
+def measure(topologies: list[Topology], rates: list[int], duration: float, workdir: Path,
+            unique_heaps: bool = False) -> list[dict]:
     """Starts every topology's server, warms each up, then measures each rate on all of them in turn
-    (forwards at one rate, backwards at the next)."""
+    (forwards at one rate, backwards at the next). With unique_heaps, every stateful run leaves a heap
+    of its own (ConstantRate.next_request)."""
     with contextlib.ExitStack() as running:
         servers = {}
         for topology in topologies:
@@ -327,7 +343,8 @@ def measure(topologies: list[Topology], rates: list[int], duration: float, workd
         loads = {}
         for topology in topologies:
             print(f"{topology.name}: warming up ({WARM_UP_RATE}/s for {WARM_UP_SECONDS} s)", file=sys.stderr)
-            loads[topology.name] = ConstantRate(servers[topology.name].port, topology.succeeded)
+            loads[topology.name] = ConstantRate(servers[topology.name].port, topology.succeeded,
+                                                unique_heaps and topology.succeeded is stateful_ok)
             asyncio.run(loads[topology.name].run(WARM_UP_RATE, WARM_UP_SECONDS))
         points = []
         for index, rate in enumerate(rates):
@@ -391,10 +408,12 @@ def p95_cell(point: dict) -> str:
     return fmt(point["p95_ms"]) + ("" if point["held"] else " (rate not held)")
 
 
-def markdown(points: list[dict], duration: float, node_version: str) -> str:
+def markdown(points: list[dict], duration: float, node_version: str, unique_heaps: bool, loads: list[float]) -> str:
+    code = "`1+1` (stateful: `globalThis.request = N; 1+1`, a heap of its own each)" if unique_heaps else "`1+1`"
     lines = [
-        f"Constant request rates for {duration:g} s each against `POST /api/exec` with `1+1`, "
-        f"{os.cpu_count()} cores, server and generator on the same machine, {time.strftime('%Y-%m-%d')}."
+        f"Constant request rates for {duration:g} s each against `POST /api/exec` with {code}, "
+        f"{os.cpu_count()} cores, server and generator on the same machine, {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"load average (1 min) {loads[0]:.2f} at the start and {loads[-1]:.2f} at the end."
         + (f" Baseline `node-vm`: Node {node_version} `http` + `vm.runInNewContext` (bench/node_exec_server.js)."
            if any(p["topology"] == "node-vm" for p in points) else ""),
         "",
@@ -444,14 +463,17 @@ def markdown(points: list[dict], duration: float, node_version: str) -> str:
 
 def capacity(points: list[dict], name: str) -> dict | None:
     """A topology's capacity in this run: the highest rate it achieved at any target (past its
-    saturation every target achieves about the same), and the rate its CPU per answer allows there."""
+    saturation every target achieves about the same), and at that point the rate its server(s)' CPU
+    per answer allows on this machine's cores, without and with the shared stores' CPU."""
     mine = [p for p in points if p["topology"] == name]
     if not mine:
         return None
     best = max(mine, key=lambda p: p["achieved_rate"])
-    cpu = best["host_cpu_ms_per_answer"] + best["workers_cpu_ms_per_answer"] + sum(best["services_cpu_ms_per_answer"].values())
+    servers = best["host_cpu_ms_per_answer"] + best["workers_cpu_ms_per_answer"]
+    everything = servers + sum(best["services_cpu_ms_per_answer"].values())
     return {"achieved": best["achieved_rate"], "target": best["target_rate"],
-            "cpu_allows": os.cpu_count() * 1000 / cpu if cpu > 0 else None}
+            "servers_allow": os.cpu_count() * 1000 / servers if servers > 0 else None,
+            "all_allow": os.cpu_count() * 1000 / everything if everything > 0 else None}
 
 
 def against_local(points: list[dict]) -> list[str]:
@@ -459,17 +481,24 @@ def against_local(points: list[dict]) -> list[str]:
     pairs = [pair for pair in pairs if pair[2] and pair[3]]
     if not pairs:
         return []
-    lines = ["", f"What the shared stores cost: capacity (the highest rate achieved at any target) against the same "
-             f"mode on the local directory + SQLite in this run; the aim is a ratio of at least {CAPACITY_AIM:g}. "
-             "The CPU columns count the stores' processes too.", "",
-             "| Topology | against | capacity | local capacity | ratio | rate its CPU allows | local | ratio |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def ratio(a: float | None, b: float | None) -> str:
+        return f"{a / b:.2f}" if a and b else "n/a"
+
+    lines = ["", "What the shared stores cost: capacity (the highest rate achieved at any target) against the same "
+             f"mode on the local directory + SQLite in this run, the aim being a ratio of at least {CAPACITY_AIM:g}; "
+             "and at that point, the rate the CPU per answer allows on this machine's cores, the servers' CPU alone "
+             "(as with the stores on other machines) and with the stores' processes added (as here, where they share "
+             "the cores):", "",
+             "| Topology | against | capacity | local | ratio | servers' CPU allows | local | ratio "
+             "| with the stores' CPU | ratio |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for shared, local, mine, theirs in pairs:
-        cpu_ratio = (f"{mine['cpu_allows'] / theirs['cpu_allows']:.2f}"
-                     if mine["cpu_allows"] and theirs["cpu_allows"] else "n/a")
         lines.append(f"| {shared} | {local} | {mine['achieved']:.1f}/s (at {mine['target']}/s) | "
-                     f"{theirs['achieved']:.1f}/s (at {theirs['target']}/s) | {mine['achieved'] / theirs['achieved']:.2f} | "
-                     f"{fmt(mine['cpu_allows'], 0)}/s | {fmt(theirs['cpu_allows'], 0)}/s | {cpu_ratio} |")
+                     f"{theirs['achieved']:.1f}/s (at {theirs['target']}/s) | {ratio(mine['achieved'], theirs['achieved'])} | "
+                     f"{fmt(mine['servers_allow'], 0)}/s | {fmt(theirs['servers_allow'], 0)}/s | "
+                     f"{ratio(mine['servers_allow'], theirs['servers_allow'])} | {fmt(mine['all_allow'], 0)}/s | "
+                     f"{ratio(mine['all_allow'], theirs['all_allow'])} |")
     return lines
 
 
@@ -511,6 +540,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per rate (default 10)")
     parser.add_argument("--rates", default="100,200,500,1000", help="requests per second, comma-separated")
     parser.add_argument("--topologies", default=",".join(TOPOLOGIES))
+    parser.add_argument("--unique-heaps", action="store_true",
+                        help="stateful runs each leave a heap of their own (`globalThis.request = N; 1+1`) instead of "
+                             "all the same one, so every store writes every heap")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args()
     rates = [int(r) for r in args.rates.split(",")]
@@ -526,17 +558,20 @@ def main() -> None:
     unknown = set(names) - set(TOPOLOGIES)
     if unknown:
         sys.exit(f"load.py: unknown topologies {sorted(unknown)}; known: {', '.join(TOPOLOGIES)}")
+    loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="mcp-v8-load-") as directory, contextlib.ExitStack() as services:
         workdir = Path(directory)
         stores = services.enter_context(SharedStores()) if any(n in NEED_STORES for n in names) else None
         topologies = [TOPOLOGIES[name](args.binary, node, workdir / name, stores) for name in names]
-        points = measure(topologies, rates, args.duration, workdir)
+        points = measure(topologies, rates, args.duration, workdir, args.unique_heaps)
 
-    table = markdown(points, args.duration, node_version)
+    loads.append(os.getloadavg()[0])
+    table = markdown(points, args.duration, node_version, args.unique_heaps, loads)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "load.md").write_text(table)
     (args.out_dir / "load.json").write_text(json.dumps({"cores": os.cpu_count(), "node": node_version,
                                                         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                                        "unique_heaps": args.unique_heaps, "load_average": loads,
                                                         "points": points}, indent=2))
     plot(points, args.out_dir / "load-p95.png")
     print(table)
