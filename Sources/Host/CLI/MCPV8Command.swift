@@ -462,6 +462,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         configuration.headerTimeout = .seconds(httpHeaderTimeout)
         configuration.idleTimeout = .seconds(httpIdleTimeout)
         configuration.maxConnections = maxConnections
+        if let nodeName { configuration.nodeName = try NodeName(validating: nodeName) }
         do {
             try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
         } catch {

@@ -35,6 +35,8 @@ public struct HTTPService: Sendable {
         public var headerTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(60)
         public var maxConnections = 512
+        /// Starts the id of every MCP session this node opens, for a load balancer's routing.
+        public var nodeName = NodeName.ofThisHost()
 
         public init(host: String, port: Int, endpoint: MCPEndpoint, maxRequestBytes: Int, allowedHosts: [String],
                     allowedOrigins: [String], jwksURL: String? = nil,
@@ -119,7 +121,8 @@ public struct HTTPService: Sendable {
         let closeSessions: @Sendable () async -> Void
         switch configuration.endpoint {
         case .streamableHTTP:
-            let sessions = StreamableHTTPSessions(setup: setup, caps: caps, logger: logger)
+            let sessions = StreamableHTTPSessions(setup: setup, caps: caps, node: configuration.nodeName,
+                                                  logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             let expiry = Task {
                 while !Task.isCancelled {
@@ -133,7 +136,7 @@ public struct HTTPService: Sendable {
             }
         case .legacySSE:
             let sessions = LegacySSESessions(setup: setup, caps: caps, maximumQueuedBytes: configuration.sseMaxQueuedBytes,
-                                             logger: logger)
+                                             node: configuration.nodeName, logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             closeSessions = { await sessions.closeAll() }
         }
