@@ -57,8 +57,9 @@ sanitize: setup
 	MCP_V8_BINARY=$(abspath .build-sanitize/debug/mcp-v8) scripts/sanitize scripts/pytest-strict $(PLUGIN_E2E_TESTS)
 
 # bench/run.py: engine and stdio numbers; bench/load.py: constant request rates over HTTP against
-# Node's vm as a baseline and with the shared stores (S3 + PostgreSQL) against the local ones, table
-# and plot in bench/results/; bench/resume.py: resuming a 1 MB heap from the directory, S3 through a
+# Node's vm as a baseline, one node with the shared stores (S3 + PostgreSQL) and three behind nginx
+# against one with the local ones, table and plot in bench/results/, then the stateful ones again with
+# a heap of its own for every run (in bench/results/unique-heaps/); bench/resume.py: resuming a 1 MB heap from the directory, S3 through a
 # warm cache and S3 without one; bench/capabilities.py: policy decisions
 # and fetch against curl; bench/typescript.py: TypeScript against the same JavaScript;
 # bench/modules.py: module imports, cold and warm, against the same program as plain JavaScript;
@@ -69,6 +70,8 @@ bench: release
 	@scripts/setup bench
 	$(PYTHON) bench/run.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/load.py --binary $(abspath $(RELEASE_BINARY))
+	$(PYTHON) bench/load.py --binary $(abspath $(RELEASE_BINARY)) --unique-heaps --out-dir bench/results/unique-heaps \
+		--topologies mcp-v8-stateful,mcp-v8-s3-postgres-stateful,3-nodes-nginx-s3-postgres-stateful
 	$(PYTHON) bench/resume.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/kept_executions.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/capabilities.py --binary $(abspath $(RELEASE_BINARY))

@@ -1,13 +1,16 @@
 """make bench, HTTP part: constant request rates against POST /api/exec, shaped like the seeds' table.
 
-For each topology (a Node `http` + `vm.runInNewContext` server as the baseline, mcp-v8 stateless,
-mcp-v8 stateful with the local directory + SQLite, mcp-v8 stateful with S3 + PostgreSQL) and each
-target rate, requests of trivial code are started on a fixed schedule for a fixed duration, and the
-run reports the achieved rate (answers of any status per second), average/p95/p99 latency, success
-rate, dropped requests (those that could not start on schedule) and the server's CPU time per
-answer, host and workers apart, and apart again the CPU of the shared stores a topology uses
-(SeaweedFS as S3 and PostgreSQL, started once for the run by stores.py, a new bucket and database
-for each topology). All the topologies' servers run side by side (an idle one costs nothing), and
+For each topology (a Node `http` + `vm.runInNewContext` server as the baseline; one mcp-v8 node
+stateless, stateful with the local directory + SQLite, stateful with S3 + PostgreSQL; three nodes
+behind nginx, stateless, and stateful with S3 + PostgreSQL, started by the cluster tests' harness)
+and each target rate, requests of trivial code are started on a fixed schedule for a fixed
+duration, and the run reports the achieved rate (answers of any status per second),
+average/p95/p99 latency, success rate, dropped requests (those that could not start on schedule)
+and the servers' CPU time per answer, host processes and workers apart (all nodes together), and
+apart again that of nginx and of the shared stores a topology uses (SeaweedFS as S3 and
+PostgreSQL, started once for the run by stores.py, a new bucket and database for each topology);
+and what the shared stores cost, as a ratio of capacities (runs completed per second) against the
+local stores. All the topologies' servers run side by side (an idle one costs nothing), and
 each rate is measured on every topology in turn, in an order that alternates from rate to rate, so
 that a drift of the machine's other load falls on all of them alike. Writes bench/results/load.md
 (the tables), load-p95.png (p95 against rate) and load.json (raw numbers).
@@ -37,7 +40,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -61,46 +64,64 @@ HELD_SUCCESS_PERCENT = 99.0
 GOALS = [("mcp-v8-stateless", 1000, 10.0), ("mcp-v8-stateful", 200, 50.0)]
 # What the shared stores cost: (the topology with them, the same mode on one node's local stores).
 # The issue aims for S3 + PostgreSQL within 15% of the local stores' stateful capacity.
-AGAINST_LOCAL = [("mcp-v8-s3-postgres-stateful", "mcp-v8-stateful")]
+AGAINST_LOCAL = [("mcp-v8-s3-postgres-stateful", "mcp-v8-stateful"),
+                 ("3-nodes-nginx-s3-postgres-stateful", "mcp-v8-stateful"),
+                 ("3-nodes-nginx-stateless", "mcp-v8-stateless")]
 CAPACITY_AIM = 0.85
 
 
 @dataclass
 class Topology:
     name: str
-    command: list[str]
     succeeded: Callable[[dict], bool]
-    environment: dict[str, str] = field(default_factory=dict)
-    # CPU seconds used so far by each shared process the topology uses besides its server(s).
+    # Starts the server(s), logging into files named after the path given: a Server or a Cluster.
+    launch: Callable[[Path], "Server | Cluster"]
+    # CPU seconds used so far by each shared store the topology uses.
     services_cpu: Callable[[], dict[str, float]] = dict
 
 
 def node_vm(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
-    return Topology("node-vm", [node, str(ROOT / "bench/node_exec_server.js"), "0"], stateless_ok)
+    return Topology("node-vm", stateless_ok, lambda: Server([node, str(ROOT / "bench/node_exec_server.js"), "0"],
+                                                            state / "server.log"))
 
 
 def stateless(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
-    return Topology("mcp-v8-stateless", [binary, "--stateless", "--http-port", "0"], stateless_ok)
+    return Topology("mcp-v8-stateless", stateless_ok,
+                    lambda: Server([binary, "--stateless", "--http-port", "0"], state / "server.log"))
 
 
 def stateful_local(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
     """Heaps in a directory, metadata in SQLite: one node's own disk."""
-    return Topology("mcp-v8-stateful", [binary, "--http-port", "0", "--directory-path", str(state / "heaps"),
-                                        "--session-db-path", str(state / "sessions")], stateful_ok)
+    return Topology("mcp-v8-stateful", stateful_ok, lambda: Server(
+        [binary, "--http-port", "0", "--directory-path", str(state / "heaps"),
+         "--session-db-path", str(state / "sessions")], state / "server.log"))
 
 
 def stateful_shared(binary: str, node: str, state: Path, stores: SharedStores) -> Topology:
     """Heaps in S3 behind a local write-through cache, metadata in PostgreSQL: what nodes share."""
-    return Topology("mcp-v8-s3-postgres-stateful",
-                    [binary, "--http-port", "0", "--s3-bucket", stores.new_bucket(), "--cache-dir", str(state / "cache"),
-                     "--database-url", stores.new_database()],
-                    stateful_ok, environment=stores.environment(), services_cpu=stores.cpu_seconds)
+    return Topology("mcp-v8-s3-postgres-stateful", stateful_ok, lambda: Server(
+        [binary, "--http-port", "0", "--s3-bucket", stores.new_bucket(), "--cache-dir", str(state / "cache"),
+         "--database-url", stores.new_database()], state / "server.log", stores.environment()),
+                    services_cpu=stores.cpu_seconds)
+
+
+def cluster_stateless(binary: str, node: str, state: Path, stores: SharedStores | None) -> Topology:
+    """Three stateless nodes behind nginx, round-robin: they need no store."""
+    return Topology("3-nodes-nginx-stateless", stateless_ok, lambda: Cluster(3, binary, state, None))
+
+
+def cluster_shared(binary: str, node: str, state: Path, stores: SharedStores) -> Topology:
+    """Three stateful nodes behind nginx, round-robin, sharing one bucket and one database, each
+    with its own cache."""
+    return Topology("3-nodes-nginx-s3-postgres-stateful", stateful_ok, lambda: Cluster(3, binary, state, stores),
+                    services_cpu=stores.cpu_seconds)
 
 
 # Each topology's name and how to make it (the mcp-v8 binary, node, a folder of its own, the shared stores).
 TOPOLOGIES = {"node-vm": node_vm, "mcp-v8-stateless": stateless, "mcp-v8-stateful": stateful_local,
-              "mcp-v8-s3-postgres-stateful": stateful_shared}
-NEED_STORES = {"mcp-v8-s3-postgres-stateful"}
+              "mcp-v8-s3-postgres-stateful": stateful_shared, "3-nodes-nginx-stateless": cluster_stateless,
+              "3-nodes-nginx-s3-postgres-stateful": cluster_shared}
+NEED_STORES = {"mcp-v8-s3-postgres-stateful", "3-nodes-nginx-s3-postgres-stateful"}
 
 
 def stateless_ok(body: dict) -> bool:
@@ -127,11 +148,18 @@ class Server:
                 raise RuntimeError(f"{command[0]} did not start listening:\n{self.log_tail()}")
             time.sleep(0.05)
         self.port = int(match.group(1))
+        self.node_ports = [self.port]
 
     def cpu_seconds(self) -> tuple[float, float]:
         """CPU time used so far by the server process and by its descendants (mcp-v8's workers)."""
         pid, *descendants = process_tree(self.process.pid)
         return cpu_seconds(pid), sum(cpu_seconds(child) for child in descendants)
+
+    def services_cpu(self) -> dict[str, float]:
+        return {}
+
+    def exited(self) -> bool:
+        return self.process.poll() is not None
 
     def log_tail(self) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
@@ -143,6 +171,39 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Cluster:
+    """mcp-v8 nodes behind nginx, started by the cluster tests' harness (Tests/EndToEnd/cluster.py,
+    with nginx's shipped configuration, docs/deploy/nginx.conf); `port` is nginx's."""
+
+    def __init__(self, nodes: int, binary: str, folder: Path, stores: SharedStores | None):
+        from cluster import cluster
+        self.running = contextlib.ExitStack()
+        self.cluster = self.running.enter_context(
+            cluster(nodes, stateless=stores is None, folder=folder, binary=binary,
+                    postgres=stores and stores.postgres, s3=stores and stores.s3))
+        self.port = int(self.cluster.url.rsplit(":", 1)[1])
+        self.node_ports = [int(node.url.rsplit(":", 1)[1]) for node in self.cluster.nodes]
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far by the nodes' processes and by their workers, all nodes together."""
+        trees = [process_tree(node.process.pid) for node in self.cluster.nodes]
+        return (sum(cpu_seconds(pid) for pid, *_ in trees),
+                sum(cpu_seconds(child) for _, *workers in trees for child in workers))
+
+    def services_cpu(self) -> dict[str, float]:
+        """nginx's master and worker processes."""
+        return {"nginx": sum(cpu_seconds(pid) for pid in process_tree(self.cluster.nginx.pid))}
+
+    def exited(self) -> bool:
+        return any(node.process.poll() is not None for node in self.cluster.nodes) or self.cluster.nginx.poll() is not None
+
+    def log_tail(self) -> str:
+        return "\n".join(f"{node.name}: " + "\n".join(node.log().splitlines()[-10:]) for node in self.cluster.nodes)
+
+    def stop(self) -> None:
+        self.running.close()
 
 
 def check_answer(port: int, topology: Topology) -> None:
@@ -329,8 +390,7 @@ class ConstantRate:
         }
 
 
-def measure(topologies: list[Topology], rates: list[int], duration: float, workdir: Path,
-            unique_heaps: bool = False) -> list[dict]:
+def measure(topologies: list[Topology], rates: list[int], duration: float, unique_heaps: bool = False) -> list[dict]:
     """Starts every topology's server, warms each up, then measures each rate on all of them in turn
     (forwards at one rate, backwards at the next). With unique_heaps, every stateful run leaves a heap
     of its own (ConstantRate.next_request)."""
@@ -338,7 +398,7 @@ def measure(topologies: list[Topology], rates: list[int], duration: float, workd
         servers = {}
         for topology in topologies:
             print(f"{topology.name}: starting", file=sys.stderr)
-            servers[topology.name] = Server(topology.command, workdir / f"{topology.name}.log", topology.environment)
+            servers[topology.name] = topology.launch()
             running.callback(servers[topology.name].stop)
             check_answer(servers[topology.name].port, topology)
         loads = {}
@@ -347,13 +407,13 @@ def measure(topologies: list[Topology], rates: list[int], duration: float, workd
             loads[topology.name] = ConstantRate(servers[topology.name].port, topology.succeeded,
                                                 unique_heaps and topology.succeeded is stateful_ok)
             asyncio.run(loads[topology.name].run(WARM_UP_RATE, WARM_UP_SECONDS))
-            settle(servers[topology.name].port)
+            settle(servers[topology.name].node_ports)
         points = []
         for index, rate in enumerate(rates):
             for topology in topologies if index % 2 == 0 else topologies[::-1]:
                 points.append(measure_point(topology, servers[topology.name], loads[topology.name], rate, duration))
         for topology in topologies:
-            if servers[topology.name].process.poll() is not None:
+            if servers[topology.name].exited():
                 raise RuntimeError(f"{topology.name} exited during the run:\n{servers[topology.name].log_tail()}")
     order = [t.name for t in topologies]
     return sorted(points, key=lambda p: (order.index(p["topology"]), p["target_rate"]))
@@ -361,19 +421,19 @@ def measure(topologies: list[Topology], rates: list[int], duration: float, workd
 
 def measure_point(topology: Topology, server: Server, load: "ConstantRate", rate: int, duration: float) -> dict:
     host_before, workers_before = server.cpu_seconds()
-    services_before = topology.services_cpu()
-    completed_before = completed_runs(server.port)
+    services_before = {**topology.services_cpu(), **server.services_cpu()}
+    completed_before = completed_runs(server.node_ports)
     started = time.monotonic()
     point = asyncio.run(load.run(rate, duration))
     # Runs still going (answered 202) or queued when the schedule ended are this point's too: their
     # CPU, and the time the server takes to finish them.
-    settle(server.port)
+    settle(server.node_ports)
     busy = time.monotonic() - started
     host_after, workers_after = server.cpu_seconds()
-    services_after = topology.services_cpu()
+    services_after = {**topology.services_cpu(), **server.services_cpu()}
     point["topology"] = topology.name
     if completed_before is not None:
-        point["completed_per_second"] = (completed_runs(server.port) - completed_before) / busy
+        point["completed_per_second"] = (completed_runs(server.node_ports) - completed_before) / busy
     # Where the CPU went, per answer: what bounds the rate 2 cores can sustain.
     answered = max(point["answered"], 1)
     point["host_cpu_ms_per_answer"] = 1000 * (host_after - host_before) / answered
@@ -400,23 +460,26 @@ def metric_sum(text: str, pattern: str) -> float:
     return sum(float(value) for value in re.findall(rf"^{pattern} (\S+)$", text, re.MULTILINE))
 
 
-def completed_runs(port: int) -> float | None:
-    text = metrics(port)
-    return None if text is None else metric_sum(text, r'mcpv8_executions_total\{status="completed"\}')
+def completed_runs(ports: list[int]) -> float | None:
+    """Runs completed so far by the nodes on these ports, together; None for Node's server."""
+    texts = [metrics(port) for port in ports]
+    if None in texts:
+        return None
+    return sum(metric_sum(text, r'mcpv8_executions_total\{status="completed"\}') for text in texts)
 
 
-def settle(port: int) -> None:
+def settle(ports: list[int]) -> None:
     """Waits until a point's leftovers (stateful runs answered 202 go on running, and queued ones
     wait) are done, so the next point starts on an idle server: mcp-v8's /metrics shows no queued
     run and no busy worker, for at most SETTLE_SECONDS. Node's server has no /metrics and keeps
     nothing running: a second is enough."""
     deadline = time.monotonic() + SETTLE_SECONDS
     while time.monotonic() < deadline:
-        text = metrics(port)
-        if text is None:
+        texts = [metrics(port) for port in ports]
+        if None in texts:
             time.sleep(1)
             return
-        if metric_sum(text, r"(?:mcpv8_queue_depth|mcpv8_busy_workers)\S*") == 0:
+        if sum(metric_sum(text, r"(?:mcpv8_queue_depth|mcpv8_busy_workers)\S*") for text in texts) == 0:
             return
         time.sleep(0.1)
 
@@ -467,7 +530,7 @@ def markdown(points: list[dict], duration: float, node_version: str, unique_heap
                          f"(p95 {fmt(p['p95_ms'])} ms, success {p['success_percent']:.1f}%, dropped {p['dropped']})")
     services = list(dict.fromkeys(name for p in points for name in p["services_cpu_ms_per_answer"]))
     lines += ["", "Server CPU per answered request (from /proc: the server process, and its worker processes for "
-              "mcp-v8" + (f"; apart, the shared stores' processes: {', '.join(services)}" if services else "")
+              "mcp-v8, all nodes together" + (f"; apart, the processes the nodes share: {', '.join(services)}" if services else "")
               + "), and the rate that CPU allows on this machine's cores if nothing else ran:", "",
               "| Topology | Target Rate | Host CPU (ms) | Workers CPU (ms) | "
               + "".join(f"{name} CPU (ms) | " for name in services) + "Rate the CPU allows |",
@@ -521,10 +584,10 @@ def against_local(points: list[dict]) -> list[str]:
              "against the same "
              f"mode on the local directory + SQLite in this run, the aim being a ratio of at least {CAPACITY_AIM:g}; "
              "and at that point, the rate the CPU per answer allows on this machine's cores, the servers' CPU alone "
-             "(as with the stores on other machines) and with the stores' processes added (as here, where they share "
-             "the cores):", "",
+             "(as with the stores on other machines) and with the processes they share added (nginx, SeaweedFS, "
+             "PostgreSQL: as here, on the same cores):", "",
              "| Topology | against | capacity | local | ratio | servers' CPU allows | local | ratio "
-             "| with the stores' CPU | ratio |",
+             "| with the shared processes' CPU | ratio |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for shared, local, mine, theirs in pairs:
         lines.append(f"| {shared} | {local} | {mine['achieved']:.1f}/s (at {mine['target']}/s) | "
@@ -595,8 +658,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mcp-v8-load-") as directory, contextlib.ExitStack() as services:
         workdir = Path(directory)
         stores = services.enter_context(SharedStores()) if any(n in NEED_STORES for n in names) else None
+        for name in names:
+            (workdir / name).mkdir()
         topologies = [TOPOLOGIES[name](args.binary, node, workdir / name, stores) for name in names]
-        points = measure(topologies, rates, args.duration, workdir, args.unique_heaps)
+        points = measure(topologies, rates, args.duration, args.unique_heaps)
 
     loads.append(os.getloadavg()[0])
     table = markdown(points, args.duration, node_version, args.unique_heaps, loads)
