@@ -448,12 +448,18 @@ def measure_point(topology: Topology, server: Server, load: "ConstantRate", rate
 
 
 def metrics(port: int) -> str | None:
-    """mcp-v8's Prometheus text, or None from a server without /metrics (Node's)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-            return response.read().decode()
-    except urllib.error.HTTPError:
-        return None
+    """mcp-v8's Prometheus text, or None from a server without /metrics (Node's). A server at its
+    limit on a busy machine can take seconds to answer: it is asked again for up to a minute."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=20) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError:
+            return None
+        except (urllib.error.URLError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
 
 
 def metric_sum(text: str, pattern: str) -> float:

@@ -6,7 +6,7 @@ cost apart from the nodes."""
 import sys
 from pathlib import Path
 
-from procfs import cpu_seconds, process_tree
+from procfs import cpu_seconds, process_tree, reaped_children_cpu_seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "EndToEnd"))
 from postgres_server import PostgresServer  # noqa: E402
@@ -44,8 +44,8 @@ class SharedStores:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by SeaweedFS (`weed mini` and anything it started) and by PostgreSQL
-        (the postmaster and its backends: a backend that has exited is no longer counted, and the
-        nodes keep theirs open)."""
+        (the postmaster, its backends and those that have exited)."""
         postmaster = int((self.postgres.data / "postmaster.pid").read_text().split("\n", 1)[0])
         return {"SeaweedFS": sum(cpu_seconds(pid) for pid in process_tree(self.s3.process.pid)),
-                "PostgreSQL": sum(cpu_seconds(pid) for pid in process_tree(postmaster))}
+                "PostgreSQL": sum(cpu_seconds(pid) for pid in process_tree(postmaster))
+                + reaped_children_cpu_seconds(postmaster)}
