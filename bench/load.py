@@ -33,6 +33,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -555,53 +556,48 @@ def markdown(points: list[dict], duration: float, node_version: str, unique_heap
     return "\n".join(lines)
 
 
-def capacity(points: list[dict], name: str) -> dict | None:
-    """A topology's capacity in this run: the most runs per second it completed at any target, from
-    the start of the schedule until the last queued run ended (past its saturation every target
-    completes about the same; a 202 "still running" is an answer, and the run it answers for counts
-    when it completes), and at that point the rate its server(s)' CPU per answer allows on this
-    machine's cores, without and with the shared stores' CPU. Node's server, without /metrics:
-    successful answers per second."""
-    mine = [p for p in points if p["topology"] == name]
-    if not mine:
-        return None
-    def completed(point: dict) -> float:
-        return point.get("completed_per_second", point["succeeded_rate"])
+def completed(point: dict) -> float:
+    """Runs completed per second from the point's start until its server(s) had finished every run
+    (Node's server, without /metrics: successful answers per second)."""
+    return point.get("completed_per_second", point["succeeded_rate"])
 
-    best = max(mine, key=completed)
-    servers = best["host_cpu_ms_per_answer"] + best["workers_cpu_ms_per_answer"]
-    everything = servers + sum(best["services_cpu_ms_per_answer"].values())
-    return {"achieved": completed(best), "target": best["target_rate"],
-            "servers_allow": os.cpu_count() * 1000 / servers if servers > 0 else None,
-            "all_allow": os.cpu_count() * 1000 / everything if everything > 0 else None}
+
+def cpu_ms(point: dict, shared_processes: bool) -> float:
+    """CPU per answer of the servers, and with `shared_processes` of nginx and the stores too."""
+    servers = point["host_cpu_ms_per_answer"] + point["workers_cpu_ms_per_answer"]
+    return servers + (sum(point["services_cpu_ms_per_answer"].values()) if shared_processes else 0.0)
 
 
 def against_local(points: list[dict]) -> list[str]:
-    pairs = [(shared, local, capacity(points, shared), capacity(points, local)) for shared, local in AGAINST_LOCAL]
-    pairs = [pair for pair in pairs if pair[2] and pair[3]]
-    if not pairs:
+    """Each topology with shared stores against the same mode on one node's local stores, compared
+    rate by rate (the two were measured minutes apart at most, one right after the other)."""
+    by_key = {(p["topology"], p["target_rate"]): p for p in points}
+    rows = []
+    for shared, local in AGAINST_LOCAL:
+        rates = sorted(r for (name, r) in by_key if name == shared and (local, r) in by_key)
+        if not rates:
+            continue
+        pairs = [(r, by_key[(shared, r)], by_key[(local, r)]) for r in rates]
+        # Where either missed its target, the runs it completed per second are its capacity.
+        capacities = [(r, completed(mine) / completed(theirs)) for r, mine, theirs in pairs
+                      if not (mine["held"] and theirs["held"]) and completed(theirs) > 0]
+        servers = [cpu_ms(theirs, False) / cpu_ms(mine, False) for _, mine, theirs in pairs if cpu_ms(mine, False) > 0]
+        everything = [cpu_ms(theirs, True) / cpu_ms(mine, True) for _, mine, theirs in pairs if cpu_ms(mine, True) > 0]
+        rows.append(f"| {shared} | {local} | "
+                    + (", ".join(f"{r}/s: {ratio:.2f}" for r, ratio in capacities) or "both held every rate")
+                    + f" | {fmt(statistics.median(c for _, c in capacities) if capacities else None)} | "
+                    f"{fmt(statistics.median(servers) if servers else None)} | "
+                    f"{fmt(statistics.median(everything) if everything else None)} |")
+    if not rows:
         return []
-
-    def ratio(a: float | None, b: float | None) -> str:
-        return f"{a / b:.2f}" if a and b else "n/a"
-
-    lines = ["", "What the shared stores cost: capacity (the most runs completed per second at any target, "
-             "counted from /metrics from the start of the schedule until the server had finished every run) "
-             "against the same "
-             f"mode on the local directory + SQLite in this run, the aim being a ratio of at least {CAPACITY_AIM:g}; "
-             "and at that point, the rate the CPU per answer allows on this machine's cores, the servers' CPU alone "
-             "(as with the stores on other machines) and with the processes they share added (nginx, SeaweedFS, "
-             "PostgreSQL: as here, on the same cores):", "",
-             "| Topology | against | capacity | local | ratio | servers' CPU allows | local | ratio "
-             "| with the shared processes' CPU | ratio |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for shared, local, mine, theirs in pairs:
-        lines.append(f"| {shared} | {local} | {mine['achieved']:.1f}/s (at {mine['target']}/s) | "
-                     f"{theirs['achieved']:.1f}/s (at {theirs['target']}/s) | {ratio(mine['achieved'], theirs['achieved'])} | "
-                     f"{fmt(mine['servers_allow'], 0)}/s | {fmt(theirs['servers_allow'], 0)}/s | "
-                     f"{ratio(mine['servers_allow'], theirs['servers_allow'])} | {fmt(mine['all_allow'], 0)}/s | "
-                     f"{ratio(mine['all_allow'], theirs['all_allow'])} |")
-    return lines
+    return ["", "What the shared stores cost, against the same mode on one node's local directory + SQLite "
+            f"(the aim: a capacity ratio of at least {CAPACITY_AIM:g}). Capacity ratio: runs completed per second "
+            "(mcpv8_executions_total from /metrics, from the start of the schedule until every run had finished), "
+            "shared / local, at each rate one of the two did not hold. CPU ratio: local / shared CPU per answer (the "
+            "rate the CPU allows, shared / local), the median over the rates: of the servers alone (as with the "
+            "stores on other machines), and with nginx and the stores added (as here, on the same cores):", "",
+            "| Topology | against | capacity ratio at each rate | median | servers' CPU ratio | with nginx and "
+            "the stores |", "| --- | --- | --- | --- | --- | --- |", *rows]
 
 
 def plot(points: list[dict], path: Path) -> None:
