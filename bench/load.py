@@ -75,8 +75,8 @@ CAPACITY_AIM = 0.85
 class Topology:
     name: str
     succeeded: Callable[[dict], bool]
-    # Starts the server(s), logging into files named after the path given: a Server or a Cluster.
-    launch: Callable[[Path], "Server | Cluster"]
+    # Starts the server(s), logging into the topology's folder: a Server or a Cluster.
+    launch: Callable[[], "Server | Cluster"]
     # CPU seconds used so far by each shared store the topology uses.
     services_cpu: Callable[[], dict[str, float]] = dict
 
@@ -420,7 +420,8 @@ def measure(topologies: list[Topology], rates: list[int], duration: float, uniqu
     return sorted(points, key=lambda p: (order.index(p["topology"]), p["target_rate"]))
 
 
-def measure_point(topology: Topology, server: Server, load: "ConstantRate", rate: int, duration: float) -> dict:
+def measure_point(topology: Topology, server: "Server | Cluster", load: "ConstantRate", rate: int,
+                  duration: float) -> dict:
     host_before, workers_before = server.cpu_seconds()
     services_before = {**topology.services_cpu(), **server.services_cpu()}
     completed_before = completed_runs(server.node_ports)
@@ -461,6 +462,7 @@ def metrics(port: int) -> str | None:
         except (urllib.error.URLError, TimeoutError):
             if time.monotonic() > deadline:
                 raise
+            time.sleep(0.5)
 
 
 def metric_sum(text: str, pattern: str) -> float:
