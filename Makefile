@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 RELEASE_BINARY := .build/release/mcp-v8
 DEBUG_BINARY := .build/debug/mcp-v8
 
-.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench clean
+.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench reference clean
 
 setup:
 	@scripts/setup
@@ -25,6 +25,10 @@ test: unit-test e2e-test fuzz-check
 
 unit-test: build
 	$(SWIFT) test --skip-build
+
+# docs/reference/ from the code (flags, tools); ReferencePagesTests fails in `make test` until they are current.
+reference: build
+	MCPV8_WRITE_REFERENCE=1 $(SWIFT) test --skip-build --filter ReferencePagesTests
 
 # pytest exits 5 when it collects no tests: scripts/pytest-strict turns that into a failure.
 e2e-test: build

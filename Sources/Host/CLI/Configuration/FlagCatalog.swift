@@ -19,6 +19,8 @@ struct FlagCatalog: Sendable {
         let kind: Kind
         /// The default as help shows it, nil when there is none.
         let defaultText: String?
+        /// What `--help` says of it.
+        var abstract = ""
 
         /// Its key in a configuration file: `http_port`.
         var key: String { name.replacingOccurrences(of: "-", with: "_") }
@@ -28,6 +30,8 @@ struct FlagCatalog: Sendable {
 
     /// In definition order, as help lists them.
     let entries: [Entry]
+    /// The flags only the command line takes (`--config`, `--version`, ...), for the reference.
+    let commandLineEntries: [Entry]
 
     /// Options that read a JSON document (from a file, or inline for --policies-json): a file may
     /// give them a table or an array instead of a path.
@@ -41,12 +45,14 @@ struct FlagCatalog: Sendable {
 
     init(dump: String) {
         let tool = try? JSONDecoder().decode(Dump.self, from: Data(dump.utf8))
-        entries = (tool?.command.arguments ?? []).compactMap { argument in
-            guard let name = argument.names?.first(where: { $0.kind == "long" })?.name,
-                  !Self.commandLineOnly.contains(name), argument.kind != "positional" else { return nil }
+        let all = (tool?.command.arguments ?? []).compactMap { argument -> Entry? in
+            guard let name = argument.names?.first(where: { $0.kind == "long" })?.name, argument.shouldDisplay,
+                  argument.kind != "positional" else { return nil }
             let kind: Kind = argument.kind == "flag" ? .flag : argument.isRepeating ? .repeating : .option
-            return Entry(name: name, kind: kind, defaultText: argument.defaultValue)
+            return Entry(name: name, kind: kind, defaultText: argument.defaultValue, abstract: argument.abstract ?? "")
         }
+        entries = all.filter { !Self.commandLineOnly.contains($0.name) }
+        commandLineEntries = all.filter { Self.commandLineOnly.contains($0.name) }
     }
 
     func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
@@ -61,6 +67,8 @@ struct FlagCatalog: Sendable {
             let names: [Name]?
             let isRepeating: Bool
             let defaultValue: String?
+            let abstract: String?
+            let shouldDisplay: Bool
         }
         let command: Command
     }
