@@ -427,7 +427,10 @@ public struct MCPV8Command: AsyncParsableCommand {
         } else {
             let store = try heapStore(logger: logger)
             let metadata = try await openMetadataStore(logger: logger)
-            mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
+            let node = try nodeName.map { try NodeName(validating: $0) } ?? NodeName.ofThisHost()
+            let cluster = try await ClusterNode.join(as: node, metadata: metadata, logger: logger)
+            mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults,
+                                               cluster: cluster, logger: logger),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
         // The MCP servers are the server's, shared by every set with an mcp_tools policy.
