@@ -18,7 +18,7 @@ public final class ClusterNode: @unchecked Sendable {
         self.name = name
         self.metadata = metadata
         self.logger = logger
-        keeper = LeaseKeeper(lease: lease)
+        keeper = LeaseKeeper(lease: lease, registeredAt: .now)
     }
 
     /// Registers `name` in `metadata` (what an earlier process of it left running ends failed).
@@ -66,7 +66,7 @@ public final class ClusterNode: @unchecked Sendable {
         let lease = self.lease
         let event: LeaseKeeper.Event
         do {
-            event = try await metadata.heartbeat(lease) ? .heartbeatMatched : .heartbeatMatchedNothing
+            event = try await metadata.heartbeat(lease) ? .heartbeatMatched(at: .now) : .heartbeatMatchedNothing
         } catch {
             event = .heartbeatFailed
         }
@@ -88,14 +88,13 @@ public final class ClusterNode: @unchecked Sendable {
             onLeaseLost(lost)
             do {
                 let new = try await metadata.register(node: name)
-                lock.withLock { _ = keeper.handle(.registered(new)) }
+                lock.withLock { _ = keeper.handle(.registered(new, at: .now)) }
                 logger.info("node \(name) registered again with epoch \(new.epoch)")
             } catch {
                 logger.error("node \(name) could not register again (\(error)); trying at the next heartbeat")
             }
         }
-        // Only a node whose own lease holds judges the others.
-        guard event == .heartbeatMatched else { return }
+        guard lock.withLock({ keeper.mayJudgeOthers(at: .now, lease: ClusterTiming.lease) }) else { return }
         do {
             let dead = NodeLiveness.dead(among: try await metadata.registeredNodes(), me: lease, lease: ClusterTiming.lease)
             for node in dead {

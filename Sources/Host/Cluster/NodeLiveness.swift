@@ -26,17 +26,18 @@ public enum NodeLiveness {
     public static func mayWrite(by writer: NodeLease, owner: NodeLease?) -> Bool { owner == writer }
 }
 
-/// What a node does with the answer to its heartbeat, as a pure state machine.
+/// What a node does with the answer to its heartbeat, as a pure state machine, and whether it
+/// may judge other nodes yet.
 public struct LeaseKeeper: Sendable, Equatable {
     public enum Event: Sendable, Equatable {
         /// The heartbeat updated this lease's registration.
-        case heartbeatMatched
+        case heartbeatMatched(at: ContinuousClock.Instant)
         /// The heartbeat matched no registration: another node declared this one dead.
         case heartbeatMatchedNothing
         /// The database did not answer.
         case heartbeatFailed
         /// A new registration took the place of the lost one.
-        case registered(NodeLease)
+        case registered(NodeLease, at: ContinuousClock.Instant)
     }
 
     public enum Action: Sendable, Equatable {
@@ -50,24 +51,36 @@ public struct LeaseKeeper: Sendable, Equatable {
     }
 
     public private(set) var lease: NodeLease
-    public private(set) var unreachable = false
+    /// Since when every heartbeat of this lease was answered (nil while they fail).
+    public private(set) var answeredSince: ContinuousClock.Instant?
 
-    public init(lease: NodeLease) { self.lease = lease }
+    public init(lease: NodeLease, registeredAt: ContinuousClock.Instant) {
+        self.lease = lease
+        answeredSince = registeredAt
+    }
 
     public mutating func handle(_ event: Event) -> Action {
         switch event {
-        case .heartbeatMatched:
-            defer { unreachable = false }
-            return unreachable ? .reportReachable : .none
+        case .heartbeatMatched(let now):
+            defer { answeredSince = answeredSince ?? now }
+            return answeredSince == nil ? .reportReachable : .none
         case .heartbeatMatchedNothing:
-            unreachable = false
+            answeredSince = nil
             return .reRegister(lost: lease)
         case .heartbeatFailed:
-            defer { unreachable = true }
-            return unreachable ? .none : .reportUnreachable
-        case .registered(let new):
+            defer { answeredSince = nil }
+            return answeredSince == nil ? .none : .reportUnreachable
+        case .registered(let new, let now):
             lease = new
+            answeredSince = now
             return .none
         }
+    }
+
+    /// Whether this node may declare others dead: only once its own heartbeats have been answered
+    /// for a whole lease. After the database was unreachable every node was silent; the first one
+    /// back must not declare the others dead before they had a chance to heartbeat.
+    public func mayJudgeOthers(at now: ContinuousClock.Instant, lease: Duration) -> Bool {
+        answeredSince.map { now - $0 >= lease } ?? false
     }
 }
