@@ -2,8 +2,8 @@ import Foundation
 
 /// What stateful mode knows about its heaps besides their bytes: named sessions (every run that
 /// names one is logged, in order, so an agent or a person can see how a session's heap came to
-/// be), heap tags (key/value labels to find heaps by), which namespaces made each heap, and
-/// finished executions with their console output. Sessions, tags and heaps are kept per `Namespace`.
+/// be), heap tags (key/value labels to find heaps by), which namespaces made each heap,
+/// executions (running and finished) with their console output, and the nodes that run them. Sessions, tags and heaps are kept per `Namespace`.
 ///
 /// Two stores keep it: SQLite in a local file (the embedded default) and PostgreSQL
 /// (`--database-url`), which nodes share. The interface is async because PostgreSQL answers over
