@@ -148,3 +148,38 @@ def test_a_node_stopped_past_its_lease_cannot_overwrite_the_survivor_s_verdict(b
         again = httpx.post(f"{a}/api/exec", json={"code": "1 + 1"}, timeout=30).json()
         assert (again["status"], again["result"]) == ("completed", 2), again
         assert execution(b, again["execution_id"])["status"] == "completed"
+
+
+def test_a_cancel_reaches_the_other_node_after_a_postgres_restart(binary, tmp_path, postgres_server):
+    with nodes(tmp_path, postgres_server.new_database(), "node-a", "node-b") as cluster:
+        a, b = cluster["node-a"][0], cluster["node-b"][0]
+        id = start(a, PRINTS_SLOWLY % 600)
+        wait_for("the run to print", lambda: output(b, id)["total_lines"] >= 3, 10)
+        postgres_server.stop()
+        postgres_server.start()
+
+        # A listens again by itself; until it does, B's answer says the cancel is not confirmed yet.
+        def cancelled():
+            answer = httpx.post(f"{b}/api/executions/{id}/cancel", timeout=30)
+            return answer.status_code == 200 and answer.json()["status"] == "cancelled" and answer.json()
+        answer = wait_for("the cancel to reach node-a", cancelled, 20)
+        assert answer["message"] in ("Cancellation requested from node node-a; it ended cancelled.",
+                                     "The execution had already ended (cancelled)."), answer
+        # Nobody was declared dead for the database's absence.
+        assert "stopped answering" not in (execution(a, id).get("error") or "")
+
+
+def test_a_run_a_killed_server_left_is_reported_failed_at_its_next_start(binary, tmp_path):
+    flags = ("--http-port", "0", "--directory-path", str(tmp_path / "heaps"),
+             "--session-db-path", str(tmp_path / "sessions"))
+    with http_server_process(*flags) as (base, process, _):
+        id = start(base, PRINTS_SLOWLY % 600)
+        wait_for("the run to print", lambda: output(base, id)["total_lines"] >= 3, 10)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    with http_server_process(*flags) as (base, _, _):
+        state = execution(base, id)
+        assert (state["status"], state["error"]) == ("failed", "the server stopped while it ran"), state
+        assert output(base, id)["total_lines"] >= 3
+        listed = httpx.get(f"{base}/api/executions", timeout=30).json()["executions"]
+        assert [(e["execution_id"], e["status"]) for e in listed] == [(id, "failed")], listed
