@@ -61,6 +61,13 @@ final class PostgresMetadataStoreTests: XCTestCase {
 
         let heartbeat = try await store.heartbeat(a)
         XCTAssertFalse(heartbeat, "the dead node learns it lost its lease")
+        do {
+            try await store.recordStart(StoredExecution(id: "new-on-a", status: "queued", startedAt: Date(), node: "a"),
+                                        lease: a)
+            XCTFail("a lost lease starts nothing")
+        } catch {
+            XCTAssertTrue("\(error)".contains("node a lost its lease and is registering again"), "\(error)")
+        }
         let appended = try await store.appendOutput(["late"], from: 0, of: "on-a", lease: a)
         XCTAssertFalse(appended)
         let late = StoredExecution(id: "on-a", status: "completed", resultJSON: "1", startedAt: Date(),

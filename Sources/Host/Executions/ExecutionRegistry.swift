@@ -311,7 +311,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
             return (stored(record.lifecycle.state), waiters)
         }
         // A cancel that came in while saving can change the final status: save that instead.
-        if savedNow, final != saved { try? await metadata.save(final, output: [], from: flushed, lease: record.lease) }
+        if savedNow, final != saved { _ = try? await metadata.save(final, output: [], from: flushed, lease: record.lease) }
         waiters.forEach { $0.resume() }
         if !savedNow { await keepSaving(final, output: output, from: flushed, lease: record.lease) }
     }

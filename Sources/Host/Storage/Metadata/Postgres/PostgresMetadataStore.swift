@@ -349,11 +349,18 @@ public final class PostgresMetadataStore: MetadataStore {
     public func recordStart(_ execution: StoredExecution, lease: NodeLease) async throws {
         let owner = bytes(execution.owner.key)
         let started = execution.startedAt.timeIntervalSince1970
-        try await perform("record an execution's start") { client in
-            _ = try await client.query("""
+        let recorded = try await perform("record an execution's start") { client in
+            // Only under a lease that is still registered: one declared dead would start a run nobody ends.
+            try await Self.count(client.query("""
                 INSERT INTO executions (id, status, started_at, owner, node, epoch)
-                VALUES (\(execution.id), \(execution.status), \(started), \(owner), \(lease.node), \(lease.epoch))
-                """)
+                SELECT \(execution.id), \(execution.status), \(started), \(owner), \(lease.node), \(lease.epoch)
+                WHERE EXISTS (SELECT 1 FROM cluster_nodes WHERE name = \(lease.node) AND epoch = \(lease.epoch))
+                RETURNING 1
+                """))
+        }
+        guard recorded > 0 else {
+            throw MetadataUnavailableError(description: "node \(lease.node) lost its lease and is registering again; "
+                + "try again in a moment")
         }
     }
 
