@@ -349,19 +349,21 @@ public final class PostgresMetadataStore: MetadataStore {
     public func recordStart(_ execution: StoredExecution, lease: NodeLease) async throws {
         let owner = bytes(execution.owner.key)
         let started = execution.startedAt.timeIntervalSince1970
-        let recorded = try await perform("record an execution's start") { client in
+        try await perform("record an execution's start") { client in
             // Only under a lease that is still registered: one declared dead would start a run nobody ends.
-            try await Self.count(client.query("""
+            let recorded = try await Self.count(client.query("""
                 INSERT INTO executions (id, status, started_at, owner, node, epoch)
                 SELECT \(execution.id), \(execution.status), \(started), \(owner), \(lease.node), \(lease.epoch)
                 WHERE EXISTS (SELECT 1 FROM cluster_nodes WHERE name = \(lease.node) AND epoch = \(lease.epoch))
                 RETURNING 1
                 """))
+            guard recorded > 0 else { throw LeaseLost(node: lease.node) }
         }
-        guard recorded > 0 else {
-            throw MetadataUnavailableError(description: "node \(lease.node) lost its lease and is registering again; "
-                + "try again in a moment")
-        }
+    }
+
+    private struct LeaseLost: Error, CustomStringConvertible {
+        let node: String
+        var description: String { "node \(node) lost its lease and is registering again; try again in a moment" }
     }
 
     public func markRunning(_ id: String, lease: NodeLease) async throws {
