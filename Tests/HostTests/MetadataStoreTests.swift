@@ -121,6 +121,73 @@ final class MetadataStoreTests: XCTestCase {
         }
     }
 
+    /// A running execution is recorded under its node's lease, its output appended in batches, and
+    /// its end committed; a lease that does not own it writes nothing. A new registration ends what
+    /// an earlier process of the node left running.
+    func testRunningExecutionsAreRecordedAndOnlyTheirLeaseWritesThem() async throws {
+        try await forEachStore { subject in
+            let store = try await subject.open(1)
+            let node = try NodeName(validating: "node-a")
+            let lease = try await store.register(node: node)
+            let heartbeat = try await store.heartbeat(lease)
+            XCTAssertTrue(heartbeat)
+            let started = Date(timeIntervalSince1970: 100)
+            try await store.recordStart(StoredExecution(id: "r1", status: "queued", startedAt: started, owner: .default,
+                                                        node: "node-a"), lease: lease)
+            var read = try await store.execution("r1")
+            XCTAssertEqual(read?.status, "queued")
+            XCTAssertNil(read?.completedAt)
+            XCTAssertEqual(read?.node, "node-a")
+            try await store.markRunning("r1", lease: lease)
+            read = try await store.execution("r1")
+            XCTAssertEqual(read?.status, "running")
+            var appended = try await store.appendOutput(["one", "two"], from: 0, of: "r1", lease: lease)
+            XCTAssertTrue(appended)
+            appended = try await store.appendOutput(["three"], from: 2, of: "r1", lease: lease)
+            XCTAssertTrue(appended)
+            var lines = try await store.outputLines(of: "r1")
+            XCTAssertEqual(lines, ["one", "two", "three"])
+
+            let stranger = NodeLease(node: "node-a", epoch: lease.epoch + 100)
+            appended = try await store.appendOutput(["not mine"], from: 3, of: "r1", lease: stranger)
+            XCTAssertFalse(appended)
+            var ended = StoredExecution(id: "r1", status: "completed", resultJSON: "1", startedAt: started,
+                                        completedAt: Date(timeIntervalSince1970: 101), node: "node-a")
+            var taken = try await store.save(ended, output: ["x"], from: 3, lease: stranger)
+            XCTAssertFalse(taken)
+            read = try await store.execution("r1")
+            XCTAssertEqual(read?.status, "running", "a fenced write changes nothing")
+
+            // A finished execution beyond the retention of 1 does not push a running one out.
+            try await store.save(finishedExecution(0), output: [])
+            try await store.save(finishedExecution(1), output: [])
+            let kept = try await store.executions().map(\.id)
+            XCTAssertEqual(Set(kept), ["r1", "e1"])
+
+            taken = try await store.save(ended, output: ["four"], from: 3, lease: lease)
+            XCTAssertTrue(taken)
+            read = try await store.execution("r1")
+            XCTAssertEqual(read, ended)
+            lines = try await store.outputLines(of: "r1")
+            XCTAssertEqual(lines, ["one", "two", "three", "four"])
+            ended.status = "cancelled"
+            taken = try await store.save(ended, output: [], from: 4, lease: lease)
+            XCTAssertTrue(taken, "its own lease may still correct its end")
+
+            try await store.recordStart(StoredExecution(id: "r2", status: "running", startedAt: started, node: "node-a"),
+                                        lease: lease)
+            let next = try await store.register(node: node)
+            XCTAssertGreaterThan(next.epoch, lease.epoch)
+            let left = try await store.execution("r2")
+            XCTAssertEqual(left?.status, "failed")
+            XCTAssertNotNil(left?.completedAt)
+            XCTAssertTrue([ClusterMessage.serverStopped, ClusterMessage.stoppedAnswering("node-a")].contains(left?.error),
+                          "\(String(describing: left?.error))")
+            read = try await store.execution("r1")
+            XCTAssertEqual(read?.status, "cancelled", "an ended execution stays as it ended")
+        }
+    }
+
     /// Execution `e<index>`, started at `index` seconds and completed half a second later.
     private func finishedExecution(_ index: Int) -> StoredExecution {
         StoredExecution(id: "e\(index)", status: "completed", resultJSON: nil, heap: nil, error: nil,

@@ -30,6 +30,84 @@ final class PostgresMetadataStoreTests: XCTestCase {
         XCTAssertEqual(versions, PostgresMigrations.all.map(\.version))
     }
 
+    /// Two nodes on one database: a node silent beyond the lease is declared dead by the other, its
+    /// running executions fail with the reason in the same statement, and its late writes and
+    /// heartbeats match nothing until it registers again; a node that heartbeats is left alone.
+    func testASilentNodeIsDeclaredDeadAndItsLateWritesAreFenced() async throws {
+        let url = try await TestPostgres.shared.makeDatabase()
+        let store = try await PostgresMetadataStore.open(url: url)
+        defer { store.close() }
+        let a = try await store.register(node: try NodeName(validating: "a"))
+        let b = try await store.register(node: try NodeName(validating: "b"))
+        try await store.recordStart(StoredExecution(id: "on-a", status: "running", startedAt: Date(), node: "a"), lease: a)
+        try await store.recordStart(StoredExecution(id: "on-b", status: "queued", startedAt: Date(), node: "b"), lease: b)
+        let nodes = try await store.registeredNodes()
+        XCTAssertEqual(nodes.map(\.lease), [a, b])
+        XCTAssertTrue(nodes.allSatisfy { $0.silentFor < .seconds(5) }, "\(nodes)")
+
+        let alive = try await store.declareDead(a, silentBeyond: .seconds(5))
+        XCTAssertNil(alive, "a heartbeat within the lease keeps it")
+        try await Task.sleep(for: .milliseconds(20))
+        let failed = try await store.declareDead(a, silentBeyond: .milliseconds(10))
+        XCTAssertEqual(failed, 1)
+        let again = try await store.declareDead(a, silentBeyond: .milliseconds(10))
+        XCTAssertNil(again, "declared once")
+        let verdict = try await store.execution("on-a")
+        XCTAssertEqual(verdict?.status, "failed")
+        XCTAssertEqual(verdict?.error, "node a stopped answering")
+        XCTAssertNotNil(verdict?.completedAt)
+        let untouched = try await store.execution("on-b")
+        XCTAssertEqual(untouched?.status, "queued")
+
+        let heartbeat = try await store.heartbeat(a)
+        XCTAssertFalse(heartbeat, "the dead node learns it lost its lease")
+        do {
+            try await store.recordStart(StoredExecution(id: "new-on-a", status: "queued", startedAt: Date(), node: "a"),
+                                        lease: a)
+            XCTFail("a lost lease starts nothing")
+        } catch {
+            XCTAssertTrue("\(error)".contains("node a lost its lease and is registering again"), "\(error)")
+        }
+        let appended = try await store.appendOutput(["late"], from: 0, of: "on-a", lease: a)
+        XCTAssertFalse(appended)
+        let late = StoredExecution(id: "on-a", status: "completed", resultJSON: "1", startedAt: Date(),
+                                   completedAt: Date(), node: "a")
+        let taken = try await store.save(late, output: ["late"], from: 0, lease: a)
+        XCTAssertFalse(taken)
+        let after = try await store.execution("on-a")
+        XCTAssertEqual(after, verdict, "the verdict stands")
+        let lines = try await store.outputLines(of: "on-a")
+        XCTAssertEqual(lines, [])
+
+        let back = try await store.register(node: try NodeName(validating: "a"))
+        XCTAssertGreaterThan(back.epoch, b.epoch)
+        let renewed = try await store.heartbeat(back)
+        XCTAssertTrue(renewed)
+    }
+
+    /// A cancel asked on one connection reaches the listener on another (NOTIFY).
+    func testACancelRequestReachesTheListeningNode() async throws {
+        let url = try await TestPostgres.shared.makeDatabase()
+        let store = try await PostgresMetadataStore.open(url: url)
+        defer { store.close() }
+        let heard = AsyncStream<String>.makeStream()
+        let listening = Task { try await store.listenForCancelRequests { heard.continuation.yield($0) } }
+        defer { listening.cancel() }
+        // LISTEN takes effect once its connection is up: ask until it is heard.
+        let asking = Task {
+            while !Task.isCancelled {
+                try await store.requestCancel(of: "execution-1")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        defer { asking.cancel() }
+        let first = try await waitFor("the cancel request to be heard") {
+            var iterator = heard.stream.makeAsyncIterator()
+            return await iterator.next()
+        }
+        XCTAssertEqual(first, "execution-1")
+    }
+
     func testBadCredentialsAreRefusedWithTheReasonAndWithoutThePassword() async throws {
         let good = try await TestPostgres.shared.makeDatabase()
         let secret = "wrong-secret-4711"

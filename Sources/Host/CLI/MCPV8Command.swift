@@ -446,13 +446,16 @@ public struct MCPV8Command: AsyncParsableCommand {
             pool.updateTenantLimits(configuration.queueLimits)
         }
         defer { reload?.cancel() }
+        let node = try nodeName.map { try NodeName(validating: $0) } ?? NodeName.ofThisHost()
         let mode: MCPServerSetup.Mode
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
             let store = try heapStore(logger: logger)
             let metadata = try await openMetadataStore(logger: logger)
-            mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
+            let cluster = try await ClusterNode.join(as: node, metadata: metadata, logger: logger)
+            mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults,
+                                               cluster: cluster, logger: logger),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
         // The MCP servers are the server's, shared by every set with an mcp_tools policy.
@@ -487,7 +490,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         configuration.headerTimeout = .seconds(httpHeaderTimeout)
         configuration.idleTimeout = .seconds(httpIdleTimeout)
         configuration.maxConnections = maxConnections
-        if let nodeName { configuration.nodeName = try NodeName(validating: nodeName) }
+        configuration.nodeName = node
         do {
             try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
         } catch {

@@ -29,13 +29,21 @@ public struct ExecutionLifecycle: Sendable, Equatable {
             case .timedOut: "timed_out"
             }
         }
+
+        /// The status the metadata store keeps: as clients see it, but `queued` apart from
+        /// `running`, so another node reading it back knows whether a worker took it.
+        public var storedName: String {
+            if case .queued = self { return "queued" }
+            return statusName
+        }
     }
 
     public enum StopReason: Sendable, Equatable, CaseIterable { case cancelled, timedOut }
 
-    /// The final state a stored status name stands for.
-    public static func finalState(named name: String) -> State? {
-        [State.completed, .failed, .cancelled, .timedOut].first { $0.statusName == name }
+    /// The state a stored status name stands for (`storedName`).
+    public static func state(storedAs name: String) -> State? {
+        [State.queued(stopping: nil), .running(stopping: nil), .completed, .failed, .cancelled, .timedOut]
+            .first { $0.storedName == name }
     }
 
     public enum Event: Sendable, Equatable {

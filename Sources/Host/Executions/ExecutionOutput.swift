@@ -23,6 +23,14 @@ public final class ExecutionOutput: @unchecked Sendable {
         return lines
     }
 
+    /// Up to `limit` lines from line `start` on (fewer at the end), for storage while it runs.
+    public func lines(from start: Int, limit: Int) -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        let start = min(start, lines.count)
+        return Array(lines[start..<min(start + limit, lines.count)])
+    }
+
     public func append(_ newLines: [OutputLine]) {
         lock.lock()
         defer { lock.unlock() }

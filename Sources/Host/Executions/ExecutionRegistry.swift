@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// What one stateful `run_js` asks for, validated.
 public struct StatefulRunParameters: Sendable {
@@ -40,14 +41,19 @@ public struct ExecutionSummary: Sendable {
 }
 
 /// The stateful executions of this server: each runs on the worker pool from its input heap,
-/// and its new heap goes to the heap store. A finished execution, with its output, is saved in
-/// the metadata database, so it can be read after a restart; memory keeps the running ones and
-/// the most recent finished ones.
+/// and its new heap goes to the heap store. An execution is recorded in the metadata store when it
+/// is accepted, under this node's lease (`ClusterNode`); its output is appended there in small
+/// batches while it runs, and its end is committed there, so any node sharing the store (and
+/// this one after a restart) reads it. Memory keeps this node's running executions and its most
+/// recent finished ones; every other execution is read from the store.
 public final class ExecutionRegistry: @unchecked Sendable {
-    private final class Record {
+    /// Its mutable fields are guarded by the registry's lock (`flusher` is set before it is shared).
+    private final class Record: @unchecked Sendable {
         let id: String
         let jobID: UInt64
         let owner: Namespace
+        /// The lease it runs under: the store takes its writes only while this lease owns it.
+        let lease: NodeLease
         /// When it was accepted (reported as `started_at`); its deadline counts from here.
         let startedAt = Date()
         let timeoutSeconds: Int
@@ -59,11 +65,16 @@ public final class ExecutionRegistry: @unchecked Sendable {
         var heap: HeapID?
         var completedAt: Date?
         var waiters: [ResumeOnce] = []
+        /// Its lease was lost: another node ended it in the store, which answers for it from then on.
+        var fenced = false
+        /// Writes its output to the store while it runs; `flushedLines` lines are there.
+        var flusher: Task<Int, Never>?
 
-        init(id: String, jobID: UInt64, owner: Namespace, timeoutSeconds: Int) {
+        init(id: String, jobID: UInt64, owner: Namespace, lease: NodeLease, timeoutSeconds: Int) {
             self.id = id
             self.jobID = jobID
             self.owner = owner
+            self.lease = lease
             self.timeoutSeconds = timeoutSeconds
         }
     }
@@ -73,18 +84,32 @@ public final class ExecutionRegistry: @unchecked Sendable {
     public let metadata: any MetadataStore
     /// The server's own defaults, which the tools' schemas state; a run gets its tenant's.
     public let defaults: ExecutionDefaults
+    public let cluster: ClusterNode
+    private let logger: Logger
     private let lock = NSLock()
     private var records: [String: Record] = [:]
     /// Finished executions still in memory, oldest first; beyond `finishedKeptInMemory` the
     /// oldest is dropped (it stays readable from the database).
     private var finishedInMemory: [String] = []
     static let finishedKeptInMemory = 1000
+    /// How often a running execution's new output goes to the store, and the most lines one batch takes.
+    static let outputFlushInterval: Duration = .milliseconds(100)
+    static let outputBatchLines = 1000
+    /// How long `cancel_execution` waits for another node to confirm a cancel before answering that it is pending.
+    static let remoteCancelWait: Duration = .seconds(3)
 
-    public init(pool: WorkerPool, store: HeapStore, metadata: any MetadataStore, defaults: ExecutionDefaults) {
+    /// Starts `cluster`'s heartbeats and its listening for other nodes' cancels.
+    public init(pool: WorkerPool, store: HeapStore, metadata: any MetadataStore, defaults: ExecutionDefaults,
+                cluster: ClusterNode, logger: Logger) {
         self.pool = pool
         self.store = store
         self.metadata = metadata
         self.defaults = defaults
+        self.cluster = cluster
+        self.logger = logger
+        cluster.start(onLeaseLost: { [weak self] in self?.leaseLost($0) },
+                      // Every node hears every request; the one that runs the execution carries it out.
+                      onCancelRequest: { [weak self] id in _ = self?.cancelLocally(id) })
     }
 
     /// Starts an execution for `namespace` and returns its id at once. Throws when the server, or
@@ -105,13 +130,25 @@ public final class ExecutionRegistry: @unchecked Sendable {
         try pool.reserve(namespace: namespace)
         let timeoutSeconds = parameters.timeoutSeconds ?? defaults.timeoutSeconds
         let record = Record(id: UUID().uuidString.lowercased(), jobID: pool.makeJobID(), owner: namespace,
-                            timeoutSeconds: timeoutSeconds)
-        lock.withLock { records[record.id] = record }
-
+                            lease: cluster.lease, timeoutSeconds: timeoutSeconds)
         let request = RunRequest(code: parameters.code, heapLimitMB: parameters.heapMB ?? defaults.heapMB,
                                  timeoutSeconds: timeoutSeconds,
                                  outputLimitBytes: defaults.outputLimitBytes,
                                  checkpoint: CheckpointInput(heap: inputHeap), namespace: namespace)
+        do {
+            try await metadata.recordStart(
+                StoredExecution(id: record.id, status: record.lifecycle.state.storedName, startedAt: record.startedAt,
+                                owner: namespace, node: record.lease.node),
+                lease: record.lease)
+        } catch {
+            // Give the reserved place back: a run submitted under a job id cancelled before it is ends at once.
+            pool.cancel(jobID: record.jobID)
+            Task { [pool] in _ = try? await pool.run(request, jobID: record.jobID, reserved: true, onOutput: { _ in }) }
+            throw error
+        }
+        record.flusher = Task { [self] in await flushOutput(of: record) }
+        lock.withLock { records[record.id] = record }
+
         Task { [self] in
             var outcome: RunOutcome
             do {
@@ -167,11 +204,36 @@ public final class ExecutionRegistry: @unchecked Sendable {
 
     private func started(_ id: String) {
         lock.lock()
-        if let record = records[id] {
-            record.runningSince = Date()
-            _ = record.lifecycle.handle(.started)
-        }
+        guard let record = records[id] else { return lock.unlock() }
+        record.runningSince = Date()
+        _ = record.lifecycle.handle(.started)
         lock.unlock()
+        Task { [metadata] in try? await metadata.markRunning(id, lease: record.lease) }
+    }
+
+    /// Appends the execution's new output to the store every `outputFlushInterval`, one batch a
+    /// statement, until it ends (the task is cancelled) or its lease is lost; returns how many
+    /// lines are stored, so its end commits the rest.
+    private func flushOutput(of record: Record) async -> Int {
+        var stored = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.outputFlushInterval)
+            while !Task.isCancelled {
+                let batch = record.output.lines(from: stored, limit: Self.outputBatchLines)
+                guard !batch.isEmpty else { break }
+                do {
+                    guard try await metadata.appendOutput(batch, from: stored, of: record.id, lease: record.lease) else {
+                        return stored
+                    }
+                    stored += batch.count
+                } catch {
+                    // The store is unreachable: the next tick tries again, and the end writes what is missing.
+                    logger.debug("execution \(record.id): its output could not be stored yet: \(error)")
+                    break
+                }
+            }
+        }
+        return stored
     }
 
     private func deadlinePassed(_ id: String) {
@@ -219,14 +281,20 @@ public final class ExecutionRegistry: @unchecked Sendable {
         let completedAt = Date()
         func stored(_ state: ExecutionLifecycle.State) -> StoredExecution {
             StoredExecution(
-                id: record.id, status: state.statusName, resultJSON: outcome.resultJSON, heap: heap?.hex,
-                error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner)
+                id: record.id, status: state.storedName, resultJSON: outcome.resultJSON, heap: heap?.hex,
+                error: outcome.error, startedAt: record.startedAt, completedAt: completedAt, owner: record.owner,
+                node: record.lease.node)
         }
+        record.flusher?.cancel()
+        let flushed = await record.flusher?.value ?? 0
+        let output = Array(record.output.allLines.dropFirst(flushed))
         let saved = stored(finalState(of: record, reporting: outcome.status))
         // Saved before it is reported finished, so whatever a caller reads next is stored. A
         // failure to save (the store unreachable) leaves it readable from memory, and it is saved
         // again in the background until the store takes it.
-        let savedNow = (try? await metadata.save(saved, output: record.output.allLines)) != nil
+        let taken = try? await metadata.save(saved, output: output, from: flushed, lease: record.lease)
+        if taken == false { return fencedOff(record, ending: saved.status) }
+        let savedNow = taken != nil
 
         // The state, result and heap change together: a reader never sees one without the others.
         let (final, waiters) = lock.withLock {
@@ -243,19 +311,37 @@ public final class ExecutionRegistry: @unchecked Sendable {
             return (stored(record.lifecycle.state), waiters)
         }
         // A cancel that came in while saving can change the final status: save that instead.
-        if savedNow, final != saved { try? await metadata.save(final, output: record.output.allLines) }
+        if savedNow, final != saved { _ = try? await metadata.save(final, output: [], from: flushed, lease: record.lease) }
         waiters.forEach { $0.resume() }
-        if !savedNow { await keepSaving(final, output: record.output.allLines) }
+        if !savedNow { await keepSaving(final, output: output, from: flushed, lease: record.lease) }
+    }
+
+    /// The store refused the end of an execution because its lease is gone: another node declared
+    /// this one dead and ended it, and that verdict stands. Memory forgets it, so every read answers
+    /// from the store, as on every other node.
+    private func fencedOff(_ record: Record, ending status: String) {
+        logger.error("""
+            execution \(record.id) ended \(status) on node \(record.lease.node), but its lease (epoch \
+            \(record.lease.epoch)) was lost: another node declared this node dead and ended it; that end stands
+            """)
+        let waiters = lock.withLock {
+            records[record.id] = nil
+            let waiters = record.waiters
+            record.waiters = []
+            return waiters
+        }
+        waiters.forEach { $0.resume() }
     }
 
     /// Saves a finished execution, retrying with backoff while the store does not take it (a
     /// PostgreSQL restart), so a finished execution is not lost; gives up after about ten minutes.
-    private func keepSaving(_ execution: StoredExecution, output: [String]) async {
+    private func keepSaving(_ execution: StoredExecution, output: [String], from firstLine: Int, lease: NodeLease) async {
         var delay = Duration.milliseconds(100)
         let giveUp = ContinuousClock.now + .seconds(600)
         while true {
             do {
-                return try await metadata.save(execution, output: output)
+                try await metadata.save(execution, output: output, from: firstLine, lease: lease)
+                return
             } catch {
                 guard ContinuousClock.now < giveUp else { return }
                 try? await Task.sleep(for: delay)
@@ -285,12 +371,17 @@ public final class ExecutionRegistry: @unchecked Sendable {
     /// The execution's summary: from memory while it is there, else from the store (which throws
     /// `MetadataUnavailableError` while it cannot be reached).
     public func summary(of id: String) async throws -> ExecutionSummary? {
-        if let live = lock.withLock({ records[id].map(summary) }) { return live }
+        if let live = lock.withLock({ local(id).map(summary) }) { return live }
         return try await metadata.execution(id).map(Self.summary)
     }
 
+    /// The execution, if this node answers for it from memory (not once its lease was lost).
+    private func local(_ id: String) -> Record? {
+        records[id].flatMap { $0.fenced ? nil : $0 }
+    }
+
     private static func summary(_ stored: StoredExecution) -> ExecutionSummary {
-        ExecutionSummary(id: stored.id, state: ExecutionLifecycle.finalState(named: stored.status) ?? .failed,
+        ExecutionSummary(id: stored.id, state: ExecutionLifecycle.state(storedAs: stored.status) ?? .failed,
                          resultJSON: stored.resultJSON, heap: stored.heap.flatMap { try? HeapID(validating: $0) },
                          error: stored.error, startedAt: stored.startedAt, completedAt: stored.completedAt,
                          owner: stored.owner)
@@ -302,33 +393,73 @@ public final class ExecutionRegistry: @unchecked Sendable {
                          completedAt: record.completedAt, owner: record.owner)
     }
 
-    /// The execution's output: live while it runs; read back from the database (all at once,
-    /// on this first read) for one no longer in memory.
+    /// The execution's output: live while it runs here; read back from the database (all at once,
+    /// on this read) for one no longer in memory or running on another node.
     public func output(of id: String) async throws -> ExecutionOutput? {
-        if let live = lock.withLock({ records[id]?.output }) { return live }
+        if let live = lock.withLock({ local(id)?.output }) { return live }
         guard try await metadata.execution(id) != nil else { return nil }
         return ExecutionOutput(lines: try await metadata.outputLines(of: id))
     }
 
-    /// Asks the execution to stop; returns its summary after the request (nil if unknown).
-    public func cancel(_ id: String) async throws -> (summary: ExecutionSummary, alreadyEnded: Bool)? {
+    /// What `cancel` did: asked this node's lifecycle, found the execution ended, or asked the
+    /// node running it (the summary shows whether it ended within the wait).
+    public enum CancelAnswer: Sendable, Equatable {
+        case requested
+        case alreadyEnded
+        case askedOwner(node: String)
+    }
+
+    /// Asks the execution to stop, wherever it runs; returns its summary after the request (nil if unknown).
+    public func cancel(_ id: String) async throws -> (summary: ExecutionSummary, answer: CancelAnswer)? {
+        if let (summary, action) = cancelLocally(id) {
+            return (summary, { if case .alreadyFinished = action { .alreadyEnded } else { .requested } }())
+        }
+        guard let stored = try await metadata.execution(id) else { return nil }
+        let state = ExecutionLifecycle.state(storedAs: stored.status) ?? .failed
+        switch CrossNodeCancel.route(runsHere: false, stored: state, storedNode: stored.node) {
+        case .local, .unknown: return nil
+        case .alreadyEnded: return (Self.summary(stored), .alreadyEnded)
+        case .owner(let node):
+            try await metadata.requestCancel(of: id)
+            var latest = Self.summary(stored)
+            let giveUp = ContinuousClock.now + Self.remoteCancelWait
+            while !latest.state.isFinal, ContinuousClock.now < giveUp {
+                try await Task.sleep(for: .milliseconds(50))
+                latest = try await metadata.execution(id).map(Self.summary) ?? latest
+            }
+            return (latest, .askedOwner(node: node))
+        }
+    }
+
+    /// Hands a cancel to the lifecycle of an execution this node runs; nil if it does not run it.
+    private func cancelLocally(_ id: String) -> (ExecutionSummary, ExecutionLifecycle.Action)? {
         let requested = lock.withLock { () -> (Record, ExecutionLifecycle.Action, ExecutionSummary)? in
-            guard let record = records[id] else { return nil }
+            guard let record = local(id) else { return nil }
             let action = record.lifecycle.handle(.cancelRequested)
             return (record, action, summary(record))
         }
-        guard let (record, action, summary) = requested else {
-            return try await metadata.execution(id).map { (Self.summary($0), true) }
-        }
+        guard let (record, action, summary) = requested else { return nil }
         carryOut(action, for: record)
-        return (summary, { if case .alreadyFinished = action { true } else { false } }())
+        return (summary, action)
     }
 
-    /// Every known execution, oldest first: the finished ones from the database (and memory, if
-    /// saving failed), and the running ones.
+    /// This node lost `lease`: its executions under it were ended by the node that declared it
+    /// dead. They stop here too (their end is fenced off), and the store answers for them.
+    private func leaseLost(_ lease: NodeLease) {
+        let lost = lock.withLock { () -> [(Record, ExecutionLifecycle.Action)] in
+            records.values.filter { $0.lease == lease && $0.completedAt == nil && !$0.fenced }.map { record in
+                record.fenced = true
+                return (record, record.lifecycle.handle(.cancelRequested))
+            }
+        }
+        for (record, action) in lost { carryOut(action, for: record) }
+    }
+
+    /// Every known execution, oldest first: those in the store (every node's, running ones included),
+    /// with this node's own from memory (also those whose save failed).
     public func list() async throws -> [ExecutionSummary] {
         let finished = try await metadata.executions().map(Self.summary)
-        let live = lock.withLock { records.values.map(summary) }
+        let live = lock.withLock { records.values.filter { !$0.fenced }.map(summary) }
         var byID = Dictionary(finished.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for summary in live where byID[summary.id] == nil || summary.completedAt == nil { byID[summary.id] = summary }
         return byID.values.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }

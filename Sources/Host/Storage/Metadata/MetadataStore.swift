@@ -2,8 +2,8 @@ import Foundation
 
 /// What stateful mode knows about its heaps besides their bytes: named sessions (every run that
 /// names one is logged, in order, so an agent or a person can see how a session's heap came to
-/// be), heap tags (key/value labels to find heaps by), which namespaces made each heap, and
-/// finished executions with their console output. Sessions, tags and heaps are kept per `Namespace`.
+/// be), heap tags (key/value labels to find heaps by), which namespaces made each heap,
+/// executions (running and finished) with their console output, and the nodes that run them. Sessions, tags and heaps are kept per `Namespace`.
 ///
 /// Two stores keep it: SQLite in a local file (the embedded default) and PostgreSQL
 /// (`--database-url`), which nodes share. The interface is async because PostgreSQL answers over
@@ -31,13 +31,43 @@ public protocol MetadataStore: Sendable {
     /// nowhere in this store then), so servers without tokens keep every heap they had.
     func mayResume(_ heap: String, in namespace: Namespace) async throws -> Bool
 
-    /// Stores a finished execution (again: a later save replaces it) and drops the oldest beyond
-    /// the store's retention, with their output.
-    func save(_ execution: StoredExecution, output: [String]) async throws
+    /// Stores an execution's end (again: a later save replaces it) with its output from line
+    /// `firstLine` on (the lines before it were appended while it ran), in one transaction, and
+    /// drops the oldest finished executions beyond the store's retention, with their output. With a
+    /// `lease`, only while that lease still owns the execution: false when it was fenced off.
+    @discardableResult
+    func save(_ execution: StoredExecution, output: [String], from firstLine: Int, lease: NodeLease?) async throws -> Bool
     func execution(_ id: String) async throws -> StoredExecution?
-    /// Every stored execution, oldest start first.
+    /// Every stored execution, running ones (of every node) included, oldest start first.
     func executions() async throws -> [StoredExecution]
     func outputLines(of id: String) async throws -> [String]
+
+    // ---- running executions and the nodes that run them (Sources/Host/Cluster) ----
+
+    /// Registers `node` under a new epoch and returns its lease. The executions an earlier process
+    /// of the same node left queued or running end failed (SQLite, one node: every such execution;
+    /// the server stopped while it ran).
+    func register(node: NodeName) async throws -> NodeLease
+    /// Renews the lease; false when it matched no registration (another node declared it dead).
+    func heartbeat(_ lease: NodeLease) async throws -> Bool
+    /// Every registered node, with how long it has been silent by the database's clock.
+    func registeredNodes() async throws -> [NodeLiveness.Registration]
+    /// Declares `node` dead if it is still silent beyond `lease` (checked again in the same
+    /// statement): its registration goes and its queued and running executions end failed, in
+    /// one conditional update. Returns how many executions it failed, nil if the node was alive after all.
+    func declareDead(_ node: NodeLease, silentBeyond lease: Duration) async throws -> Int?
+    /// Records an accepted execution (`execution.status` queued) as owned by `lease`.
+    func recordStart(_ execution: StoredExecution, lease: NodeLease) async throws
+    /// Records that a worker took it (if the lease still owns it and it has not ended).
+    func markRunning(_ id: String, lease: NodeLease) async throws
+    /// Appends console output, lines `firstLine...` of it, in one statement; false when the lease
+    /// no longer owns the execution (nothing is written then).
+    func appendOutput(_ lines: [String], from firstLine: Int, of id: String, lease: NodeLease) async throws -> Bool
+    /// Asks whichever node runs `id` to cancel it (PostgreSQL NOTIFY; one node has nothing to ask).
+    func requestCancel(of id: String) async throws
+    /// Calls `onRequest` with the id of every execution another node asks to cancel, until the
+    /// connection that listens fails (it throws then; the caller listens again) or the task is cancelled.
+    func listenForCancelRequests(_ onRequest: @escaping @Sendable (String) -> Void) async throws
 }
 
 extension MetadataStore {
@@ -46,6 +76,11 @@ extension MetadataStore {
                        code: String) async throws -> Int {
         try await append(session: session, in: namespace, inputHeap: inputHeap, outputHeap: outputHeap, code: code,
                          at: Date())
+    }
+
+    /// Stores a finished execution with all its output, whoever owns it.
+    public func save(_ execution: StoredExecution, output: [String]) async throws {
+        try await save(execution, output: output, from: 0, lease: nil)
     }
 }
 
@@ -61,17 +96,20 @@ public struct SessionEntry: Sendable, Equatable {
     public var timestamp: Date
 }
 
-/// A finished execution as stored.
+/// An execution as stored: a running one (`status` queued or running, no `completedAt`) or a finished one.
 public struct StoredExecution: Sendable, Equatable {
     public var id: String
+    /// `ExecutionLifecycle.State.storedName`.
     public var status: String
     public var resultJSON: String?
     public var heap: String?
     public var error: String?
     public var startedAt: Date
-    public var completedAt: Date
+    public var completedAt: Date?
     /// The namespace that started it.
     public var owner: Namespace = .default
+    /// The node that ran it (nil for executions stored before nodes were recorded).
+    public var node: String?
 }
 
 /// The metadata store could not be reached or did not answer in time: the call fails with this

@@ -115,6 +115,29 @@ public final class SQLiteMetadataStore: MetadataStore {
                 INSERT OR IGNORE INTO heap_owners SELECT heap, '' FROM heap_tags;
                 """)
         }
+        migrator.registerMigration("v6-running-executions") { db in
+            // Running executions are recorded too (completed_at NULL until they end), with the
+            // node and epoch that run them (see `register`).
+            try db.execute(sql: """
+                CREATE TABLE executions_with_nodes (
+                    id TEXT PRIMARY KEY,
+                    status TEXT NOT NULL,
+                    result_json TEXT,
+                    heap TEXT,
+                    error TEXT,
+                    started_at REAL NOT NULL,
+                    completed_at REAL,
+                    owner TEXT NOT NULL,
+                    node TEXT,
+                    epoch INTEGER
+                );
+                INSERT INTO executions_with_nodes (id, status, result_json, heap, error, started_at, completed_at, owner)
+                    SELECT id, status, result_json, heap, error, started_at, completed_at, owner FROM executions;
+                DROP TABLE executions;
+                ALTER TABLE executions_with_nodes RENAME TO executions;
+                CREATE INDEX executions_by_completion ON executions (completed_at);
+                """)
+        }
         try migrator.migrate(database)
     }
 
@@ -212,32 +235,35 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
-    // ---- finished executions ----
+    // ---- executions ----
 
-    public func save(_ execution: StoredExecution, output: [String]) async throws {
+    @discardableResult
+    public func save(_ execution: StoredExecution, output: [String], from firstLine: Int,
+                     lease: NodeLease?) async throws -> Bool {
         let retainedExecutions = retainedExecutions
-        try write { db in
+        return try write { db in
+            if let lease, !NodeLiveness.mayWrite(by: lease, owner: try Self.owner(of: execution.id, in: db)) { return false }
             try db.execute(sql: """
-                INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner,
+                                                   node, epoch)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [execution.id, execution.status, execution.resultJSON, execution.heap, execution.error,
-                                 execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970,
-                                 execution.owner.key])
-            for (index, line) in output.enumerated() {
-                try db.execute(sql: "INSERT OR REPLACE INTO execution_output (execution_id, line_index, text) VALUES (?, ?, ?)",
-                               arguments: [execution.id, index, line])
-            }
+                                 execution.startedAt.timeIntervalSince1970, execution.completedAt?.timeIntervalSince1970,
+                                 execution.owner.key, execution.node ?? lease?.node, lease?.epoch])
+            try Self.insert(output, from: firstLine, of: execution.id, in: db)
             // Counting is cheap (SQLite counts cells page by page); skipping the retained rows with
             // OFFSET stepped through every one of them, 0.3 ms a save once 10,000 were kept.
-            let overflow = try (Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions") ?? 0) - retainedExecutions
-            guard overflow > 0 else { return }
+            let overflow = try (Int.fetchOne(db, sql: "SELECT COUNT(*) FROM executions WHERE completed_at IS NOT NULL")
+                ?? 0) - retainedExecutions
+            guard overflow > 0 else { return true }
             let stale = try String.fetchAll(db, sql: """
-                SELECT id FROM executions ORDER BY completed_at LIMIT ?
+                SELECT id FROM executions WHERE completed_at IS NOT NULL ORDER BY completed_at LIMIT ?
                 """, arguments: [overflow])
             for id in stale {
                 try db.execute(sql: "DELETE FROM execution_output WHERE execution_id = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM executions WHERE id = ?", arguments: [id])
             }
+            return true
         }
     }
 
@@ -260,6 +286,70 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    // ---- running executions: one node, so no heartbeats and no other node to ask ----
+
+    /// Ends what a previous process left queued or running (it crashed or was killed mid-run).
+    public func register(node: NodeName) async throws -> NodeLease {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE executions SET status = 'failed', error = ?, completed_at = ?, epoch = NULL
+                WHERE status IN ('queued', 'running')
+                """, arguments: [ClusterMessage.serverStopped, Date().timeIntervalSince1970])
+            let epoch = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(epoch), 0) + 1 FROM executions") ?? 1
+            return NodeLease(node: node.description, epoch: epoch)
+        }
+    }
+
+    public func heartbeat(_ lease: NodeLease) async throws -> Bool { true }
+    public func registeredNodes() async throws -> [NodeLiveness.Registration] { [] }
+    public func declareDead(_ node: NodeLease, silentBeyond lease: Duration) async throws -> Int? { nil }
+    public func requestCancel(of id: String) async throws {}
+
+    public func listenForCancelRequests(_ onRequest: @escaping @Sendable (String) -> Void) async throws {
+        // No other node can ask: wait until the task is cancelled.
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+
+    public func recordStart(_ execution: StoredExecution, lease: NodeLease) async throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO executions (id, status, started_at, owner, node, epoch) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [execution.id, execution.status, execution.startedAt.timeIntervalSince1970,
+                                 execution.owner.key, lease.node, lease.epoch])
+        }
+    }
+
+    public func markRunning(_ id: String, lease: NodeLease) async throws {
+        try write { db in
+            guard NodeLiveness.mayWrite(by: lease, owner: try Self.owner(of: id, in: db)) else { return }
+            try db.execute(sql: "UPDATE executions SET status = 'running' WHERE id = ? AND status = 'queued'",
+                           arguments: [id])
+        }
+    }
+
+    public func appendOutput(_ lines: [String], from firstLine: Int, of id: String,
+                             lease: NodeLease) async throws -> Bool {
+        try write { db in
+            guard NodeLiveness.mayWrite(by: lease, owner: try Self.owner(of: id, in: db)) else { return false }
+            try Self.insert(lines, from: firstLine, of: id, in: db)
+            return true
+        }
+    }
+
+    /// The lease that owns an execution now (nil when none does, or it is not stored).
+    private static func owner(of id: String, in db: Database) throws -> NodeLease? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT node, epoch FROM executions WHERE id = ?", arguments: [id]),
+              let node = row["node"] as String?, let epoch = row["epoch"] as Int64? else { return nil }
+        return NodeLease(node: node, epoch: epoch)
+    }
+
+    private static func insert(_ lines: [String], from firstLine: Int, of id: String, in db: Database) throws {
+        for (offset, line) in lines.enumerated() {
+            try db.execute(sql: "INSERT OR REPLACE INTO execution_output (execution_id, line_index, text) VALUES (?, ?, ?)",
+                           arguments: [id, firstLine + offset, line])
+        }
+    }
+
     // Not async, so GRDB's synchronous calls are the ones chosen (see the type's comment).
     private func read<T>(_ body: (Database) throws -> T) throws -> T { try database.read(body) }
     private func write<T>(_ body: (Database) throws -> T) throws -> T { try database.write(body) }
@@ -267,7 +357,7 @@ public final class SQLiteMetadataStore: MetadataStore {
     private static func execution(_ row: Row) -> StoredExecution {
         StoredExecution(id: row["id"], status: row["status"], resultJSON: row["result_json"], heap: row["heap"],
                         error: row["error"], startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                        completedAt: Date(timeIntervalSince1970: row["completed_at"]),
-                        owner: Namespace(key: row["owner"]))
+                        completedAt: (row["completed_at"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                        owner: Namespace(key: row["owner"]), node: row["node"])
     }
 }

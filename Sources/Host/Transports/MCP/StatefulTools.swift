@@ -103,10 +103,14 @@ enum StatefulTools {
         case "get_execution_output": return try await output(arguments, registry: registry, namespace: namespace)
         case "cancel_execution":
             let id = try await execution(arguments, tool: name, registry: registry, namespace: namespace).id
-            guard let (summary, alreadyEnded) = try await registry.cancel(id) else { throw UnknownExecutionError(id) }
+            guard let (summary, answer) = try await registry.cancel(id) else { throw UnknownExecutionError(id) }
+            let message = switch answer {
+            case .requested: "Cancellation requested."
+            case .alreadyEnded: "The execution had already ended (\(summary.state.statusName))."
+            case .askedOwner(let node): CrossNodeCancel.message(owner: node, endedAs: summary.state)
+            }
             var result = fields(summary)
-            result["message"] = .string(alreadyEnded ? "The execution had already ended (\(summary.state.statusName))."
-                                                     : "Cancellation requested.")
+            result["message"] = .string(message)
             return ToolAnswer(fields: result, isError: false)
         case "list_sessions":
             _ = try ToolArguments(arguments, tool: name, allowed: [])

@@ -196,27 +196,43 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
-    // ---- finished executions ----
+    // ---- executions ----
 
-    public func save(_ execution: StoredExecution, output: [String]) async throws {
+    @discardableResult
+    public func save(_ execution: StoredExecution, output: [String], from firstLine: Int,
+                     lease: NodeLease?) async throws -> Bool {
         let lines = output.map(bytes)
         let (owner, error) = (bytes(execution.owner.key), execution.error.map(bytes))
-        let (started, completed) = (execution.startedAt.timeIntervalSince1970, execution.completedAt.timeIntervalSince1970)
+        let (started, completed) = (execution.startedAt.timeIntervalSince1970, execution.completedAt?.timeIntervalSince1970)
         let retained = retainedExecutions
-        try await perform("save an execution") { client in
+        let node = execution.node ?? lease?.node
+        return try await perform("save an execution") { client in
             try await client.withTransaction(logger: self.logger) { connection in
-                try await connection.query("""
-                    INSERT INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner)
-                    VALUES (\(execution.id), \(execution.status), \(execution.resultJSON), \(execution.heap), \(error),
-                            \(started), \(completed), \(owner))
-                    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result_json = EXCLUDED.result_json,
-                        heap = EXCLUDED.heap, error = EXCLUDED.error, started_at = EXCLUDED.started_at,
-                        completed_at = EXCLUDED.completed_at, owner = EXCLUDED.owner
-                    """, logger: self.logger)
+                if let lease {
+                    // The fence: only the lease that owns it may end it (a dead node's has no epoch any more).
+                    let owned = try await connection.query("""
+                        UPDATE executions SET status = \(execution.status), result_json = \(execution.resultJSON),
+                            heap = \(execution.heap), error = \(error), completed_at = \(completed)
+                        WHERE id = \(execution.id) AND node = \(lease.node) AND epoch = \(lease.epoch)
+                        RETURNING 1
+                        """, logger: self.logger)
+                    guard try await Self.count(owned) > 0 else { return false }
+                } else {
+                    try await connection.query("""
+                        INSERT INTO executions (id, status, result_json, heap, error, started_at, completed_at, owner, node)
+                        VALUES (\(execution.id), \(execution.status), \(execution.resultJSON), \(execution.heap), \(error),
+                                \(started), \(completed), \(owner), \(node))
+                        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, result_json = EXCLUDED.result_json,
+                            heap = EXCLUDED.heap, error = EXCLUDED.error, started_at = EXCLUDED.started_at,
+                            completed_at = EXCLUDED.completed_at, owner = EXCLUDED.owner, node = EXCLUDED.node,
+                            epoch = NULL
+                        """, logger: self.logger)
+                }
                 if !lines.isEmpty {
                     try await connection.query("""
                         INSERT INTO execution_output (execution_id, line_index, text)
-                        SELECT \(execution.id), position - 1, line FROM unnest(\(lines)::bytea[]) WITH ORDINALITY AS t(line, position)
+                        SELECT \(execution.id), \(firstLine) + position - 1, line
+                        FROM unnest(\(lines)::bytea[]) WITH ORDINALITY AS t(line, position)
                         ON CONFLICT (execution_id, line_index) DO UPDATE SET text = EXCLUDED.text
                         """, logger: self.logger)
                 }
@@ -224,11 +240,12 @@ public final class PostgresMetadataStore: MetadataStore {
                 try await connection.query("""
                     WITH stale AS (
                         DELETE FROM executions WHERE id IN (
-                            SELECT id FROM executions ORDER BY completed_at NULLS LAST
-                            LIMIT GREATEST((SELECT COUNT(*) FROM executions) - \(retained), 0))
+                            SELECT id FROM executions WHERE completed_at IS NOT NULL ORDER BY completed_at
+                            LIMIT GREATEST((SELECT COUNT(*) FROM executions WHERE completed_at IS NOT NULL) - \(retained), 0))
                         RETURNING id)
                     DELETE FROM execution_output WHERE execution_id IN (SELECT id FROM stale)
                     """, logger: self.logger)
+                return true
             }
         }
     }
@@ -236,7 +253,8 @@ public final class PostgresMetadataStore: MetadataStore {
     public func execution(_ id: String) async throws -> StoredExecution? {
         try await perform("read an execution") { client in
             try await Self.executions(client.query("""
-                SELECT id, status, result_json, heap, error, started_at, completed_at, owner FROM executions WHERE id = \(id)
+                SELECT id, status, result_json, heap, error, started_at, completed_at, owner, node FROM executions
+                WHERE id = \(id)
                 """)).first
         }
     }
@@ -244,7 +262,7 @@ public final class PostgresMetadataStore: MetadataStore {
     public func executions() async throws -> [StoredExecution] {
         try await perform("list executions") { client in
             try await Self.executions(client.query("""
-                SELECT id, status, result_json, heap, error, started_at, completed_at, owner FROM executions
+                SELECT id, status, result_json, heap, error, started_at, completed_at, owner, node FROM executions
                 ORDER BY started_at
                 """))
         }
@@ -257,18 +275,168 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
+    // ---- running executions and the nodes that run them ----
+
+    /// The database's clock, in seconds since 1970: nodes' clocks may disagree, the database's is one.
+    private static let now = "extract(epoch from clock_timestamp())::float8"
+
+    public func register(node: NodeName) async throws -> NodeLease {
+        let (name, failure) = (node.description, bytes(ClusterMessage.stoppedAnswering(node.description)))
+        return try await perform("register node \(name)") { client in
+            try await client.withTransaction(logger: self.logger) { connection in
+                var epoch: Int64 = 0
+                for try await value in try await connection.query("SELECT nextval('cluster_epochs')",
+                                                                  logger: self.logger).decode(Int64.self) { epoch = value }
+                // What an earlier process of this node left running ends now: nobody else will end it.
+                try await connection.query("""
+                    UPDATE executions SET status = 'failed', error = \(failure), completed_at = \(unescaped: Self.now),
+                        epoch = NULL
+                    WHERE node = \(name) AND status IN ('queued', 'running')
+                    """, logger: self.logger)
+                try await connection.query("""
+                    INSERT INTO cluster_nodes (name, epoch, heartbeat_at) VALUES (\(name), \(epoch), \(unescaped: Self.now))
+                    ON CONFLICT (name) DO UPDATE SET epoch = EXCLUDED.epoch, heartbeat_at = EXCLUDED.heartbeat_at
+                    """, logger: self.logger)
+                return NodeLease(node: name, epoch: epoch)
+            }
+        }
+    }
+
+    public func heartbeat(_ lease: NodeLease) async throws -> Bool {
+        try await perform("renew the lease of node \(lease.node)") { client in
+            try await Self.count(client.query("""
+                UPDATE cluster_nodes SET heartbeat_at = \(unescaped: Self.now)
+                WHERE name = \(lease.node) AND epoch = \(lease.epoch) RETURNING 1
+                """)) > 0
+        }
+    }
+
+    public func registeredNodes() async throws -> [NodeLiveness.Registration] {
+        try await perform("list the nodes") { client in
+            var nodes: [NodeLiveness.Registration] = []
+            let rows = try await client.query(
+                "SELECT name, epoch, \(unescaped: Self.now) - heartbeat_at FROM cluster_nodes ORDER BY name")
+            for try await (name, epoch, silent) in rows.decode((String, Int64, Double).self) {
+                nodes.append(NodeLiveness.Registration(lease: NodeLease(node: name, epoch: epoch),
+                                                       silentFor: .milliseconds(Int64(silent * 1000))))
+            }
+            return nodes
+        }
+    }
+
+    public func declareDead(_ node: NodeLease, silentBeyond lease: Duration) async throws -> Int? {
+        let failure = bytes(ClusterMessage.stoppedAnswering(node.node))
+        let seconds = Double(lease.nanoseconds) / 1e9
+        return try await perform("declare node \(node.node) dead") { client in
+            let rows = try await client.query("""
+                WITH dead AS (
+                    DELETE FROM cluster_nodes
+                    WHERE name = \(node.node) AND epoch = \(node.epoch) AND heartbeat_at < \(unescaped: Self.now) - \(seconds)
+                    RETURNING name, epoch),
+                failed AS (
+                    UPDATE executions SET status = 'failed', error = \(failure), completed_at = \(unescaped: Self.now),
+                        epoch = NULL
+                    FROM dead WHERE executions.node = dead.name AND executions.epoch = dead.epoch
+                        AND executions.status IN ('queued', 'running')
+                    RETURNING executions.id)
+                SELECT (SELECT COUNT(*) FROM dead), (SELECT COUNT(*) FROM failed)
+                """)
+            for try await (dead, failed) in rows.decode((Int64, Int64).self) { return dead > 0 ? Int(failed) : nil }
+            return nil
+        }
+    }
+
+    public func recordStart(_ execution: StoredExecution, lease: NodeLease) async throws {
+        let owner = bytes(execution.owner.key)
+        let started = execution.startedAt.timeIntervalSince1970
+        try await perform("record an execution's start") { client in
+            // Only under a lease that is still registered: one declared dead would start a run nobody ends.
+            let recorded = try await Self.count(client.query("""
+                INSERT INTO executions (id, status, started_at, owner, node, epoch)
+                SELECT \(execution.id), \(execution.status), \(started), \(owner), \(lease.node), \(lease.epoch)
+                WHERE EXISTS (SELECT 1 FROM cluster_nodes WHERE name = \(lease.node) AND epoch = \(lease.epoch))
+                RETURNING 1
+                """))
+            guard recorded > 0 else { throw LeaseLost(node: lease.node) }
+        }
+    }
+
+    private struct LeaseLost: Error, CustomStringConvertible {
+        let node: String
+        var description: String { "node \(node) lost its lease and is registering again; try again in a moment" }
+    }
+
+    public func markRunning(_ id: String, lease: NodeLease) async throws {
+        try await perform("record an execution's run") { client in
+            _ = try await client.query("""
+                UPDATE executions SET status = 'running'
+                WHERE id = \(id) AND node = \(lease.node) AND epoch = \(lease.epoch) AND status = 'queued'
+                """)
+        }
+    }
+
+    public func appendOutput(_ lines: [String], from firstLine: Int, of id: String,
+                             lease: NodeLease) async throws -> Bool {
+        let lines = lines.map(bytes)
+        return try await perform("append an execution's output") { client in
+            // FOR UPDATE waits for a survivor's verdict in progress and then sees its epoch gone.
+            let rows = try await client.query("""
+                WITH owned AS (
+                    SELECT id FROM executions WHERE id = \(id) AND node = \(lease.node) AND epoch = \(lease.epoch) FOR UPDATE)
+                INSERT INTO execution_output (execution_id, line_index, text)
+                SELECT owned.id, \(firstLine) + position - 1, line
+                FROM owned, unnest(\(lines)::bytea[]) WITH ORDINALITY AS t(line, position)
+                ON CONFLICT (execution_id, line_index) DO UPDATE SET text = EXCLUDED.text
+                RETURNING 1
+                """)
+            return try await Self.count(rows) > 0 || lines.isEmpty
+        }
+    }
+
+    static let cancelChannel = "mcpv8_cancel"
+
+    public func requestCancel(of id: String) async throws {
+        try await perform("ask for a cancel") { client in
+            _ = try await client.query("SELECT pg_notify(\(Self.cancelChannel), \(id))")
+        }
+    }
+
+    public func listenForCancelRequests(_ onRequest: @escaping @Sendable (String) -> Void) async throws {
+        // One connection of its own, which LISTEN holds; a restart of the database ends it (the caller listens again).
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try url.connectionConfiguration(connectTimeout: Self.connectTimeout), id: 1, logger: logger)
+            defer { Task { try? await connection.close() } }
+            try await connection.listen(on: Self.cancelChannel) { notifications in
+                for try await notification in notifications { onRequest(notification.payload) }
+            }
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw MetadataUnavailableError(description: "the metadata database \(url) could not be listened to for "
+                + "cancels: \(Self.reason(error))")
+        }
+    }
+
     // ---- helpers ----
 
     private static func executions(_ rows: PostgresRowSequence) async throws -> [StoredExecution] {
         var executions: [StoredExecution] = []
-        for try await (id, status, result, heap, error, started, completed, owner) in rows.decode(
-            (String, String, String?, String?, ByteBuffer?, Double, Double?, ByteBuffer).self) {
+        for try await (id, status, result, heap, error, started, completed, owner, node) in rows.decode(
+            (String, String, String?, String?, ByteBuffer?, Double, Double?, ByteBuffer, String?).self) {
             executions.append(StoredExecution(
                 id: id, status: status, resultJSON: result, heap: heap, error: error.map { String(buffer: $0) },
                 startedAt: Date(timeIntervalSince1970: started),
-                completedAt: Date(timeIntervalSince1970: completed ?? started), owner: Namespace(key: String(buffer: owner))))
+                completedAt: completed.map(Date.init(timeIntervalSince1970:)), owner: Namespace(key: String(buffer: owner)),
+                node: node))
         }
         return executions
+    }
+
+    private static func count(_ rows: PostgresRowSequence) async throws -> Int {
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
     }
 
     private static func texts(_ rows: PostgresRowSequence) async throws -> [String] {

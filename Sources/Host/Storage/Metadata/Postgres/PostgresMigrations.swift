@@ -65,6 +65,21 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        // Running executions are recorded (completed_at NULL) with the node and epoch that run
+        // them; nodes register and heartbeat (Sources/Host/Cluster). A node declared dead loses
+        // its registration, and its executions their epoch, so its late writes match nothing.
+        (2, [
+            "ALTER TABLE executions ADD COLUMN node TEXT, ADD COLUMN epoch BIGINT",
+            "CREATE INDEX executions_running ON executions (node, epoch) WHERE completed_at IS NULL",
+            """
+            CREATE TABLE cluster_nodes (
+                name TEXT PRIMARY KEY,
+                epoch BIGINT NOT NULL,
+                heartbeat_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE SEQUENCE cluster_epochs",
+        ]),
     ]
 
     /// Any number, as long as no other program on the database uses it for its own advisory lock.
