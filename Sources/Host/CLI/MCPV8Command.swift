@@ -37,6 +37,18 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "With --cache-dir: the most the cached heaps may take, least recently used out first (default: 8 GiB).")
     var cacheMaxBytes: Int?
 
+    @Option(name: .customLong("heap-retention-days"),
+            help: "Stateful mode: delete heaps that no session log, tag or kept execution names and that were neither stored nor resumed for this many days (fractions allowed; default: keep forever). docs/storage.md")
+    var heapRetentionDays: Double?
+
+    @Option(name: .customLong("heap-store-max-bytes"),
+            help: "Stateful mode: when the heap store holds more than this, delete unreferenced heaps, least recently used first, until it does not (default: no bound).")
+    var heapStoreMaxBytes: Int?
+
+    @Option(name: .customLong("heap-sweep-interval"),
+            help: "With --heap-retention-days or --heap-store-max-bytes: seconds between retention sweeps, the first at start (0.1-604800; default: 3600).")
+    var heapSweepInterval: Double?
+
     @Option(name: .customLong("session-db-path"),
             help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
@@ -303,6 +315,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
         try validateHeapStoreFlags()
+        try validateRetentionFlags()
         if opaURL == nil && opaFetchPolicy != "mcp/fetch" {
             throw ValidationError("--opa-fetch-policy needs --opa-url.")
         }
@@ -422,11 +435,14 @@ public struct MCPV8Command: AsyncParsableCommand {
         }
         defer { reload?.cancel() }
         let mode: MCPServerSetup.Mode
+        var sweeping: Task<Void, Never>?
+        defer { sweeping?.cancel() }
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
             let store = try heapStore(logger: logger)
             let metadata = try await openMetadataStore(logger: logger)
+            sweeping = heapSweeper(store: store, metadata: metadata, logger: logger)?.start()
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults),
                              inlineWaitMilliseconds: inlineWaitMilliseconds)
         }
