@@ -49,6 +49,10 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "With --heap-retention-days or --heap-store-max-bytes: seconds between retention sweeps, the first at start (0.1-604800; default: 3600).")
     var heapSweepInterval: Double?
 
+    @Option(name: .customLong("max-stored-executions"),
+            help: "Stateful mode: finished executions kept in the metadata store, the oldest deleted first (1-10000000; default: 10000). A kept execution keeps its heap from retention.")
+    var maxStoredExecutions = defaultRetainedExecutions
+
     @Option(name: .customLong("session-db-path"),
             help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
@@ -311,6 +315,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         try Self.check("--http-header-timeout", httpHeaderTimeout, in: 1...3600, unit: " s")
         try Self.check("--http-idle-timeout", httpIdleTimeout, in: 1...86_400, unit: " s")
         try Self.check("--max-connections", maxConnections, in: 1...100_000)
+        try Self.check("--max-stored-executions", maxStoredExecutions, in: 1...10_000_000)
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
@@ -344,13 +349,13 @@ public struct MCPV8Command: AsyncParsableCommand {
         if let databaseURL {
             let url = try PostgresURL(databaseURL)
             do {
-                return try await PostgresMetadataStore.open(url: url, logger: logger)
+                return try await PostgresMetadataStore.open(url: url, retainedExecutions: maxStoredExecutions, logger: logger)
             } catch {
                 throw ValidationError("--database-url: \(error)")
             }
         }
         return try Self.openStore(in: sessionDBPath ?? Self.defaultSessionDirectory, flag: "--session-db-path") {
-            directory in try SQLiteMetadataStore(directory: directory)
+            directory in try SQLiteMetadataStore(directory: directory, retainedExecutions: maxStoredExecutions)
         }
     }
 
