@@ -216,14 +216,9 @@ enum StatefulTools {
             let heaps = try await registry.metadata.heaps(taggedWith: tags, in: namespace)
             return ToolAnswer(fields: ["heaps": .array(heaps.map { .string($0) })], isError: false)
         }
-        let heap: HeapID
-        do {
-            heap = try HeapID(validating: try checked.requiredString("heap"))
-        } catch let error as HeapStoreError {
-            throw ToolArgumentError("\(name): parameter 'heap': \(error)")
-        }
+        let heap = try heapArgument(checked, tool: name)
         // Another namespace's heap answers as a missing one.
-        guard try await registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap) else {
+        guard try await isStored(heap, for: namespace, registry: registry) else {
             throw ToolArgumentError("\(name): heap \(heap) was not found in the heap store.")
         }
         switch name {
@@ -241,6 +236,20 @@ enum StatefulTools {
         return ToolAnswer(fields: ["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
     }
 
+    /// The required parameter `heap`, a valid heap id.
+    private static func heapArgument(_ checked: ToolArguments, tool: String) throws -> HeapID {
+        do {
+            return try HeapID(validating: try checked.requiredString("heap"))
+        } catch let error as HeapStoreError {
+            throw ToolArgumentError("\(tool): parameter 'heap': \(error)")
+        }
+    }
+
+    /// Whether `heap` is stored and `namespace` may use it.
+    private static func isStored(_ heap: HeapID, for namespace: Namespace, registry: ExecutionRegistry) async throws -> Bool {
+        try await registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap)
+    }
+
     /// Deletes a heap of the caller's: its bytes when no other namespace made it too (a namespace
     /// names a heap in its logs and tags only if it may resume it, so no owner left means no other
     /// namespace uses it), else only the caller's ownership and tags. A namespace storing the same
@@ -249,14 +258,9 @@ enum StatefulTools {
                                    namespace: Namespace) async throws -> ToolAnswer {
         let name = "delete_heap"
         let checked = try ToolArguments(arguments, tool: name, allowed: ["heap"])
-        let heap: HeapID
-        do {
-            heap = try HeapID(validating: try checked.requiredString("heap"))
-        } catch let error as HeapStoreError {
-            throw ToolArgumentError("\(name): parameter 'heap': \(error)")
-        }
+        let heap = try heapArgument(checked, tool: name)
         // Another namespace's heap answers as a missing one, as a resume does.
-        guard try await registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap) else {
+        guard try await isStored(heap, for: namespace, registry: registry) else {
             throw UnknownHeapError(description: "\(name): heap \(heap) was not found in the heap store; "
                 + "list_session_snapshots and query_heaps_by_tags show your heaps.")
         }
