@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import http_server
+from conftest import http_server, start_fails
 from test_auth import AUDIENCE, ISSUER, KeySet, jwks_server
 
 # A fraction of a day the tests can wait out: about 1.7 s.
@@ -188,3 +188,16 @@ def test_a_heap_both_made_stays_for_the_other_when_one_deletes_it(two_callers):
 
     assert delete_heap(url, heap, alice).json()["deleted"] is True
     assert not (heaps / heap).exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--heap-retention-days", "0"], "--heap-retention-days must be a number of days above 0 (fractions allowed), got 0.0"),
+    (["--heap-retention-days", "nan"], "--heap-retention-days must be a number of days above 0"),
+    (["--heap-store-max-bytes", "0"], "--heap-store-max-bytes must be at least 1 (bytes), got 0"),
+    (["--heap-sweep-interval", "5"], "--heap-sweep-interval needs --heap-retention-days or --heap-store-max-bytes"),
+    (["--heap-retention-days", "1", "--heap-sweep-interval", "0.01"], "--heap-sweep-interval must be 0.1 to 604800"),
+    (["--stateless", "--heap-store-max-bytes", "100"], "--stateless conflicts with --heap-retention-days"),
+    (["--max-stored-executions", "0"], "--max-stored-executions must be between 1 and 10000000; got 0"),
+])
+def test_bad_retention_flags_are_refused_with_the_reason(args, message):
+    assert message in start_fails(*args)
