@@ -274,6 +274,18 @@ final class MetadataStoreTests: XCTestCase {
         }
     }
 
+    /// Nodes sharing PostgreSQL sweep one at a time; a SQLite file's one server always sweeps.
+    func testOneSweepAtATimeOnASharedDatabase() async throws {
+        try await forEachStore { subject in
+            let (first, second) = (try await subject.open(), try await subject.open())
+            // Whether a second sweep ran while the first one was running.
+            let secondRan = try await first.exclusiveSweep { try await second.exclusiveSweep { 2 } != nil }
+            XCTAssertEqual(secondRan, subject.name == "SQLite", "PostgreSQL: the second skips")
+            let after = try await second.exclusiveSweep { 3 }
+            XCTAssertEqual(after, 3, "the lock is released when the sweep ends")
+        }
+    }
+
     /// A database as the version before namespaces left it: sessions, tags and executions (one
     /// started without tokens, one by alice) shared by every caller.
     func testADatabaseFromBeforeNamespacesUpgradesIntoTheDefaultNamespace() async throws {

@@ -48,6 +48,9 @@ public protocol MetadataStore: Sendable {
     func dropOwnership(of heap: String, by namespace: Namespace) async throws
     /// Forgets a heap whose bytes were deleted: its owners, tags and last resume.
     func forget(heap: String) async throws
+    /// Runs a retention sweep unless another node sharing this store is running one (then nil):
+    /// nodes sharing PostgreSQL sweep one at a time. A local SQLite file has one server: it runs it.
+    func exclusiveSweep<T: Sendable>(_ sweep: @Sendable () async throws -> T) async throws -> T?
 
     /// Stores a finished execution (again: a later save replaces it) and drops the oldest beyond
     /// the store's retention, with their output.

@@ -283,6 +283,10 @@ public final class SQLiteMetadataStore: MetadataStore {
         }
     }
 
+    public func exclusiveSweep<T: Sendable>(_ sweep: @Sendable () async throws -> T) async throws -> T? {
+        try await sweep()
+    }
+
     // ---- finished executions ----
 
     public func save(_ execution: StoredExecution, output: [String]) async throws {

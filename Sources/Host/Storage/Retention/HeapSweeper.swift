@@ -10,8 +10,8 @@ import Logging
 /// before it reads the heap, so what remains is a resume recorded in the moment between that
 /// re-check and the delete; it then finds no heap and fails as "heap not found" (a store reads
 /// heaps whole, so never half a heap). A run that stores the same bytes again in that moment
-/// answers with a heap that is gone. Nodes sharing one database and store may sweep at once:
-/// deletes are idempotent, so the worst is a heap deleted twice.
+/// answers with a heap that is gone. Nodes sharing PostgreSQL sweep one at a time (an advisory
+/// lock, `MetadataStore.exclusiveSweep`); should two overlap anyway, deletes are idempotent.
 public final class HeapSweeper: Sendable {
     public let store: any HeapStore
     public let metadata: any MetadataStore
@@ -44,19 +44,22 @@ public final class HeapSweeper: Sendable {
             var warnedOverBound = false
             while !Task.isCancelled {
                 do {
-                    let report = try await sweep(now: Date())
-                    if !report.deleted.isEmpty {
-                        logger.info("heap retention: deleted \(report.deleted.count) heaps; \(report.keptBytes) bytes kept")
+                    if let report = try await metadata.exclusiveSweep({ try await self.sweep(now: Date()) }) {
+                        if !report.deleted.isEmpty {
+                            logger.info("heap retention: deleted \(report.deleted.count) heaps; \(report.keptBytes) bytes kept")
+                        }
+                        // Said once, not every round: only the operator can change it.
+                        if report.overBoundByReferencedHeaps && !warnedOverBound, let maxBytes = limits.maxBytes {
+                            logger.warning("""
+                                heap retention: the heap store holds \(report.keptBytes) bytes, over \
+                                --heap-store-max-bytes \(maxBytes), and every heap left is referenced by a session log, \
+                                a tag or a kept execution, so none can be deleted
+                                """)
+                        }
+                        warnedOverBound = report.overBoundByReferencedHeaps
+                    } else {
+                        logger.debug("heap retention: another node is sweeping; this one skips the round")
                     }
-                    // Said once, not every hour: only the operator can change it.
-                    if report.overBoundByReferencedHeaps && !warnedOverBound, let maxBytes = limits.maxBytes {
-                        logger.warning("""
-                            heap retention: the heap store holds \(report.keptBytes) bytes, over --heap-store-max-bytes \
-                            \(maxBytes), and every heap left is referenced by a session log, a tag or a kept execution, \
-                            so none can be deleted
-                            """)
-                    }
-                    warnedOverBound = report.overBoundByReferencedHeaps
                 } catch {
                     logger.warning("heap retention: the sweep failed and will run again in \(interval): \(error)")
                 }

@@ -273,6 +273,37 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
+    /// Holds a session advisory lock on a connection of its own for the sweep (which may take longer
+    /// than `requestDeadline`, so only taking the lock is bounded); a node that finds it taken skips
+    /// this round. A node that dies mid-sweep loses its connection, and with it the lock.
+    public func exclusiveSweep<T: Sendable>(_ sweep: @Sendable () async throws -> T) async throws -> T? {
+        let key = Self.sweepLockKey
+        do {
+            return try await client.withConnection { connection in
+                var locked = false
+                for try await taken in try await connection.query("SELECT pg_try_advisory_lock(\(key))",
+                                                                  logger: self.logger).decode(Bool.self) {
+                    locked = taken
+                }
+                guard locked else { return nil }
+                do {
+                    let result = try await sweep()
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: self.logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: self.logger)
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw MetadataUnavailableError(description: "the metadata database \(url) could not take the sweep's lock: "
+                + Self.reason(error))
+        }
+    }
+
+    /// The retention sweep's advisory lock; `PostgresMigrations.lockKey` + 1.
+    static let sweepLockKey: Int64 = PostgresMigrations.lockKey + 1
+
     // ---- finished executions ----
 
     public func save(_ execution: StoredExecution, output: [String]) async throws {
