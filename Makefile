@@ -57,8 +57,11 @@ sanitize: setup
 	MCP_V8_BINARY=$(abspath .build-sanitize/debug/mcp-v8) scripts/sanitize scripts/pytest-strict $(PLUGIN_E2E_TESTS)
 
 # bench/run.py: engine and stdio numbers; bench/load.py: constant request rates over HTTP against
-# Node's vm as a baseline, table and plot in bench/results/; bench/capabilities.py: policy decisions
-# and fetch against curl; bench/typescript.py: TypeScript against the same JavaScript;
+# Node's vm as a baseline, one node with the shared stores (S3 + PostgreSQL) and three behind nginx
+# against one with the local ones, table and plot in bench/results/, then the stateful ones again
+# with a heap of its own for every run (bench/results/unique-heaps/); bench/resume.py: resuming a
+# 1 MB heap from the directory, S3 through a warm cache and S3 without one; bench/capabilities.py:
+# policy decisions and fetch against curl; bench/typescript.py: TypeScript against the same JavaScript;
 # bench/modules.py: module imports, cold and warm, against the same program as plain JavaScript;
 # bench/kept_executions.py: stateful host CPU with 10,000 finished executions kept against none;
 # bench/tenancy.py: REST throughput and CPU per request with --tenants (three) against without.
@@ -67,6 +70,9 @@ bench: release
 	@scripts/setup bench
 	$(PYTHON) bench/run.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/load.py --binary $(abspath $(RELEASE_BINARY))
+	$(PYTHON) bench/load.py --binary $(abspath $(RELEASE_BINARY)) --unique-heaps --out-dir bench/results/unique-heaps \
+		--topologies mcp-v8-stateful,mcp-v8-s3-postgres-stateful,3-nodes-nginx-s3-postgres-stateful
+	$(PYTHON) bench/resume.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/kept_executions.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/capabilities.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/typescript.py --binary $(abspath $(RELEASE_BINARY))

@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         .target(
@@ -67,11 +68,14 @@ let package = Package(
         // One signed S3 request through libcurl (curl_easy_setopt is variadic, which Swift cannot call),
         // for the S3 heap store; SHA-256 of the bodies from OpenSSL's libcrypto.
         .target(name: "CS3Curl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
+        // README and docs/*.md compiled in with #embed, for the docs:// resources.
+        .target(name: "CDocs", cSettings: [.unsafeFlags(["--embed-dir=\(packageDirectory)", "-Wno-c23-extensions"])]),
         .target(
             name: "Host",
             dependencies: [
                 "CV8",
                 "CS3Curl",
+                "CDocs",
                 "CapabilityABI",
                 "HostSupport",
                 .product(name: "MCP", package: "swift-sdk"),
@@ -87,6 +91,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Metadata in PostgreSQL (--database-url).
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // --config files in TOML.
+                .product(name: "TOMLKit", package: "TOMLKit"),
                 // The bridge's connections, for the host's runjs__<server>__<tool> tools.
                 "MCPBridge",
             ]

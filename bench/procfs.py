@@ -22,3 +22,10 @@ def cpu_seconds(pid: int) -> float:
     """User + system time of a live process (0 once it has exited)."""
     fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def reaped_children_cpu_seconds(pid: int) -> float:
+    """User + system time of the children a live process has waited for (0 once it has exited):
+    what its exited children used, which their own entries no longer show."""
+    fields = stat_fields(pid)
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK") if fields else 0.0

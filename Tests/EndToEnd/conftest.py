@@ -84,13 +84,21 @@ def http_server_process(*args: str):
         try:
             yield f"http://127.0.0.1:{listening_port(process, log)}", process, log
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            if not terminate(process):
                 raise AssertionError("the server did not shut down within 15 s of SIGTERM")
+
+
+def terminate(process: subprocess.Popen) -> bool:
+    """SIGTERM, and SIGKILL if the process has not ended 15 s later: whether it ended by itself."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            return False
+    return True
 
 
 # "/public/" + each, + "private/...": encoded separators that a server decoding before it resolves

@@ -35,7 +35,8 @@ def open_sse_stream(url: str) -> tuple[socket.socket, str]:
     stream = connect(url)
     stream.sendall(b"GET /sse HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
     received = b""
-    while not (found := re.search(rb"sessionId=([0-9a-f-]{36})", received)):
+    # The id is <node-name>.<uuid> (--node-name, default the host name).
+    while not (found := re.search(rb"sessionId=([0-9A-Za-z-]+\.[0-9a-f-]{36})", received)):
         received += stream.recv(4096)
     return stream, found.group(1).decode()
 

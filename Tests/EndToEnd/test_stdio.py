@@ -1,8 +1,10 @@
 """run_js over stdio: tool listing, results, errors, parameters and flags."""
+import os
+import pty
 import re
 import subprocess
 
-from conftest import run, run_js, server
+from conftest import BINARY, run, run_js, server
 
 
 def test_lists_run_js_with_parameter_ranges(transport):
@@ -371,3 +373,24 @@ def test_sigterm_past_the_shutdown_timeout_answers_with_a_shutdown_error_and_lea
     assert answer["result"]["structuredContent"]["error"] == "The server is shutting down.", answer
     assert status == 0
     assert alive == []
+
+
+def test_a_person_at_a_terminal_is_told_what_the_server_waits_for_and_a_client_is_not(tmp_path):
+    primary, secondary = pty.openpty()
+    try:
+        server = subprocess.Popen([BINARY, "--stateless"], stdin=secondary, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        os.close(secondary)
+        try:
+            # After the start-up log line.
+            line = next((line for line in iter(server.stderr.readline, "") if "MCP client" in line), "")
+            assert "is waiting for an MCP client on stdin" in line, line
+            assert 'see "Quick start: connect a client" in the README' in line, line
+        finally:
+            server.kill()
+            server.wait()
+    finally:
+        os.close(primary)
+    # Started by a client (stdin a pipe): not a word on stderr before the first message.
+    piped = subprocess.run([BINARY, "--stateless"], input="", capture_output=True, text=True, timeout=30)
+    assert "waiting for an MCP client" not in piped.stderr, piped.stderr

@@ -21,4 +21,14 @@ final class NodeNameTests: XCTestCase {
         let name = NodeName.ofThisHost().description
         XCTAssertEqual(try NodeName(validating: name).description, name)
     }
+
+    func testSessionIDsStartWithTheNodeNameForTheLoadBalancer() throws {
+        let node = try NodeName(validating: "node-2")
+        let first = node.newSessionID(), second = node.newSessionID()
+        XCTAssertNotEqual(first, second)
+        for id in [first, second] {
+            XCTAssertTrue(id.hasPrefix("node-2."), id)
+            XCTAssertNotNil(UUID(uuidString: String(id.dropFirst("node-2.".count))), id)
+        }
+    }
 }

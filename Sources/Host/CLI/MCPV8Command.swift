@@ -254,6 +254,14 @@ public struct MCPV8Command: AsyncParsableCommand {
     @Flag(name: .customLong("print-openapi"), help: "Print the REST API's OpenAPI 3 document and exit.")
     var printOpenAPI = false
 
+    @Option(name: .customLong("config"),
+            help: "Read flags from this TOML (.toml) or JSON (.json) file: each key a long flag name with _ for - (http_port = 8080). The command line wins over MCP_V8_<FLAG> variables, which win over the file (docs/configuration.md). Also MCP_V8_CONFIG.")
+    var configFile: String?
+
+    @Flag(name: .customLong("print-config"),
+          help: "Print the effective configuration as TOML, each value with where it came from (secrets masked), and exit.")
+    var printConfig = false
+
     @Flag(name: .customLong("worker"), help: .hidden)
     var workerRole = false
 
@@ -262,14 +270,31 @@ public struct MCPV8Command: AsyncParsableCommand {
     /// Parses the command line and runs. (Called from main.swift, where the inherited
     /// `main()` would resolve to the synchronous overload.)
     public static func runFromCommandLine() async {
+        let commandLine = Array(CommandLine.arguments.dropFirst())
+        var layers: LayeredConfiguration?
         do {
-            var command = try parseAsRoot()
+            // A worker is started with exactly the arguments its server chose.
+            if !commandLine.contains("--worker") {
+                layers = try LayeredConfiguration(commandLine: commandLine, environment: ProcessInfo.processInfo.environment,
+                                                  catalog: .mcpV8, readFile: ConfigFile.read, inlineDocument: InlineDocument.make)
+            }
+            var command = try parseAsRoot(layers?.arguments ?? commandLine)
+            if let layers, (command as? MCPV8Command)?.printConfig == true {
+                print(EffectiveConfiguration(configuration: layers, commandLine: commandLine).render())
+                return
+            }
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
         } catch {
+            // A bad value from a file or variable: say which, since the message names only the flag.
+            let code = exitCode(for: error)
+            if code != .success, let note = layers?.provenance(ofFlagsIn: fullMessage(for: error)) {
+                FileHandle.standardError.write(Data("\(fullMessage(for: error))\n(\(note))\n".utf8))
+                Foundation.exit(code.rawValue)
+            }
             exit(withError: error)
         }
     }
@@ -483,6 +508,7 @@ public struct MCPV8Command: AsyncParsableCommand {
         configuration.headerTimeout = .seconds(httpHeaderTimeout)
         configuration.idleTimeout = .seconds(httpIdleTimeout)
         configuration.maxConnections = maxConnections
+        if let nodeName { configuration.nodeName = try NodeName(validating: nodeName) }
         do {
             try await HTTPService(configuration: configuration, setup: setup, pool: pool, logger: logger).run()
         } catch {

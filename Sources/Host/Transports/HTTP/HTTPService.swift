@@ -35,6 +35,8 @@ public struct HTTPService: Sendable {
         public var headerTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(60)
         public var maxConnections = 512
+        /// Starts the id of every MCP session this node opens, for a load balancer's routing.
+        public var nodeName = NodeName.ofThisHost()
 
         public init(host: String, port: Int, endpoint: MCPEndpoint, maxRequestBytes: Int, allowedHosts: [String],
                     allowedOrigins: [String], jwksURL: String? = nil,
@@ -110,6 +112,12 @@ public struct HTTPService: Sendable {
             Response(status: .ok, headers: [.contentType: HTTPMessages.jsonContentType],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
         }
+        router.get("/llms.txt") { _, context in
+            let offer = setup.offer(context.namespace)
+            return Response(status: .ok, headers: [.contentType: "text/markdown; charset=utf-8"], body: .init(
+                byteBuffer: ByteBuffer(string: DocumentationResources.llmsText(instructions: offer.instructions,
+                                                                               tools: setup.tools(offer)))))
+        }
         RESTRoutes(setup: setup, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             .register(on: router)
 
@@ -119,7 +127,8 @@ public struct HTTPService: Sendable {
         let closeSessions: @Sendable () async -> Void
         switch configuration.endpoint {
         case .streamableHTTP:
-            let sessions = StreamableHTTPSessions(setup: setup, caps: caps, logger: logger)
+            let sessions = StreamableHTTPSessions(setup: setup, caps: caps, node: configuration.nodeName,
+                                                  logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             let expiry = Task {
                 while !Task.isCancelled {
@@ -133,7 +142,7 @@ public struct HTTPService: Sendable {
             }
         case .legacySSE:
             let sessions = LegacySSESessions(setup: setup, caps: caps, maximumQueuedBytes: configuration.sseMaxQueuedBytes,
-                                             logger: logger)
+                                             node: configuration.nodeName, logger: logger)
             sessions.register(on: router, maxRequestBytes: configuration.maxRequestBytes, draining: draining)
             closeSessions = { await sessions.closeAll() }
         }

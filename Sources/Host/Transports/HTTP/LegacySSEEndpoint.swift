@@ -23,13 +23,15 @@ actor LegacySSESessions {
     private var caps: SessionCaps
     /// Bytes of events one session may have waiting for its client to read them.
     private let maximumQueuedBytes: Int
+    private let node: NodeName
     /// A comment line this often lets a dead connection be noticed and its session closed.
     static let keepAliveInterval: Duration = .seconds(15)
 
-    init(setup: MCPServerSetup, caps: SessionCaps, maximumQueuedBytes: Int, logger: Logger) {
+    init(setup: MCPServerSetup, caps: SessionCaps, maximumQueuedBytes: Int, node: NodeName, logger: Logger) {
         self.setup = setup
         self.caps = caps
         self.maximumQueuedBytes = maximumQueuedBytes
+        self.node = node
         self.logger = logger
     }
 
@@ -64,7 +66,7 @@ actor LegacySSESessions {
     }
 
     private func open(caller: Namespace, connection: any Channel) async throws -> (String, SSESessionTransport) {
-        let id = UUID().uuidString.lowercased()
+        let id = node.newSessionID()
         caps.share(among: setup.tenants.configuration.sessionShares)
         switch caps.admit(id, namespace: caller) {
         case .refuse(let reason):

@@ -19,14 +19,16 @@ actor StreamableHTTPSessions {
     private let logger: Logger
     private var sessions: [String: Session] = [:]
     private var caps: SessionCaps
+    private let node: NodeName
     /// Sessions unused this long are closed; clients open a new one with `initialize`.
     static let idleTimeout: Duration = .seconds(30 * 60)
     /// How often idle sessions are looked for.
     static let expiryInterval: Duration = .seconds(60)
 
-    init(setup: MCPServerSetup, caps: SessionCaps, logger: Logger) {
+    init(setup: MCPServerSetup, caps: SessionCaps, node: NodeName, logger: Logger) {
         self.setup = setup
         self.caps = caps
+        self.node = node
         self.logger = logger
     }
 
@@ -61,7 +63,7 @@ actor StreamableHTTPSessions {
         guard !draining.isDraining else {
             return .error(statusCode: 503, .internalError("The server is shutting down."))
         }
-        let id = UUID().uuidString.lowercased()
+        let id = node.newSessionID()
         caps.share(among: setup.tenants.configuration.sessionShares)
         switch caps.admit(id, namespace: caller) {
         case .refuse(let reason):

@@ -106,8 +106,9 @@ public struct MCPServerSetup: Sendable {
     public func startServer(on transport: any Transport, namespace: Namespace = .default) async throws -> Server {
         let offer = offer(namespace)
         let server = Server(name: "mcp-v8", version: MCPV8Version.current, instructions: offer.instructions,
-                            capabilities: .init(tools: .init(listChanged: offer.listsUpstreamTools)))
+                            capabilities: .init(resources: .init(), tools: .init(listChanged: offer.listsUpstreamTools)))
         if offer.listsUpstreamTools { upstreamTools?.register(server) }
+        await DocumentationResources.register(on: server, instructions: offer.instructions) { [self] in tools(offer) }
         let setAside = SetAsideArguments()
         await server.withMethodHandler(ListTools.self) { [self] _ in ListTools.Result(tools: tools(offer)) }
         await server.withMethodHandler(CallTool.self) { [self] call in

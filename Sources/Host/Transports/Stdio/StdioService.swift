@@ -28,7 +28,16 @@ struct StdioService: Service {
         self.logger = logger
     }
 
+    /// What a person who started the server in a terminal sees, rather than a silent prompt.
+    static let terminalGreeting = """
+        mcp-v8 \(MCPV8Version.current) is waiting for an MCP client on stdin (JSON-RPC, one message per line). \
+        It is meant to be started by one: see "Quick start: connect a client" in the README, \
+        or serve HTTP with --http-port. Ctrl-D or Ctrl-C stops it.
+
+        """
+
     func run() async throws {
+        if isatty(STDIN_FILENO) == 1 { FileHandle.standardError.write(Data(Self.terminalGreeting.utf8)) }
         let transport = UnansweredRequests(
             BlockingStdioTransport(maximumMessageBytes: maximumMessageBytes, logger: logger), logger: logger)
         let server = try await setup.startServer(on: transport, namespace: namespace)
