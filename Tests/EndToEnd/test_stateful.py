@@ -19,7 +19,7 @@ def test_lists_the_stateful_tools(transport, tmp_path):
             names = [tool.name for tool in (await session.list_tools()).tools]
             assert names == ["run_js", "get_execution", "get_execution_output", "cancel_execution", "list_executions",
                              "list_sessions", "list_session_snapshots", "get_heap_tags", "set_heap_tags",
-                             "delete_heap_tags", "query_heaps_by_tags"]
+                             "delete_heap_tags", "query_heaps_by_tags", "delete_heap"]
     run(scenario())
 
 

@@ -43,6 +43,22 @@ final class CachedHeapStoreTests: XCTestCase {
         }
     }
 
+    func testDeleteRemovesTheHeapFromTheRemoteAndTheCacheAndListIsTheRemotes() throws {
+        let store = try cache(maxBytes: 1 << 20)
+        let (kept, dropped) = try { let two = try heaps(2); return (two[0], two[1]) }()
+        try store.put(kept)
+        try store.put(dropped)
+        XCTAssertEqual(Set(try store.list().map(\.id)), [kept.id, dropped.id])
+        try store.delete(dropped.id)
+        try store.delete(dropped.id)
+        XCTAssertNil(try store.get(dropped.id))
+        XCTAssertNil(try remote.store.get(dropped.id))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file(dropped.id).path))
+        XCTAssertEqual(store.cachedIDs, [kept.id])
+        XCTAssertEqual(store.cachedBytes, kept.bytes.count, "the accounting forgets the deleted copy")
+        XCTAssertEqual(try store.list().map(\.id), [kept.id])
+    }
+
     func testAMissReadsTheRemoteOnceAndThenTheCacheAnswers() throws {
         let store = try cache(maxBytes: 1 << 20)
         let heap = try heaps(1)[0]
@@ -284,6 +300,9 @@ private final class CountingHeapStore: HeapStore, @unchecked Sendable {
         lock.withLock { existsCount += 1 }
         return try store.exists(id)
     }
+
+    func delete(_ id: HeapID) throws(HeapStoreError) { try store.delete(id) }
+    func list() throws(HeapStoreError) -> [StoredHeapInfo] { try store.list() }
 }
 
 /// The messages logged at warning or above.

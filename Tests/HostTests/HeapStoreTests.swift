@@ -103,4 +103,55 @@ final class HeapStoreTests: XCTestCase {
         XCTAssertEqual(id.hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(try load(id), [])
     }
+
+    func testListSkipsTemporaryAndForeignFilesAndDeleteIsWholeAndIdempotent() throws {
+        let first = try keep(Array("first".utf8))
+        let second = try keep(Array("second".utf8))
+        try Data("half a write".utf8).write(to: directory.appendingPathComponent(".\(first.hex).1234.tmp"))
+        try Data("notes".utf8).write(to: directory.appendingPathComponent("README"))
+        try Data("upper".utf8).write(to: directory.appendingPathComponent(first.hex.uppercased()))
+        let listed = try store.list()
+        XCTAssertEqual(Set(listed.map(\.id)), [first, second])
+        let firstInfo = try XCTUnwrap(listed.first { $0.id == first })
+        XCTAssertEqual(firstInfo.bytes, try Data(contentsOf: file(first)).count)
+        XCTAssertLessThan(abs(firstInfo.created.timeIntervalSinceNow), 60)
+
+        try store.delete(first)
+        try store.delete(first)
+        XCTAssertNil(try store.get(first), "a deleted heap is not found")
+        XCTAssertFalse(try store.exists(first))
+        XCTAssertEqual(try store.list().map(\.id), [second])
+    }
+
+    /// Storing a heap that is there already counts as storing it now: retention measures a heap's
+    /// age from its last store.
+    func testStoringAHeapAgainRenewsItsListedTime() throws {
+        let id = try keep(Array("again".utf8))
+        var old = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, file(id).path, &old, 0), 0)
+        XCTAssertEqual(try store.list().first?.created, Date(timeIntervalSince1970: 1_000_000))
+        _ = try keep(Array("again".utf8))
+        XCTAssertLessThan(abs(try XCTUnwrap(try store.list().first).created.timeIntervalSinceNow), 60)
+    }
+
+    /// A reader that opened a heap before it was deleted reads it whole (an unlink removes the
+    /// name, not the open file's bytes); one that opens it after finds no heap.
+    func testAReadRacingADeleteGetsTheWholeHeapOrNone() async throws {
+        let payload = [UInt8](repeating: 3, count: 200_000)
+        let id = try keep(payload)
+        let store = store!
+        // Eight reads race the delete; each must see the whole heap or none.
+        let reading = Task.detached {
+            try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try store.get(id).map { try HeapEnvelope.open($0) == payload ? "whole" : "wrong" } ?? "none" }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        try store.delete(id)
+        let outcomes = try await reading.value
+        XCTAssertEqual(outcomes.filter { $0 != "whole" && $0 != "none" }, [])
+        XCTAssertNil(try store.get(id))
+    }
 }

@@ -282,6 +282,77 @@ final class MetadataStoreTests: XCTestCase {
         }
     }
 
+    func testReferencedHeapsAreThoseOfSessionLogsTagsAndKeptExecutions() async throws {
+        try await forEachStore { subject in
+            let database = try await subject.open(2)
+            let alice = Namespace(subject: "alice")
+            try await database.append(session: "s", in: alice, inputHeap: "input", outputHeap: "output", code: "1")
+            try await database.append(session: "s", in: .default, inputHeap: nil, outputHeap: nil, code: "throw 1")
+            try await database.setTags(["k": "v"], on: "tagged", in: alice)
+            let started = Date(timeIntervalSince1970: 1_000)
+            for (index, heap) in ["dropped", "kept-1", "kept-2"].enumerated() {
+                try await database.save(StoredExecution(id: "e\(index)", status: "completed", heap: heap,
+                                                        startedAt: started, completedAt: started + Double(index)),
+                                        output: [])
+            }
+            try await database.recordOwner(alice, of: "owned-only")
+            let referenced = try await subject.open().referencedHeaps()
+            XCTAssertEqual(referenced, ["input", "output", "tagged", "kept-1", "kept-2"],
+                           "the execution beyond retention no longer keeps its heap; owning is no reference")
+        }
+    }
+
+    func testResumesAreRecordedLatestWinsAndForgettingAHeapDropsItsRows() async throws {
+        try await forEachStore { subject in
+            let database = try await subject.open()
+            let (alice, bob) = (Namespace(subject: "alice"), Namespace(subject: "bob"))
+            let (early, late) = (Date(timeIntervalSince1970: 1_000), Date(timeIntervalSince1970: 2_000))
+            try await database.recordResume(of: "h1", at: late)
+            try await database.recordResume(of: "h1", at: early)
+            try await database.recordResume(of: "h2", at: early)
+            let resumes = try await subject.open().lastResumes()
+            XCTAssertEqual(resumes, ["h1": late, "h2": early], "a late-arriving earlier resume does not go back in time")
+            var one = try await database.lastResume(of: "h1")
+            XCTAssertEqual(one, late)
+            one = try await database.lastResume(of: "never")
+            XCTAssertNil(one)
+
+            for namespace in [alice, bob] {
+                try await database.recordOwner(namespace, of: "h1")
+                try await database.setTags(["who": namespace.key], on: "h1", in: namespace)
+            }
+            var owners = try await database.owners(of: "h1")
+            XCTAssertEqual(owners, [alice, bob])
+            try await database.dropOwnership(of: "h1", by: alice)
+            owners = try await database.owners(of: "h1")
+            XCTAssertEqual(owners, [bob])
+            let alicesTags = try await database.tags(of: "h1", in: alice)
+            XCTAssertEqual(alicesTags, [:], "dropping ownership drops the namespace's tags")
+            let bobsTags = try await database.tags(of: "h1", in: bob)
+            XCTAssertEqual(bobsTags, ["who": "bob"])
+
+            try await database.forget(heap: "h1")
+            owners = try await database.owners(of: "h1")
+            XCTAssertEqual(owners, [])
+            let referenced = try await database.referencedHeaps()
+            XCTAssertEqual(referenced, [], "its tags went too")
+            let left = try await database.lastResumes()
+            XCTAssertEqual(left, ["h2": early])
+        }
+    }
+
+    /// Nodes sharing PostgreSQL sweep one at a time; a SQLite file's one server always sweeps.
+    func testOneSweepAtATimeOnASharedDatabase() async throws {
+        try await forEachStore { subject in
+            let (first, second) = (try await subject.open(), try await subject.open())
+            // Whether a second sweep ran while the first one was running.
+            let secondRan = try await first.exclusiveSweep { try await second.exclusiveSweep { 2 } != nil }
+            XCTAssertEqual(secondRan, subject.name == "SQLite", "PostgreSQL: the second skips")
+            let after = try await second.exclusiveSweep { 3 }
+            XCTAssertEqual(after, 3, "the lock is released when the sweep ends")
+        }
+    }
+
     /// A database as the version before namespaces left it: sessions, tags and executions (one
     /// started without tokens, one by alice) shared by every caller.
     func testADatabaseFromBeforeNamespacesUpgradesIntoTheDefaultNamespace() async throws {

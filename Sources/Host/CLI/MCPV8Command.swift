@@ -37,6 +37,22 @@ public struct MCPV8Command: AsyncParsableCommand {
             help: "With --cache-dir: the most the cached heaps may take, least recently used out first (default: 8 GiB).")
     var cacheMaxBytes: Int?
 
+    @Option(name: .customLong("heap-retention-days"),
+            help: "Stateful mode: delete heaps that no session log, tag or kept execution names and that were neither stored nor resumed for this many days (fractions allowed; default: keep forever). docs/storage.md")
+    var heapRetentionDays: Double?
+
+    @Option(name: .customLong("heap-store-max-bytes"),
+            help: "Stateful mode: when the heap store holds more than this, delete unreferenced heaps, least recently used first, until it does not (default: no bound).")
+    var heapStoreMaxBytes: Int?
+
+    @Option(name: .customLong("heap-sweep-interval"),
+            help: "With --heap-retention-days or --heap-store-max-bytes: seconds between retention sweeps, the first at start (0.1-604800; default: 3600).")
+    var heapSweepInterval: Double?
+
+    @Option(name: .customLong("max-stored-executions"),
+            help: "Stateful mode: finished executions kept in the metadata store, the oldest deleted first (1-10000000; default: 10000). A kept execution keeps its heap from retention.")
+    var maxStoredExecutions = defaultRetainedExecutions
+
     @Option(name: .customLong("session-db-path"),
             help: "Directory of the SQLite file of sessions, heap tags and finished executions in stateful mode (default: /tmp/mcp-v8-sessions).")
     var sessionDBPath: String?
@@ -324,10 +340,12 @@ public struct MCPV8Command: AsyncParsableCommand {
         try Self.check("--http-header-timeout", httpHeaderTimeout, in: 1...3600, unit: " s")
         try Self.check("--http-idle-timeout", httpIdleTimeout, in: 1...86_400, unit: " s")
         try Self.check("--max-connections", maxConnections, in: 1...100_000)
+        try Self.check("--max-stored-executions", maxStoredExecutions, in: 1...10_000_000)
         if stateless && directoryPath != nil {
             throw ValidationError("--stateless and --directory-path conflict: stateless mode stores no heaps.")
         }
         try validateHeapStoreFlags()
+        try validateRetentionFlags()
         if opaURL == nil && opaFetchPolicy != "mcp/fetch" {
             throw ValidationError("--opa-fetch-policy needs --opa-url.")
         }
@@ -356,13 +374,13 @@ public struct MCPV8Command: AsyncParsableCommand {
         if let databaseURL {
             let url = try PostgresURL(databaseURL)
             do {
-                return try await PostgresMetadataStore.open(url: url, logger: logger)
+                return try await PostgresMetadataStore.open(url: url, retainedExecutions: maxStoredExecutions, logger: logger)
             } catch {
                 throw ValidationError("--database-url: \(error)")
             }
         }
         return try Self.openStore(in: sessionDBPath ?? Self.defaultSessionDirectory, flag: "--session-db-path") {
-            directory in try SQLiteMetadataStore(directory: directory)
+            directory in try SQLiteMetadataStore(directory: directory, retainedExecutions: maxStoredExecutions)
         }
     }
 
@@ -448,11 +466,14 @@ public struct MCPV8Command: AsyncParsableCommand {
         defer { reload?.cancel() }
         let node = try nodeName.map { try NodeName(validating: $0) } ?? NodeName.ofThisHost()
         let mode: MCPServerSetup.Mode
+        var sweeping: Task<Void, Never>?
+        defer { sweeping?.cancel() }
         if stateless {
             mode = .stateless(StatelessExecutor(pool: pool, defaults: defaults))
         } else {
             let store = try heapStore(logger: logger)
             let metadata = try await openMetadataStore(logger: logger)
+            sweeping = heapSweeper(store: store, metadata: metadata, logger: logger)?.start()
             let cluster = try await ClusterNode.join(as: node, metadata: metadata, logger: logger)
             mode = .stateful(ExecutionRegistry(pool: pool, store: store, metadata: metadata, defaults: defaults,
                                                cluster: cluster, logger: logger),

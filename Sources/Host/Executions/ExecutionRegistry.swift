@@ -25,6 +25,13 @@ public struct StatefulRunParameters: Sendable {
 
 public struct UnknownHeapError: Error, CustomStringConvertible {
     public let description: String
+
+    init(description: String) { self.description = description }
+
+    init(_ id: HeapID) {
+        description = "heap \(id) was not found in the heap store; pass a heap returned by an earlier run_js, "
+            + "or omit heap to start from an empty one"
+    }
 }
 
 /// A point-in-time view of one execution, as the tools report it.
@@ -120,11 +127,11 @@ public final class ExecutionRegistry: @unchecked Sendable {
                       defaults: ExecutionDefaults) async throws -> String {
         var inputHeap: SealedHeap?
         if let id = parameters.heap {
-            // Another namespace's heap answers as a missing one, before a byte of it is read.
-            guard try await metadata.mayResume(id.hex, in: namespace), let heap = try store.get(id) else {
-                throw UnknownHeapError(description: "heap \(id) was not found in the heap store; pass a heap "
-                    + "returned by an earlier run_js, or omit heap to start from an empty one")
-            }
+            // Another namespace's heap answers as a missing one, before a byte of it is read. The
+            // resume is recorded before the read, so a retention sweep re-checking it keeps the heap.
+            guard try await metadata.mayResume(id.hex, in: namespace) else { throw UnknownHeapError(id) }
+            try await metadata.recordResume(of: id.hex, at: Date())
+            guard let heap = try store.get(id) else { throw UnknownHeapError(id) }
             inputHeap = heap
         }
         try pool.reserve(namespace: namespace)

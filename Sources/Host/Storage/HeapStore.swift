@@ -5,16 +5,25 @@ import Glibc
 #endif
 
 /// Where heap snapshots are kept: content-addressed and immutable, so the interface is small.
-/// A local directory implements it now; an S3 bucket is meant to implement the same three calls.
+/// A local directory, an S3 bucket and a cache in front of a bucket implement it.
 ///
 /// Heaps travel sealed (see `HeapEnvelope`): workers seal what they snapshot and open what they
 /// restore, so the host only moves bytes.
+///
+/// A delete never hands a reader half a heap: every store reads a heap whole (a whole file, a whole
+/// object) and verifies it before returning it, and removes a heap whole (an unlink, an object
+/// DELETE), so a read that races a delete gets the whole heap or none ("heap not found").
 public protocol HeapStore: Sendable {
-    /// Stores a sealed heap. Storing one that is already there intact is a no-op.
+    /// Stores a sealed heap. Storing one that is already there intact is a no-op, apart from
+    /// counting as a new store for `list`'s `created` where the store can record it.
     func put(_ heap: SealedHeap) throws(HeapStoreError)
     /// The heap, verified, or nil when no heap has this id.
     func get(_ id: HeapID) throws(HeapStoreError) -> SealedHeap?
     func exists(_ id: HeapID) throws(HeapStoreError) -> Bool
+    /// Deletes a heap; one that is not there is not an error.
+    func delete(_ id: HeapID) throws(HeapStoreError)
+    /// Every stored heap with its size and when it was (last) stored, in no particular order.
+    func list() throws(HeapStoreError) -> [StoredHeapInfo]
 }
 
 /// Heaps as files named by their id in one directory. Writes are atomic (temporary file, fsync,
@@ -41,7 +50,11 @@ public struct DirectoryHeapStore: HeapStore {
         // Already stored byte for byte: nothing to do. (Sealing is deterministic, so a stored copy
         // that differs is damaged, and this one replaces it.) Comparing costs far less than
         // verifying, and identical heaps are common: every trivial run on a new session makes one.
-        if (try? readSealed(id)) == sealed { return }
+        if (try? readSealed(id)) == sealed {
+            // Stored again: the file's modification time is when it was last stored (see `list`).
+            utimensat(AT_FDCWD, path(id), nil, 0)
+            return
+        }
         let temporary = directory.appendingPathComponent(".\(id.hex).\(UUID().uuidString).tmp").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(temporary): \(errorText())") }
@@ -84,6 +97,32 @@ public struct DirectoryHeapStore: HeapStore {
 
     public func exists(_ id: HeapID) throws(HeapStoreError) -> Bool {
         access(path(id), F_OK) == 0
+    }
+
+    public func delete(_ id: HeapID) throws(HeapStoreError) {
+        guard unlink(path(id)) == 0 || errno == ENOENT else {
+            throw .io("cannot delete heap \(id) from \(directory.path): \(errorText())")
+        }
+        syncDirectory()
+    }
+
+    /// The heap files, with their modification times as `created`; temporary files of writes under
+    /// way (".<id>.<uuid>.tmp") and files not named by a heap id are not heaps and are left out.
+    public func list() throws(HeapStoreError) -> [StoredHeapInfo] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw .io("cannot list the heap directory \(directory.path): \(error.localizedDescription)")
+        }
+        return names.compactMap { name in
+            guard let id = try? HeapID(validating: name), id.hex == name else { return nil }
+            var status = stat()
+            // Gone since the directory was read: deleted, so not listed.
+            guard stat(path(id), &status) == 0 else { return nil }
+            let seconds = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
+            return StoredHeapInfo(id: id, bytes: Int(status.st_size), created: Date(timeIntervalSince1970: seconds))
+        }
     }
 
     /// Makes the rename itself durable.

@@ -55,6 +55,19 @@ public final class CachedHeapStore: HeapStore, @unchecked Sendable {
         return try remote.exists(id)
     }
 
+    /// Deletes the heap from the remote, then from the cache: a read between the two gets the whole
+    /// cached copy, verified. Other processes' caches keep their copies until they evict them.
+    public func delete(_ id: HeapID) throws(HeapStoreError) {
+        try remote.delete(id)
+        lock.withLock {
+            index.remove(id)
+            deleteCopy(id)
+        }
+    }
+
+    /// The remote's heaps: the cache holds copies of some of them, and no heap of its own.
+    public func list() throws(HeapStoreError) -> [StoredHeapInfo] { try remote.list() }
+
     /// The cached heaps, least recently used first, and their total size.
     var cachedIDs: [HeapID] { lock.withLock { index.idsOldestFirst } }
     var cachedBytes: Int { lock.withLock { index.totalBytes } }
@@ -73,7 +86,7 @@ public final class CachedHeapStore: HeapStore, @unchecked Sendable {
             logger.warning("heap cache: dropping its copy of heap \(id) and fetching it again: \(error)")
             lock.withLock {
                 index.remove(id)
-                delete(id)
+                deleteCopy(id)
             }
             return nil
         }
@@ -111,10 +124,11 @@ public final class CachedHeapStore: HeapStore, @unchecked Sendable {
         if utimensat(AT_FDCWD, path, &times, 0) != 0 {
             logger.warning("heap cache: cannot record the use of \(path): \(errorText())")
         }
-        for victim in index.evict(toFit: maxBytes) { delete(victim) }
+        for victim in index.evict(toFit: maxBytes) { deleteCopy(victim) }
     }
 
-    private func delete(_ id: HeapID) {
+    /// Deletes the cached copy of a heap.
+    private func deleteCopy(_ id: HeapID) {
         if unlink(files.path(id)) != 0 && errno != ENOENT {
             logger.warning("heap cache: cannot delete \(files.path(id)): \(errorText())")
         }
@@ -148,7 +162,7 @@ public final class CachedHeapStore: HeapStore, @unchecked Sendable {
             for entry in found.sorted(by: { ($0.stamp, $0.id.hex) < ($1.stamp, $1.id.hex) }) {
                 _ = index.use(entry.id, bytes: entry.bytes, at: entry.stamp)
             }
-            for victim in index.evict(toFit: maxBytes) { delete(victim) }
+            for victim in index.evict(toFit: maxBytes) { deleteCopy(victim) }
         }
     }
 

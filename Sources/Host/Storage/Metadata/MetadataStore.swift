@@ -31,6 +31,27 @@ public protocol MetadataStore: Sendable {
     /// nowhere in this store then), so servers without tokens keep every heap they had.
     func mayResume(_ heap: String, in namespace: Namespace) async throws -> Bool
 
+    // ---- heap retention (docs/storage.md): what keeps a heap, and forgetting a deleted one ----
+
+    /// Records that a run resumed `heap` at `date`: retention keeps heaps resumed lately.
+    func recordResume(of heap: String, at date: Date) async throws
+    /// When each heap was last resumed (heaps never resumed are absent).
+    func lastResumes() async throws -> [String: Date]
+    /// When `heap` was last resumed, or nil: the sweep's re-check right before it deletes.
+    func lastResume(of heap: String) async throws -> Date?
+    /// Every heap that a session log entry (input or output), a tag or a kept execution names, in
+    /// any namespace: retention never deletes these.
+    func referencedHeaps() async throws -> Set<String>
+    /// The namespaces that made `heap`.
+    func owners(of heap: String) async throws -> Set<Namespace>
+    /// Drops `namespace`'s ownership of `heap` and its tags on it (its session logs keep naming it).
+    func dropOwnership(of heap: String, by namespace: Namespace) async throws
+    /// Forgets a heap whose bytes were deleted: its owners, tags and last resume.
+    func forget(heap: String) async throws
+    /// Runs a retention sweep unless another node sharing this store is running one (then nil):
+    /// nodes sharing PostgreSQL sweep one at a time. A local SQLite file has one server: it runs it.
+    func exclusiveSweep<T: Sendable>(_ sweep: @Sendable () async throws -> T) async throws -> T?
+
     /// Stores an execution's end (again: a later save replaces it) with its output from line
     /// `firstLine` on (the lines before it were appended while it ran), in one transaction, and
     /// drops the oldest finished executions beyond the store's retention, with their output. With a

@@ -138,6 +138,17 @@ public final class SQLiteMetadataStore: MetadataStore {
                 CREATE INDEX executions_by_completion ON executions (completed_at);
                 """)
         }
+        migrator.registerMigration("v7-heap-retention") { db in
+            // When each heap was last resumed (retention keeps heaps resumed lately), and indexes
+            // for the sweep's look-ups of the heaps that executions name.
+            try db.execute(sql: """
+                CREATE TABLE heap_last_resumes (
+                    heap TEXT PRIMARY KEY,
+                    resumed_at REAL NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX executions_by_heap ON executions (heap);
+                """)
+        }
         try migrator.migrate(database)
     }
 
@@ -233,6 +244,70 @@ public final class SQLiteMetadataStore: MetadataStore {
                     OR (?2 = '' AND NOT EXISTS (SELECT 1 FROM heap_owners WHERE heap = ?1))
                 """, arguments: [heap, namespace.key]) ?? false
         }
+    }
+
+    // ---- heap retention ----
+
+    public func recordResume(of heap: String, at date: Date) async throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO heap_last_resumes (heap, resumed_at) VALUES (?, ?)
+                ON CONFLICT (heap) DO UPDATE SET resumed_at = MAX(resumed_at, excluded.resumed_at)
+                """, arguments: [heap, date.timeIntervalSince1970])
+        }
+    }
+
+    public func lastResumes() async throws -> [String: Date] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT heap, resumed_at FROM heap_last_resumes")
+            return Dictionary(uniqueKeysWithValues: rows.map {
+                ($0["heap"] as String, Date(timeIntervalSince1970: $0["resumed_at"]))
+            })
+        }
+    }
+
+    public func lastResume(of heap: String) async throws -> Date? {
+        try read { db in
+            try Double.fetchOne(db, sql: "SELECT resumed_at FROM heap_last_resumes WHERE heap = ?", arguments: [heap])
+                .map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func referencedHeaps() async throws -> Set<String> {
+        try read { db in
+            Set(try String.fetchAll(db, sql: """
+                SELECT input_heap FROM session_runs WHERE input_heap IS NOT NULL
+                UNION SELECT output_heap FROM session_runs WHERE output_heap IS NOT NULL
+                UNION SELECT heap FROM heap_tags
+                UNION SELECT heap FROM executions WHERE heap IS NOT NULL
+                """))
+        }
+    }
+
+    public func owners(of heap: String) async throws -> Set<Namespace> {
+        try read { db in
+            Set(try String.fetchAll(db, sql: "SELECT namespace FROM heap_owners WHERE heap = ?", arguments: [heap])
+                .map(Namespace.init(key:)))
+        }
+    }
+
+    public func dropOwnership(of heap: String, by namespace: Namespace) async throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM heap_owners WHERE heap = ? AND namespace = ?", arguments: [heap, namespace.key])
+            try db.execute(sql: "DELETE FROM heap_tags WHERE heap = ? AND namespace = ?", arguments: [heap, namespace.key])
+        }
+    }
+
+    public func forget(heap: String) async throws {
+        try write { db in
+            for table in ["heap_owners", "heap_tags", "heap_last_resumes"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE heap = ?", arguments: [heap])
+            }
+        }
+    }
+
+    public func exclusiveSweep<T: Sendable>(_ sweep: @Sendable () async throws -> T) async throws -> T? {
+        try await sweep()
     }
 
     // ---- executions ----

@@ -6,8 +6,10 @@ import FoundationXML
 /// Heaps as objects `<prefix><heap id>` in an S3 bucket (or any S3-compatible store), holding the
 /// same sealed envelopes as `DirectoryHeapStore`'s files. A PUT replaces an object whole, so a
 /// reader sees the old object or the new one, and storing a heap that is there already rewrites
-/// the same bytes: two servers storing one heap at once leave one object. Every read is verified
-/// before it is returned, so a damaged object is reported, never handed to V8.
+/// the same bytes: two servers storing one heap at once leave one object, and its LastModified
+/// (`list`'s `created`) is the last store. Every read is verified before it is returned, so a
+/// damaged object is reported, never handed to V8; a DELETE removes an object whole, so a GET
+/// racing it answers the whole object or 404.
 public struct S3HeapStore: HeapStore {
     public let bucket: String
     public let prefix: String

@@ -15,7 +15,7 @@ enum OpenAPIDocument {
                 "version": .string(MCPV8Version.current),
                 "description": .string("Run JavaScript in sandboxed V8 isolates without MCP framing. Fields follow "
                     + "the MCP tools (run_js, get_execution, get_execution_output, cancel_execution, "
-                    + "list_executions). In stateless mode (--stateless) only POST /api/exec exists; the execution "
+                    + "list_executions, delete_heap). In stateless mode (--stateless) only POST /api/exec exists; the execution "
                     + "routes answer 404. Every failure has the body {\"error\": message}."),
             ]),
             "paths": .object([
@@ -43,6 +43,12 @@ enum OpenAPIDocument {
                     "cancelExecution", "Stop a queued or running execution.", parameters: [idParameter],
                     responses: ["200": jsonResponse("The execution after the request.", ref("Execution"))],
                     errors: ["404", "405"])]),
+                "/api/heaps/{id}": .object(["delete": operation(
+                    "deleteHeap", "Delete a heap the caller made: drops the caller's ownership and tags; the bytes "
+                        + "go when no other caller made the same heap (heaps are shared by identical content).",
+                    parameters: [idParameter],
+                    responses: ["200": jsonResponse("What happened to the heap.", ref("HeapDeletion"))],
+                    errors: ["400", "404", "405"])]),
             ]),
             "components": .object([
                 "schemas": .object([
@@ -95,6 +101,12 @@ enum OpenAPIDocument {
                         "total_lines": .object(["type": "integer"]), "total_bytes": .object(["type": "integer"]),
                         "has_more": .object(["type": "boolean"]),
                     ], required: ["execution_id", "status", "data", "has_more"]),
+                    "HeapDeletion": object([
+                        "heap": string("The heap's id."),
+                        "deleted": .object(["type": "boolean",
+                                            "description": "true: the bytes are gone; false: others made it too and keep it."]),
+                        "message": string("What happened, in words."),
+                    ], required: ["heap", "deleted", "message"]),
                     "Error": object(["error": string("What went wrong and what is allowed.")], required: ["error"]),
                 ]),
                 "securitySchemes": .object(["bearer": .object(["type": "http", "scheme": "bearer", "bearerFormat": "JWT"])]),

@@ -16,6 +16,7 @@ struct RESTRoutes {
         ("GET", "/api/executions/{id}"),
         ("GET", "/api/executions/{id}/output"),
         ("POST", "/api/executions/{id}/cancel"),
+        ("DELETE", "/api/heaps/{id}"),
     ]
 
     /// The methods `routes` serve for a concrete path (`{id}` matches one segment).
@@ -67,6 +68,10 @@ struct RESTRoutes {
             let id = try context.parameters.require("id")
             return HTTPMessages.json(.object(try await call("cancel_execution", ["execution_id": .string(id)],
                                                             context: context).fields))
+        }
+        router.delete("/api/heaps/:id") { _, context in
+            let id = try context.parameters.require("id")
+            return HTTPMessages.json(.object(try await call("delete_heap", ["heap": .string(id)], context: context).fields))
         }
     }
 

@@ -77,6 +77,11 @@ enum StatefulTools {
                  required: ["heap", "keys"]),
             tool("query_heaps_by_tags", "The heaps carrying every one of the given tags (key and value).",
                  ["tags": tagsSchema("The tags a heap must all carry.")], required: ["tags"]),
+            tool("delete_heap", "Delete a heap you made; you can no longer resume it. Heaps are stored once per "
+                 + "content, so identical heaps made by others are the same heap: this drops your ownership and "
+                 + "your tags of it, and its bytes go only when no one else made it. Answers heap, deleted "
+                 + "(whether the bytes went) and message.",
+                 ["heap": heapSchema], required: ["heap"]),
         ]
     }
 
@@ -119,6 +124,7 @@ enum StatefulTools {
         case "list_session_snapshots": return try await sessionSnapshots(arguments, registry: registry, namespace: namespace)
         case "get_heap_tags", "set_heap_tags", "delete_heap_tags", "query_heaps_by_tags":
             return try await heapTags(name, arguments, registry: registry, namespace: namespace)
+        case "delete_heap": return try await deleteHeap(arguments, registry: registry, namespace: namespace)
         default:
             _ = try ToolArguments(arguments, tool: name, allowed: [])
             let list = try await registry.list().filter { $0.owner == namespace }.map { summary -> Value in
@@ -214,14 +220,9 @@ enum StatefulTools {
             let heaps = try await registry.metadata.heaps(taggedWith: tags, in: namespace)
             return ToolAnswer(fields: ["heaps": .array(heaps.map { .string($0) })], isError: false)
         }
-        let heap: HeapID
-        do {
-            heap = try HeapID(validating: try checked.requiredString("heap"))
-        } catch let error as HeapStoreError {
-            throw ToolArgumentError("\(name): parameter 'heap': \(error)")
-        }
+        let heap = try heapArgument(checked, tool: name)
         // Another namespace's heap answers as a missing one.
-        guard try await registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap) else {
+        guard try await isStored(heap, for: namespace, registry: registry) else {
             throw ToolArgumentError("\(name): heap \(heap) was not found in the heap store.")
         }
         switch name {
@@ -237,6 +238,49 @@ enum StatefulTools {
         }
         let tags = try await registry.metadata.tags(of: heap.hex, in: namespace).mapValues { Value.string($0) }
         return ToolAnswer(fields: ["heap": .string(heap.hex), "tags": .object(tags)], isError: false)
+    }
+
+    /// The required parameter `heap`, a valid heap id.
+    private static func heapArgument(_ checked: ToolArguments, tool: String) throws -> HeapID {
+        do {
+            return try HeapID(validating: try checked.requiredString("heap"))
+        } catch let error as HeapStoreError {
+            throw ToolArgumentError("\(tool): parameter 'heap': \(error)")
+        }
+    }
+
+    /// Whether `heap` is stored and `namespace` may use it.
+    private static func isStored(_ heap: HeapID, for namespace: Namespace, registry: ExecutionRegistry) async throws -> Bool {
+        try await registry.metadata.mayResume(heap.hex, in: namespace) && registry.store.exists(heap)
+    }
+
+    /// Deletes a heap of the caller's: its bytes when no other namespace made it too (a namespace
+    /// names a heap in its logs and tags only if it may resume it, so no owner left means no other
+    /// namespace uses it), else only the caller's ownership and tags. A namespace storing the same
+    /// heap between the owners' check and the delete gets a heap that is gone (docs/storage.md).
+    private static func deleteHeap(_ arguments: [String: Value]?, registry: ExecutionRegistry,
+                                   namespace: Namespace) async throws -> ToolAnswer {
+        let name = "delete_heap"
+        let checked = try ToolArguments(arguments, tool: name, allowed: ["heap"])
+        let heap = try heapArgument(checked, tool: name)
+        // Another namespace's heap answers as a missing one, as a resume does.
+        guard try await isStored(heap, for: namespace, registry: registry) else {
+            throw UnknownHeapError(description: "\(name): heap \(heap) was not found in the heap store; "
+                + "list_session_snapshots and query_heaps_by_tags show your heaps.")
+        }
+        let others = try await registry.metadata.owners(of: heap.hex).subtracting([namespace])
+        guard others.isEmpty else {
+            try await registry.metadata.dropOwnership(of: heap.hex, by: namespace)
+            return ToolAnswer(fields: [
+                "heap": .string(heap.hex), "deleted": false,
+                "message": .string("Your ownership and tags of the heap were dropped, so you can no longer resume it; "
+                    + "others made the same heap, so its bytes stay for them."),
+            ], isError: false)
+        }
+        try registry.store.delete(heap)
+        try await registry.metadata.forget(heap: heap.hex)
+        return ToolAnswer(fields: ["heap": .string(heap.hex), "deleted": true, "message": "The heap was deleted."],
+                          isError: false)
     }
 
     private static func sessionSnapshots(_ arguments: [String: Value]?, registry: ExecutionRegistry,

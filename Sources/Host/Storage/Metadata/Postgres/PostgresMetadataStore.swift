@@ -196,6 +196,114 @@ public final class PostgresMetadataStore: MetadataStore {
         }
     }
 
+    // ---- heap retention ----
+
+    public func recordResume(of heap: String, at date: Date) async throws {
+        let seconds = date.timeIntervalSince1970
+        try await perform("record a heap's resume") { client in
+            _ = try await client.query("""
+                INSERT INTO heap_last_resumes (heap, resumed_at) VALUES (\(heap), \(seconds))
+                ON CONFLICT (heap) DO UPDATE SET resumed_at = GREATEST(heap_last_resumes.resumed_at, EXCLUDED.resumed_at)
+                """)
+        }
+    }
+
+    public func lastResumes() async throws -> [String: Date] {
+        try await perform("read heaps' last resumes") { client in
+            var resumes: [String: Date] = [:]
+            for try await (heap, seconds) in try await client.query(
+                "SELECT heap, resumed_at FROM heap_last_resumes").decode((String, Double).self) {
+                resumes[heap] = Date(timeIntervalSince1970: seconds)
+            }
+            return resumes
+        }
+    }
+
+    public func lastResume(of heap: String) async throws -> Date? {
+        try await perform("read a heap's last resume") { client in
+            for try await seconds in try await client.query(
+                "SELECT resumed_at FROM heap_last_resumes WHERE heap = \(heap)").decode(Double.self) {
+                return Date(timeIntervalSince1970: seconds)
+            }
+            return nil
+        }
+    }
+
+    public func referencedHeaps() async throws -> Set<String> {
+        try await perform("list referenced heaps") { client in
+            var heaps = Set<String>()
+            for try await heap in try await client.query("""
+                SELECT input_heap FROM session_runs WHERE input_heap IS NOT NULL
+                UNION SELECT output_heap FROM session_runs WHERE output_heap IS NOT NULL
+                UNION SELECT heap FROM heap_tags
+                UNION SELECT heap FROM executions WHERE heap IS NOT NULL
+                """).decode(String.self) {
+                heaps.insert(heap)
+            }
+            return heaps
+        }
+    }
+
+    public func owners(of heap: String) async throws -> Set<Namespace> {
+        try await perform("read a heap's owners") { client in
+            Set(try await Self.texts(client.query("SELECT namespace FROM heap_owners WHERE heap = \(heap)"))
+                .map(Namespace.init(key:)))
+        }
+    }
+
+    public func dropOwnership(of heap: String, by namespace: Namespace) async throws {
+        let namespace = bytes(namespace.key)
+        try await perform("drop a heap's owner") { client in
+            try await client.withTransaction(logger: self.logger) { connection in
+                try await connection.query("DELETE FROM heap_owners WHERE heap = \(heap) AND namespace = \(namespace)",
+                                           logger: self.logger)
+                try await connection.query("DELETE FROM heap_tags WHERE heap = \(heap) AND namespace = \(namespace)",
+                                           logger: self.logger)
+            }
+        }
+    }
+
+    public func forget(heap: String) async throws {
+        try await perform("forget a deleted heap") { client in
+            try await client.withTransaction(logger: self.logger) { connection in
+                try await connection.query("DELETE FROM heap_owners WHERE heap = \(heap)", logger: self.logger)
+                try await connection.query("DELETE FROM heap_tags WHERE heap = \(heap)", logger: self.logger)
+                try await connection.query("DELETE FROM heap_last_resumes WHERE heap = \(heap)", logger: self.logger)
+            }
+        }
+    }
+
+    /// Holds a session advisory lock on a connection of its own for the sweep (which may take longer
+    /// than `requestDeadline`, so only taking the lock is bounded); a node that finds it taken skips
+    /// this round. A node that dies mid-sweep loses its connection, and with it the lock.
+    public func exclusiveSweep<T: Sendable>(_ sweep: @Sendable () async throws -> T) async throws -> T? {
+        let key = Self.sweepLockKey
+        do {
+            return try await client.withConnection { connection in
+                var locked = false
+                for try await taken in try await connection.query("SELECT pg_try_advisory_lock(\(key))",
+                                                                  logger: self.logger).decode(Bool.self) {
+                    locked = taken
+                }
+                guard locked else { return nil }
+                do {
+                    let result = try await sweep()
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: self.logger)
+                    return result
+                } catch {
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(key))", logger: self.logger)
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw MetadataUnavailableError(description: "the metadata database \(url) could not take the sweep's lock: "
+                + Self.reason(error))
+        }
+    }
+
+    /// The retention sweep's advisory lock; `PostgresMigrations.lockKey` + 1.
+    static let sweepLockKey: Int64 = PostgresMigrations.lockKey + 1
+
     // ---- executions ----
 
     @discardableResult

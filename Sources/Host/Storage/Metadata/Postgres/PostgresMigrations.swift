@@ -80,6 +80,16 @@ enum PostgresMigrations {
             """,
             "CREATE SEQUENCE cluster_epochs",
         ]),
+        // Heap retention: when each heap was last resumed, and an index for the heaps executions name.
+        (3, [
+            """
+            CREATE TABLE heap_last_resumes (
+                heap TEXT PRIMARY KEY,
+                resumed_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+            "CREATE INDEX executions_by_heap ON executions (heap)",
+        ]),
     ]
 
     /// Any number, as long as no other program on the database uses it for its own advisory lock.
