@@ -89,7 +89,9 @@ def test_two_nodes_on_one_database_share_sessions_tags_and_executions(binary, tm
         async with raw_server("--directory-path", str(tmp_path), "--database-url", url) as first:
             made, _ = await run_js(first, "var shared = 5", session="team", tags={"kind": "shared"})
             async with raw_server("--directory-path", str(tmp_path), "--database-url", url) as second:
-                continued, is_error = await run_js(second, "shared + 1", heap=made["heap"], session="team")
+                # A generous inline wait: a loaded machine may take more than the default 2 s to start a worker.
+                continued, is_error = await run_js(second, "shared + 1", heap=made["heap"], session="team",
+                                                   inline_wait_ms=30000)
                 assert (continued["result"], is_error) == (6, False), continued
                 log, _ = await call(second, "list_session_snapshots", session="team")
                 assert [entry["code"] for entry in log["snapshots"]] == ["var shared = 5", "shared + 1"]

@@ -492,8 +492,9 @@ public struct MCPV8Command: AsyncParsableCommand {
         guard let port = httpPort ?? ssePort else {
             logger.info("mcp-v8 \(MCPV8Version.current) serving MCP on stdio (\(modeDescription))")
             let namespace = try fixedTenant.map { try tenants.fixedTenant($0).namespace(subject: nil) } ?? .default
-            return try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, pool: pool, namespace: namespace,
-                                              logger: logger)
+            try await setup.serveStdio(maximumMessageBytes: maxRequestBytes, pool: pool, namespace: namespace,
+                                       logger: logger)
+            return await waitUntilSaved(mode)
         }
         logger.info("mcp-v8 \(MCPV8Version.current) starting the HTTP server (\(modeDescription))")
         var configuration = HTTPService.Configuration(
@@ -517,6 +518,13 @@ public struct MCPV8Command: AsyncParsableCommand {
         } catch {
             throw listeningFailure(error, port: port) ?? error
         }
+        await waitUntilSaved(mode)
+    }
+
+    /// Once the pool has ended every run, their ends are saved before the process exits (bounded,
+    /// should the metadata store be unreachable).
+    private func waitUntilSaved(_ mode: MCPServerSetup.Mode) async {
+        if case .stateful(let registry, _) = mode { await registry.waitUntilSaved(within: .seconds(5)) }
     }
 
     /// The policies, plugins and plugin settings the flags ask for (`CapabilityPlan`), each checked

@@ -99,6 +99,9 @@ public final class ExecutionRegistry: @unchecked Sendable {
     /// oldest is dropped (it stays readable from the database).
     private var finishedInMemory: [String] = []
     static let finishedKeptInMemory = 1000
+    /// Runs accepted whose end is not saved yet, and who waits for none to be left (a shutdown).
+    private var unsaved = 0
+    private var savedWaiters: [ResumeOnce] = []
     /// How often a running execution's new output goes to the store, and the most lines one batch takes.
     static let outputFlushInterval: Duration = .milliseconds(100)
     static let outputBatchLines = 1000
@@ -154,7 +157,10 @@ public final class ExecutionRegistry: @unchecked Sendable {
             throw error
         }
         record.flusher = Task { [self] in await flushOutput(of: record) }
-        lock.withLock { records[record.id] = record }
+        lock.withLock {
+            records[record.id] = record
+            unsaved += 1
+        }
 
         Task { [self] in
             var outcome: RunOutcome
@@ -199,6 +205,13 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             record.output.finish(outcome, outputLimitBytes: request.outputLimitBytes)
             await finish(record, outcome: outcome, heap: newHeap)
+            let waiters = lock.withLock { () -> [ResumeOnce] in
+                unsaved -= 1
+                guard unsaved == 0 else { return [] }
+                defer { savedWaiters = [] }
+                return savedWaiters
+            }
+            waiters.forEach { $0.resume() }
         }
         // The wall-clock limit of a stateful execution counts from its acceptance, waiting for a
         // free worker included, so it ends within its limit (plus the stop's grace) of `run_js`:
@@ -353,6 +366,22 @@ public final class ExecutionRegistry: @unchecked Sendable {
                 guard ContinuousClock.now < giveUp else { return }
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Waits until every accepted run's end is saved, or `timeout` passes: a shutdown calls it once
+    /// the pool has ended the runs (cancelling those past its grace), so their ends are not lost.
+    public func waitUntilSaved(within timeout: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiter = ResumeOnce(continuation)
+            let done = lock.withLock {
+                if unsaved > 0 { savedWaiters.append(waiter) }
+                return unsaved == 0
+            }
+            if done { return waiter.resume() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds))) {
+                waiter.resume()
             }
         }
     }
