@@ -14,7 +14,9 @@ setup:
 build: setup
 	$(SWIFT) build --build-tests
 
+# scripts/stamp-commit: the git commit `mcp-v8 --version` prints, in a git-ignored file that changes only with it.
 release: setup
+	@scripts/stamp-commit
 	$(SWIFT) build -c release
 
 # Serves MCP on stdio in stateful mode, heaps in /tmp/mcp-v8-heaps (ARGS="--stateless" for fresh isolates).

@@ -13,7 +13,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             --sse-port. Code runs in V8 isolates inside worker processes, within the heap, time and \
             output limits below.
             """,
-        version: MCPV8Version.current)
+        version: MCPV8Version.withCommit)
 
     @Flag(help: "Run each call in a fresh isolate and return its result inline; nothing is stored.")
     var stateless = false
