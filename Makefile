@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 RELEASE_BINARY := .build/release/mcp-v8
 DEBUG_BINARY := .build/debug/mcp-v8
 
-.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench clean
+.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench dist clean
 
 setup:
 	@scripts/setup
@@ -80,6 +80,13 @@ bench: release
 	$(PYTHON) bench/typescript.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/modules.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/tenancy.py --binary $(abspath $(RELEASE_BINARY))
+
+# The release bundle: dist/mcp-v8-<version>-linux-<arch>.tar.gz (bin/, lib/, install.sh) and
+# dist/mcp-v8_<version>_<arch>.deb, with libnode and the other private libraries in the bundle's lib/.
+# `setup dist` adds patchelf (the relative rpaths) and debootstrap (make dist-check).
+dist: release
+	@scripts/setup dist
+	scripts/dist
 
 clean:
 	rm -rf .build .build-fuzz .build-sanitize
