@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 RELEASE_BINARY := .build/release/mcp-v8
 DEBUG_BINARY := .build/debug/mcp-v8
 
-.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench dist clean
+.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench dist dist-check clean
 
 setup:
 	@scripts/setup
@@ -87,6 +87,12 @@ bench: release
 dist: release
 	@scripts/setup dist
 	scripts/dist
+
+# Installs both into fresh Debian bookworm roots (debootstrap, cached in .build/dist-check) and runs
+# Tests/Dist there with the official MCP client. Needs root and Debian's mirror, so it is not part of
+# `make test`: the first run makes the root (about 100 s), then each route takes under a minute.
+dist-check: dist
+	scripts/dist-check
 
 clean:
 	rm -rf .build .build-fuzz .build-sanitize
