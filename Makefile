@@ -6,7 +6,7 @@ PYTHON := .venv/bin/python
 RELEASE_BINARY := .build/release/mcp-v8
 DEBUG_BINARY := .build/debug/mcp-v8
 
-.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench reference clean
+.PHONY: setup build release run test unit-test e2e-test fuzz-check fuzz sanitize bench reference dist dist-check clean
 
 setup:
 	@scripts/setup
@@ -14,7 +14,9 @@ setup:
 build: setup
 	$(SWIFT) build --build-tests
 
+# scripts/stamp-commit: the git commit `mcp-v8 --version` prints, in a git-ignored file that changes only with it.
 release: setup
+	@scripts/stamp-commit
 	$(SWIFT) build -c release
 
 # Serves MCP on stdio in stateful mode, heaps in /tmp/mcp-v8-heaps (ARGS="--stateless" for fresh isolates).
@@ -82,6 +84,19 @@ bench: release
 	$(PYTHON) bench/typescript.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/modules.py --binary $(abspath $(RELEASE_BINARY))
 	$(PYTHON) bench/tenancy.py --binary $(abspath $(RELEASE_BINARY))
+
+# The release bundle: dist/mcp-v8-<version>-linux-<arch>.tar.gz (bin/, lib/, install.sh) and
+# dist/mcp-v8_<version>_<arch>.deb, with libnode and the other private libraries in the bundle's lib/.
+# `setup dist` adds patchelf (the relative rpaths) and debootstrap (make dist-check).
+dist: release
+	@scripts/setup dist
+	scripts/dist
+
+# Installs both into fresh Debian bookworm roots (debootstrap, cached in .build/dist-check) and runs
+# Tests/Dist there with the official MCP client. Needs root and Debian's mirror, so it is not part of
+# `make test`: the first run makes the root (about 100 s), then each route takes under a minute.
+dist-check: dist
+	scripts/dist-check
 
 clean:
 	rm -rf .build .build-fuzz .build-sanitize

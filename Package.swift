@@ -70,12 +70,21 @@ let package = Package(
         .target(name: "CS3Curl", linkerSettings: [.linkedLibrary("curl"), .linkedLibrary("crypto")]),
         // README and docs/*.md compiled in with #embed, for the docs:// resources.
         .target(name: "CDocs", cSettings: [.unsafeFlags(["--embed-dir=\(packageDirectory)", "-Wno-c23-extensions"])]),
+        // The git commit of a release build, for --version: scripts/stamp-commit writes it into the git-ignored
+        // .build/release-info, so committing does not make the tree dirty and debug builds say "unknown".
+        .target(
+            name: "CBuildInfo",
+            cSettings: [
+                .unsafeFlags(["-Wno-c23-extensions"]),
+                .unsafeFlags(["--embed-dir=\(packageDirectory)/.build/release-info"], .when(configuration: .release)),
+            ]),
         .target(
             name: "Host",
             dependencies: [
                 "CV8",
                 "CS3Curl",
                 "CDocs",
+                "CBuildInfo",
                 "CapabilityABI",
                 "HostSupport",
                 .product(name: "MCP", package: "swift-sdk"),

@@ -13,7 +13,7 @@ public struct MCPV8Command: AsyncParsableCommand {
             --sse-port. Code runs in V8 isolates inside worker processes, within the heap, time and \
             output limits below.
             """,
-        version: MCPV8Version.current)
+        version: MCPV8Version.withCommit)
 
     @Flag(help: "Run each call in a fresh isolate and return its result inline; nothing is stored.")
     var stateless = false
@@ -603,13 +603,16 @@ public struct MCPV8Command: AsyncParsableCommand {
         return configuration
     }
 
-    /// The bundled plugins next to this binary, `libmcpv8-<category>.so`, by category.
+    /// The bundled plugins next to this binary (or in a release bundle's `lib/`), `libmcpv8-<category>.so`,
+    /// by category; the first folder with a category wins.
     static func bundledPlugins() -> [String: String] {
-        let folder = URL(fileURLWithPath: ThisBinary.path).deletingLastPathComponent()
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         var bundled: [String: String] = [:]
-        for file in files where file.hasPrefix("libmcpv8-") && file.hasSuffix(".so") {
-            bundled[String(file.dropFirst("libmcpv8-".count).dropLast(".so".count))] = folder.appendingPathComponent(file).path
+        for folder in ThisBinary.libraryFolders {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            for file in files where file.hasPrefix("libmcpv8-") && file.hasSuffix(".so") {
+                let category = String(file.dropFirst("libmcpv8-".count).dropLast(".so".count))
+                if bundled[category] == nil { bundled[category] = folder.appendingPathComponent(file).path }
+            }
         }
         return bundled
     }

@@ -39,10 +39,13 @@ final class RegoLibrary: @unchecked Sendable {
     /// rego-cpp's status code for success.
     static let ok: UInt32 = 0
 
-    /// Where the library is looked for: `explicitPath` when given, else a `vendor/regopy` (where
-    /// scripts/setup puts it) in the folder of this binary or any folder above it.
+    /// Where the library is looked for: `explicitPath` when given, else a release bundle's `lib/`
+    /// (`make dist`), else a `vendor/regopy` (where scripts/setup puts it) in the folder of this binary
+    /// or any folder above it.
     static func locate(explicitPath: String?) throws -> String {
         if let explicitPath { return explicitPath }
+        let bundled = ThisBinary.bundleLibraryFolder.appendingPathComponent("librego_shared.so").path
+        if FileManager.default.fileExists(atPath: bundled) { return bundled }
         var folder = URL(fileURLWithPath: ThisBinary.path).deletingLastPathComponent()
         while folder.path != "/" {
             let candidate = folder.appendingPathComponent("vendor/regopy/regopy/librego_shared.so").path
@@ -50,8 +53,8 @@ final class RegoLibrary: @unchecked Sendable {
             folder = folder.deletingLastPathComponent()
         }
         throw PolicyError(
-            "local Rego policies need rego-cpp's librego_shared.so, which was not found in a vendor/regopy folder "
-            + "above this binary: run scripts/setup, or name the file with --rego-library")
+            "local Rego policies need rego-cpp's librego_shared.so, which was not found in ../lib beside this binary "
+            + "nor in a vendor/regopy folder above it: run scripts/setup, or name the file with --rego-library")
     }
 
     init(path: String) throws {

@@ -1,3 +1,4 @@
+import CBuildInfo
 import Logging
 import MCP
 import Synchronization
@@ -142,6 +143,10 @@ public struct UnknownToolError: Error, CustomStringConvertible {
 
 public enum MCPV8Version {
     public static let current = "0.1.0"
+    /// The git commit of a release build (scripts/stamp-commit), or "unknown".
+    public static let commit = String(cString: mcpv8_git_commit())
+    /// What `--version` prints.
+    public static let withCommit = "\(current) (commit \(commit))"
 }
 
 /// Each tenant's offer, kept while its capability set stays the same.
