@@ -233,7 +233,7 @@ public struct MCPV8Command: AsyncParsableCommand {
     var maxCapabilityCalls = CapabilityConfiguration.defaultCallsInFlightPerRun
 
     @Option(name: .customLong("rego-library"),
-            help: ArgumentHelp("rego-cpp's librego_shared.so, for local Rego policies (default: vendor/regopy above this binary, where scripts/setup puts it).",
+            help: ArgumentHelp("rego-cpp's librego_shared.so, for local Rego policies (default: ../lib beside this binary in a release bundle, else vendor/regopy above it, where scripts/setup puts it).",
                                valueName: "path"))
     var regoLibrary: String?
 
