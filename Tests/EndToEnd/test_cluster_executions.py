@@ -6,7 +6,9 @@ Leases are 5 s and heartbeats 1 s (docs/deploy/postgresql.md); waits are bounded
 import contextlib
 import os
 import signal
+import sqlite3
 import time
+from pathlib import Path
 
 import httpx
 
@@ -57,6 +59,12 @@ def execution(base, id):
 
 def output(base, id, **paging):
     return httpx.get(f"{base}/api/executions/{id}/output", params=paging, timeout=30).json()
+
+
+def stored_lines(sessions: Path, id: str) -> int:
+    """The output lines of execution `id` in the SQLite metadata file, read beside the running server."""
+    with contextlib.closing(sqlite3.connect(sessions / "sessions.sqlite3", timeout=10)) as database:
+        return database.execute("SELECT count(*) FROM execution_output WHERE execution_id = ?", (id,)).fetchone()[0]
 
 
 def log_of(log):
@@ -174,7 +182,9 @@ def test_a_run_a_killed_server_left_is_reported_failed_at_its_next_start(binary,
              "--session-db-path", str(tmp_path / "sessions"))
     with http_server_process(*flags) as (base, process, _):
         id = start(base, PRINTS_SLOWLY % 600)
-        wait_for("the run to print", lambda: output(base, id)["total_lines"] >= 3, 10)
+        # Killed once three lines are in the database (output reaches it in batches every 100 ms;
+        # what was printed after the last batch dies with the process).
+        wait_for("three lines to be stored", lambda: stored_lines(tmp_path / "sessions", id) >= 3, 10)
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
     with http_server_process(*flags) as (base, _, _):
