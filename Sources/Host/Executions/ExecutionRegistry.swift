@@ -380,9 +380,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
                 return unsaved == 0
             }
             if done { return waiter.resume() }
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds))) {
-                waiter.resume()
-            }
+            waiter.resume(after: timeout)
         }
     }
 
@@ -398,9 +396,7 @@ public final class ExecutionRegistry: @unchecked Sendable {
             }
             record.waiters.append(waiter)
             lock.unlock()
-            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds))) {
-                waiter.resume()
-            }
+            waiter.resume(after: timeout)
         }
     }
 
@@ -515,5 +511,10 @@ private final class ResumeOnce: @unchecked Sendable {
         continuation = nil
         lock.unlock()
         pending?.resume()
+    }
+
+    /// Resumes when `timeout` has passed, unless something resumed it first.
+    func resume(after timeout: Duration) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout.nanoseconds))) { self.resume() }
     }
 }
