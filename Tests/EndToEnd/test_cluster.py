@@ -155,7 +155,10 @@ def test_a_postgres_restart_under_load_fails_calls_clearly_and_loses_nothing(nod
         while not state["stop"]:
             phase = state["phase"]
             try:
-                response = exec_rest(nodes.url, code="n += 1; n", heap=state["heap"], session="load")
+                # 10 s inline (under the client's 30 s): three nodes, SeaweedFS and PostgreSQL share 2
+                # cores, and a run answered 202 after the default 2 s would read as neither outcome.
+                response = exec_rest(nodes.url, code="n += 1; n", heap=state["heap"], session="load",
+                                     inline_wait_ms=10000)
             except httpx.HTTPError as error:  # a hang (30 s) or a dropped connection: fails below
                 answers.append((phase, None, {"status": None, "error": repr(error)}))
                 continue
